@@ -1,0 +1,272 @@
+"""The NautilusTrader Parquet data catalog, built from the raw archive alone.
+
+Written with the Rust catalog (``nautilus_pyo3.ParquetDataCatalog``) that the Rust backtest
+engine reads. Layout under ``<data-dir>/catalog``::
+
+    data/instruments/<instrument_id>/…parquet        CryptoPerpetual (Nautilus writer)
+    data/bars/<bar_type>/…parquet                    bars (Nautilus writer)
+    data/funding_rate_update/<instrument_id>/…parquet  funding (our writer, see below)
+
+**Bar timestamps.** ``ts_event = ts_init = open_time + interval`` (the bar's *close* time, UTC
+epoch ns), which is Nautilus' convention: the engine delivers a bar at its close, so nothing
+downstream can see a bar before it has closed.
+
+**Intervals.** For every symbol the catalog holds each of 1m, 5m, 15m, 1h, 4h at or above the
+lowest ingested interval. An interval that was itself ingested is written as archived; any
+other is aggregated (complete windows only, see ``aggregate.py``) from the coarsest ingested
+interval that divides it.
+
+**Funding.** NautilusTrader 1.231's Rust catalog has no Arrow schema for ``FundingRateUpdate``
+(``get_arrow_schema_map`` says "not currently implemented in Rust"), so funding is stored in the
+same tree with columns ``rate`` (exact decimal string, fraction per interval), ``interval``
+(minutes), ``next_funding_ns``, ``ts_event``, ``ts_init`` (uint64 ns) — the field names of
+Nautilus' own serializer — and ``load_funding`` turns the rows into
+``nautilus_pyo3.FundingRateUpdate``. ``ts_event`` is the *scheduled* funding time: Binance's
+``calc_time`` floored to the whole minute (it carries a few ms of calculation jitter).
+"""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from nautilus_trader.core import nautilus_pyo3 as n3
+
+from vibe_quant.data import instruments as ins
+from vibe_quant.data.aggregate import aggregate
+from vibe_quant.data.intervals import CATALOG_INTERVALS, MINUTE_MS, NS_PER_MS, interval_ms
+from vibe_quant.paths import DataDir
+from vibe_quant.store.archive import Archive
+
+FUNDING_DIR = "funding_rate_update"
+
+
+def _catalog(path: Path) -> n3.ParquetDataCatalog:
+    path.mkdir(parents=True, exist_ok=True)
+    return n3.ParquetDataCatalog(str(path))
+
+
+def plan_intervals(ingested: list[str]) -> dict[str, str]:
+    """Map each catalog interval to the archived interval it is built from.
+
+    >>> plan_intervals(["5m"])
+    {'5m': '5m', '15m': '5m', '1h': '5m', '4h': '5m'}
+    """
+    ing = sorted(ingested, key=interval_ms)
+    if not ing:
+        return {}
+    lowest = interval_ms(ing[0])
+    plan = {}
+    for target in CATALOG_INTERVALS:
+        t = interval_ms(target)
+        if t < lowest:
+            continue
+        if target in ingested:
+            plan[target] = target
+            continue
+        divisors = [s for s in ing if interval_ms(s) < t and t % interval_ms(s) == 0]
+        if divisors:
+            plan[target] = max(divisors, key=interval_ms)
+    return plan
+
+
+def _contract_spec(archive: Archive, symbol: str) -> tuple[ins.ContractSpec, str]:
+    payload = archive.latest_exchange_info()
+    if payload:
+        specs = ins.parse_exchange_info(payload)
+        if symbol in specs:
+            return specs[symbol], "archived exchangeInfo"
+    return ins.reference_spec(symbol), "packaged reference"
+
+
+def build_catalog(
+    data_dir: DataDir,
+    *,
+    symbols: list[str] | None = None,
+    archive: Archive | None = None,
+    progress: bool = False,
+) -> dict:
+    """(Re)write the catalog entries of ``symbols`` (default: every archived symbol).
+
+    Each symbol's instrument, bars and funding are deleted and written anew, so the result
+    depends only on the archive. Returns a summary ``{"symbols": {sym: {...}}, "warnings": [...]}``.
+    """
+    own = archive is None
+    archive = archive or Archive(data_dir.archive_db)
+    summary: dict = {"symbols": {}, "warnings": []}
+    try:
+        series = archive.kline_series()
+        by_sym: dict[str, list[str]] = {}
+        for s in series:
+            by_sym.setdefault(s.symbol, []).append(s.interval)
+        fund_syms = {r[0] for r in archive.funding_symbols()}
+        targets = symbols or sorted(set(by_sym) | fund_syms)
+        cat = _catalog(data_dir.catalog)
+        for sym in targets:
+            try:
+                spec, source = _contract_spec(archive, sym)
+            except ins.UnknownSymbolError as e:
+                summary["warnings"].append(f"{sym}: not catalogued: {e}")
+                continue
+            instrument = ins.binance_perpetual(sym, spec=spec)
+            _clear_symbol(data_dir.catalog, sym)
+            cat.write_instruments([instrument])
+            info: dict = {"instrument": ins.instrument_id(sym), "spec_source": source,
+                          "bars": {}, "funding": 0}
+            plan = plan_intervals(by_sym.get(sym, []))
+            cache: dict[str, dict[str, np.ndarray]] = {}
+            for target, src in plan.items():
+                if src not in cache:
+                    cache[src] = archive.klines_array(sym, src)
+                cols = cache[src]
+                if target != src:
+                    cols = aggregate(cols, interval_ms(src), interval_ms(target))
+                cols, bad = _drop_ohlc_violations(cols)
+                if bad:
+                    summary["warnings"].append(
+                        f"{sym} {target}: {bad} bars violate OHLC rules and were not catalogued"
+                        " (see data verify)")
+                bars = _to_bars(cols, ins.bar_type(sym, target), interval_ms(target),
+                                instrument.price_precision, instrument.size_precision)
+                if bars:
+                    cat.write_bars(bars)
+                info["bars"][target] = {"rows": len(bars), "from": src}
+            frows = archive.funding_rows(sym)
+            if frows:
+                _write_funding(data_dir.catalog, sym, frows)
+                info["funding"] = len(frows)
+            summary["symbols"][sym] = info
+    finally:
+        if own:
+            archive.close()
+    return summary
+
+
+def rebuild_catalog(data_dir: DataDir, *, progress: bool = False) -> dict:
+    """Delete the whole catalog and build it again from the archive."""
+    if data_dir.catalog.exists():
+        shutil.rmtree(data_dir.catalog)
+    return build_catalog(data_dir, progress=progress)
+
+
+def _clear_symbol(root: Path, symbol: str) -> None:
+    iid = ins.instrument_id(symbol)
+    data = root / "data"
+    for sub in ("instruments", FUNDING_DIR):
+        p = data / sub / iid
+        if p.exists():
+            shutil.rmtree(p)
+    bars = data / "bars"
+    if bars.exists():
+        for p in bars.iterdir():
+            if p.name.startswith(iid + "-"):
+                shutil.rmtree(p)
+
+
+def _drop_ohlc_violations(cols: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:
+    o, h, lo, c, v = (cols[k] for k in ("open", "high", "low", "close", "volume"))
+    ok = (lo <= np.minimum(o, c)) & (h >= np.maximum(o, c)) & (v >= 0)
+    bad = int((~ok).sum())
+    return ({k: a[ok] for k, a in cols.items()} if bad else cols), bad
+
+
+def _to_bars(cols: dict[str, np.ndarray], bar_type: str, step_ms: int, price_prec: int,
+             size_prec: int) -> list[n3.Bar]:
+    bt = n3.BarType.from_str(bar_type)
+    P, Q, B = n3.Price, n3.Quantity, n3.Bar
+    ts = ((cols["open_time"] + step_ms) * NS_PER_MS).tolist()
+    o, h, lo, c, v = (cols[k].tolist() for k in ("open", "high", "low", "close", "volume"))
+    return [
+        B(bt, P(o[i], price_prec), P(h[i], price_prec), P(lo[i], price_prec), P(c[i], price_prec),
+          Q(v[i], size_prec), ts[i], ts[i])
+        for i in range(len(ts))
+    ]
+
+
+def _write_funding(root: Path, symbol: str, rows: list[tuple[int, int, float]]) -> Path:
+    iid = ins.instrument_id(symbol)
+    sched = [(t // MINUTE_MS) * MINUTE_MS * NS_PER_MS for t, _, _ in rows]
+    nxt = sched[1:] + [None]
+    table = pa.table(
+        {
+            "rate": pa.array([_rate_str(r) for _, _, r in rows], pa.string()),
+            "interval": pa.array([h * 60 for _, h, _ in rows], pa.uint16()),
+            "next_funding_ns": pa.array(nxt, pa.uint64()),
+            "ts_event": pa.array(sched, pa.uint64()),
+            "ts_init": pa.array(sched, pa.uint64()),
+        },
+        metadata={"instrument_id": iid, "data_type": "FundingRateUpdate"},
+    )
+    d = root / "data" / FUNDING_DIR / iid
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f"{sched[0]}_{sched[-1]}.parquet"
+    pq.write_table(table, path)
+    return path
+
+
+def _rate_str(r: float) -> str:
+    # repr() of a float is the shortest string that round-trips: the CSV's decimal digits.
+    return format(Decimal(repr(r)), "f")
+
+
+# ---- loaders (what the backtest reads) ---------------------------------------------------
+
+
+def load_instrument(data_dir: DataDir, symbol: str) -> n3.CryptoPerpetual:
+    """The catalogued instrument of ``symbol``. Raises LookupError when not catalogued."""
+    cat = _catalog(data_dir.catalog)
+    iid = ins.instrument_id(symbol)
+    found = [i for i in cat.instruments() if str(i.id) == iid]
+    if not found:
+        raise LookupError(f"{iid} is not in the catalog at {data_dir.catalog}: run data ingest")
+    return found[-1]
+
+
+def load_bars(data_dir: DataDir, symbol: str, interval: str, start_ns: int | None = None,
+              end_ns: int | None = None) -> list[n3.Bar]:
+    """Catalogued bars with ``start_ns ≤ ts_event ≤ end_ns`` (bar close times, UTC ns; both
+    bounds inclusive, ``None`` = open), ascending."""
+    cat = _catalog(data_dir.catalog)
+    return cat.query_bars([ins.bar_type(symbol, interval)], start=start_ns, end=end_ns)
+
+
+def load_funding(data_dir: DataDir, symbol: str, start_ns: int | None = None,
+                 end_ns: int | None = None) -> list[n3.FundingRateUpdate]:
+    """Catalogued funding with ``start_ns ≤ ts_event ≤ end_ns`` as ``FundingRateUpdate``
+    (rate: fraction per interval; interval in minutes; ts in UTC ns)."""
+    d = data_dir.catalog / "data" / FUNDING_DIR / ins.instrument_id(symbol)
+    if not d.exists():
+        return []
+    iid = n3.InstrumentId.from_str(ins.instrument_id(symbol))
+    out = []
+    for f in sorted(d.glob("*.parquet")):
+        t = pq.read_table(f).to_pydict()
+        for rate, itv, nxt, te, ti in zip(t["rate"], t["interval"], t["next_funding_ns"],
+                                          t["ts_event"], t["ts_init"]):
+            if (start_ns is not None and te < start_ns) or (end_ns is not None and te > end_ns):
+                continue
+            out.append(n3.FundingRateUpdate(iid, Decimal(rate), te, ti, itv, nxt))
+    return out
+
+
+def catalog_bar_counts(data_dir: DataDir) -> dict[str, int]:
+    """Rows per bar type in the catalog (from Parquet metadata; cheap)."""
+    root = data_dir.catalog / "data" / "bars"
+    out: dict[str, int] = {}
+    if root.exists():
+        for d in sorted(root.iterdir()):
+            out[d.name] = sum(pq.ParquetFile(f).metadata.num_rows for f in d.glob("*.parquet"))
+    return out
+
+
+def catalog_funding_counts(data_dir: DataDir) -> dict[str, int]:
+    root = data_dir.catalog / "data" / FUNDING_DIR
+    out: dict[str, int] = {}
+    if root.exists():
+        for d in sorted(root.iterdir()):
+            out[d.name] = sum(pq.ParquetFile(f).metadata.num_rows for f in d.glob("*.parquet"))
+    return out

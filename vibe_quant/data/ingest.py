@@ -132,7 +132,7 @@ def ingest(
                     files.append(bulk.funding_file(sym, month_str(m)))
         todo = []
         for f in files:
-            if archive.has_bulk_file(f.url(base)):
+            if archive.has_bulk_file(f.path):
                 report.files_skipped += 1
             else:
                 todo.append(f)
@@ -221,12 +221,13 @@ def _archive_bulk(archive: Archive, got: bulk.Downloaded, report: IngestReport) 
         parsed = parse_klines_csv(got.csv_text, name)
         report.kline_rows_new += archive.add_klines_file(
             symbol=f.symbol, interval=f.interval or "", period=f.period, url=got.url,
-            sha256=got.sha256, source="bulk", rows=parsed.rows, n_columns=parsed.n_columns)
+            sha256=got.sha256, source="bulk", rows=parsed.rows, n_columns=parsed.n_columns,
+            path=f.path)
     else:
         rows = parse_funding_csv(got.csv_text, name)
         report.funding_rows_new += archive.add_funding_file(
             symbol=f.symbol, period=f.period, url=got.url, sha256=got.sha256, source="bulk",
-            rows=rows)
+            rows=rows, path=f.path)
     report.files_archived += 1
 
 

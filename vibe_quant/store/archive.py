@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS download_log (
     symbol TEXT NOT NULL,
     interval TEXT,
     period TEXT NOT NULL,
+    path TEXT,
     url TEXT NOT NULL,
     sha256 TEXT NOT NULL,
     rows INTEGER NOT NULL,
@@ -40,7 +41,7 @@ CREATE TABLE IF NOT EXISTS download_log (
     downloaded_at TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS download_log_bulk
-    ON download_log (url) WHERE source = 'bulk';
+    ON download_log (path) WHERE source = 'bulk';
 CREATE TABLE IF NOT EXISTS raw_klines (
     symbol TEXT NOT NULL,
     interval TEXT NOT NULL,
@@ -108,18 +109,20 @@ class Archive:
 
     # ---- download log -------------------------------------------------------------------
 
-    def has_bulk_file(self, url: str) -> bool:
-        """True when this bulk-site file is already archived (its transaction committed)."""
+    def has_bulk_file(self, path: str) -> bool:
+        """True when this bulk-site file (site-relative path, so any mirror of the site counts)
+        is already archived (its transaction committed)."""
         row = self.conn.execute(
-            "SELECT 1 FROM download_log WHERE source='bulk' AND url=?", (url,)
+            "SELECT 1 FROM download_log WHERE source='bulk' AND path=?", (path,)
         ).fetchone()
         return row is not None
 
-    def _log(self, *, kind, source, symbol, interval, period, url, sha256, rows, n_columns) -> int:
+    def _log(self, *, kind, source, symbol, interval, period, path, url, sha256, rows,
+             n_columns) -> int:
         cur = self.conn.execute(
-            "INSERT INTO download_log (kind, source, symbol, interval, period, url, sha256, rows,"
-            " rows_new, n_columns, downloaded_at) VALUES (?,?,?,?,?,?,?,?,0,?,?)",
-            (kind, source, symbol, interval, period, url, sha256, rows, n_columns,
+            "INSERT INTO download_log (kind, source, symbol, interval, period, path, url, sha256,"
+            " rows, rows_new, n_columns, downloaded_at) VALUES (?,?,?,?,?,?,?,?,?,0,?,?)",
+            (kind, source, symbol, interval, period, path, url, sha256, rows, n_columns,
              time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
         )
         return int(cur.lastrowid)
@@ -137,6 +140,7 @@ class Archive:
         source: str,
         rows: Sequence[tuple],
         n_columns: int,
+        path: str | None = None,
     ) -> int:
         """Archive one kline file atomically; returns how many rows were new.
 
@@ -146,7 +150,7 @@ class Archive:
         c.execute("BEGIN IMMEDIATE")
         try:
             fid = self._log(kind="klines", source=source, symbol=symbol, interval=interval,
-                            period=period, url=url, sha256=sha256, rows=len(rows),
+                            period=period, path=path, url=url, sha256=sha256, rows=len(rows),
                             n_columns=n_columns)
             before = c.total_changes
             c.executemany(
@@ -170,13 +174,14 @@ class Archive:
         sha256: str,
         source: str,
         rows: Sequence[tuple[int, int, float]],
+        path: str | None = None,
     ) -> int:
         """Archive one funding file atomically; returns how many rows were new."""
         c = self.conn
         c.execute("BEGIN IMMEDIATE")
         try:
             fid = self._log(kind="funding", source=source, symbol=symbol, interval=None,
-                            period=period, url=url, sha256=sha256, rows=len(rows), n_columns=3)
+                            period=period, path=path, url=url, sha256=sha256, rows=len(rows), n_columns=3)
             before = c.total_changes
             c.executemany(
                 "INSERT OR IGNORE INTO raw_funding VALUES (?,?,?,?,?)",

@@ -1,0 +1,172 @@
+"""``vibe-quant data {ingest,rebuild,verify,status,query}``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from vibe_quant.cli.common import add_common, data_dir, emit_json, eprint
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("data", help="market data: ingest, catalog, verify, query")
+    dsub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
+
+    ing = dsub.add_parser("ingest", help="download klines + funding into the archive and catalog")
+    ing.add_argument("--symbols", default="BTCUSDT", help="comma-separated (default BTCUSDT)")
+    ing.add_argument("--interval", default="5m",
+                     help="kline interval(s), comma-separated (default 5m)")
+    ing.add_argument("--start", help="first month YYYY-MM (default: 24 full months back)")
+    ing.add_argument("--end", help="last month YYYY-MM (default: last full month)")
+    ing.add_argument("--no-funding", action="store_true", help="skip funding rates")
+    ing.add_argument("--base-url", help="bulk site (env VIBE_QUANT_BINANCE_VISION_URL)")
+    ing.add_argument("--rest-url", help="futures REST API (env VIBE_QUANT_BINANCE_REST_URL)")
+    ing.add_argument("--workers", type=int, default=4, help="parallel downloads (default 4)")
+    ing.add_argument("--no-catalog", action="store_true", help="archive only")
+    ing.add_argument("--now", help=argparse.SUPPRESS)  # pin "now" (ISO UTC) for tests
+    add_common(ing)
+    ing.set_defaults(func=_ingest)
+
+    rb = dsub.add_parser("rebuild", help="recreate the catalog from the archive")
+    add_common(rb)
+    rb.set_defaults(func=_rebuild)
+
+    v = dsub.add_parser("verify", help="gaps, duplicates, OHLC violations, funding gaps")
+    v.add_argument("--symbols", help="comma-separated (default: all archived)")
+    add_common(v)
+    v.set_defaults(func=_verify)
+
+    st = dsub.add_parser("status", help="what is archived and catalogued")
+    add_common(st)
+    st.set_defaults(func=_status)
+
+    q = dsub.add_parser("query", help="DuckDB SQL over views bars, funding, raw_klines")
+    q.add_argument("sql")
+    add_common(q)
+    q.set_defaults(func=_query)
+
+
+def _syms(text: str | None) -> list[str] | None:
+    return [s.strip().upper() for s in text.split(",") if s.strip()] if text else None
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from vibe_quant.data.ingest import default_range, ingest
+    from vibe_quant.data.intervals import month_str, parse_month, parse_utc
+
+    now_ms = parse_utc(args.now) if args.now else int(time.time() * 1000)
+    d_start, d_end = default_range(now_ms)
+    try:
+        start = parse_month(args.start) if args.start else d_start
+        end = parse_month(args.end) if args.end else d_end
+        report = ingest(
+            data_dir(args), symbols=_syms(args.symbols) or ["BTCUSDT"],
+            intervals=[i.strip() for i in args.interval.split(",") if i.strip()],
+            start=start, end=end, funding=not args.no_funding, base_url=args.base_url,
+            rest_url=args.rest_url, workers=args.workers, now_ms=now_ms,
+            progress=not args.json, build_catalog=not args.no_catalog)
+    except ValueError as e:
+        eprint(f"error: {e}")
+        return 2
+    if args.json:
+        emit_json(report.to_dict())
+    else:
+        eprint(f"ingest {','.join(report.symbols)} {','.join(report.intervals)} "
+               f"{month_str(start)}..{month_str(end)}: {report.files_archived} files archived, "
+               f"{report.files_skipped} already archived, {report.kline_rows_new} new bars, "
+               f"{report.funding_rows_new} new funding records ({report.seconds:.1f}s)")
+        for m in report.missing:
+            eprint(f"  missing on the bulk site (404): {m}")
+        for r in report.rest_filled:
+            eprint(f"  filled from REST: {r['kind']} {r['symbol']} {r['period']}: "
+                   f"{r['rows_new']} new rows")
+        for w in report.warnings:
+            eprint(f"  warning: {w}")
+        for f in report.failed:
+            eprint(f"  FAILED: {f['error']}")
+    return 0 if report.ok else 1
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from vibe_quant.data.catalog import rebuild_catalog
+
+    dd = data_dir(args)
+    if not dd.archive_db.exists():
+        eprint(f"error: no archive at {dd.archive_db}: run `vibe-quant data ingest` first")
+        return 1
+    summary = rebuild_catalog(dd)
+    if args.json:
+        emit_json(summary)
+    else:
+        for sym, info in summary["symbols"].items():
+            bars = ", ".join(f"{k} {v['rows']}" for k, v in info["bars"].items())
+            eprint(f"{sym}: bars {bars}; funding {info['funding']}")
+        for w in summary["warnings"]:
+            eprint(f"warning: {w}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from vibe_quant.data.verify import verify
+
+    dd = data_dir(args)
+    if not dd.archive_db.exists():
+        eprint(f"error: no archive at {dd.archive_db}: run `vibe-quant data ingest` first")
+        return 1
+    rep = verify(dd, _syms(args.symbols))
+    if args.json:
+        emit_json(rep)
+    else:
+        for s in rep["series"]:
+            flag = "OK" if not (s["duplicates"] or s["ohlc_violations"]) else "VIOLATIONS"
+            print(f"{s['symbol']} {s['interval']}: {s['bars']} bars {s['first']} → {s['last']}, "
+                  f"{len(s['gaps'])} gaps, {s['duplicates']} duplicates, "
+                  f"{s['ohlc_violations']} OHLC violations [{flag}]")
+            for g in s["gaps"]:
+                print(f"    gap {g['start']} → {g['end']} ({g['missing_bars']} bars missing)")
+        for f in rep["funding"]:
+            print(f"{f['symbol']} funding: {f['records']} records {f['first']} → {f['last']}, "
+                  f"{len(f['gaps'])} gaps")
+            for g in f["gaps"]:
+                print(f"    gap {g['start']} → {g['end']} ({g['missing']} missing)")
+        print("usable" if rep["ok"] else "NOT usable: duplicates or OHLC violations")
+    return 0 if rep["ok"] else 1
+
+
+def _status(args: argparse.Namespace) -> int:
+    from vibe_quant.data.verify import status
+
+    st = status(data_dir(args))
+    if args.json:
+        emit_json(st)
+    else:
+        print(f"data dir: {st['data_dir']}")
+        if not st["series"]:
+            print("nothing archived yet: run `vibe-quant data ingest`")
+        for s in st["series"]:
+            span = f" {s['first']} → {s['last']}" if "first" in s else " (aggregated)"
+            print(f"{s['symbol']:>10} {s['interval']:>4}: archived {s['archived_bars']:>8}, "
+                  f"catalog {s['catalog_bars']:>8}{span}")
+        for f in st["funding"]:
+            print(f"{f['symbol']:>10} funding: archived {f['archived_records']}, catalog "
+                  f"{f['catalog_records']} {f['first']} → {f['last']}")
+    return 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from vibe_quant.data.query import query
+
+    try:
+        cols, rows = query(data_dir(args), args.sql)
+    except duckdb.Error as e:
+        eprint(f"query error: {e}")
+        return 1
+    if args.json:
+        emit_json({"columns": cols, "rows": [list(r) for r in rows]})
+    else:
+        print("\t".join(cols))
+        for r in rows:
+            print("\t".join("" if v is None else str(v) for v in r))
+    return 0

@@ -20,9 +20,9 @@ if [ -z "${VIBE_QUANT_BINANCE_VISION_URL:-}" ] && [ -d ../shared/data/binance-vi
     sleep 0.1
   done
   echo "data source: local mirror of ../shared/data/binance-vision at $VIBE_QUANT_BINANCE_VISION_URL" >&2
+  # an offline mirror has no REST API beside it: report unpublished months instead
+  [ -z "${VIBE_QUANT_BINANCE_REST_URL:-}" ] && set -- --no-rest "$@"
 fi
-# Offline machines cannot reach the REST API: fail fast instead of retrying it.
-export VIBE_QUANT_BINANCE_REST_URL="${VIBE_QUANT_BINANCE_REST_URL:-https://fapi.binance.com}"
 # The main job (grows into `vibe-quant pipeline` in later issues): the default ingest —
 # BTCUSDT 5m and funding, the last 24 full months — then verify what we have.
 .venv/bin/vibe-quant data ingest "$@" || echo "ingest reported failures (see above)" >&2

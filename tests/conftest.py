@@ -37,9 +37,17 @@ def real_data_dir(tmp_path_factory, mirror) -> DataDir:
     from vibe_quant.data.ingest import ingest
 
     dd = DataDir(tmp_path_factory.mktemp("real_data")).ensure()
-    report = ingest(dd, symbols=REAL_SYMBOLS, intervals=["5m"], start=REAL_START, end=REAL_END,
-                    base_url=mirror.url, rest_url="http://127.0.0.1:9", now_ms=REAL_NOW_MS,
-                    progress=False)
+    report = ingest(
+        dd,
+        symbols=REAL_SYMBOLS,
+        intervals=["5m"],
+        start=REAL_START,
+        end=REAL_END,
+        base_url=mirror.url,
+        rest_url="http://127.0.0.1:9",
+        now_ms=REAL_NOW_MS,
+        progress=False,
+    )
     assert report.ok, report.failed
 
     return dd

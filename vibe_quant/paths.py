@@ -25,7 +25,7 @@ class DataDir:
     root: Path
 
     @classmethod
-    def resolve(cls, value: str | os.PathLike[str] | None = None) -> "DataDir":
+    def resolve(cls, value: str | os.PathLike[str] | None = None) -> DataDir:
         """Pick the data dir: explicit value, else ``$VIBE_QUANT_DATA_DIR``, else ``./data``."""
         raw = value if value is not None else os.environ.get(DATA_DIR_ENV, "data")
         return cls(Path(raw).expanduser().resolve())
@@ -46,7 +46,7 @@ class DataDir:
     def logs(self) -> Path:
         return self.root / "logs"
 
-    def ensure(self) -> "DataDir":
+    def ensure(self) -> DataDir:
         """Create the directory tree (idempotent) and return self."""
         for p in (self.archive_db.parent, self.catalog, self.state_db.parent, self.logs):
             p.mkdir(parents=True, exist_ok=True)

@@ -9,8 +9,9 @@ KLINES = "data/futures/um/monthly/klines"
 FUNDING = "data/futures/um/monthly/fundingRate"
 
 
-def copy_months(shared: Path, dest: Path, symbol: str, interval: str, periods: list[str],
-                funding: bool = True) -> Path:
+def copy_months(
+    shared: Path, dest: Path, symbol: str, interval: str, periods: list[str], funding: bool = True
+) -> Path:
     """Copy some months (zip + CHECKSUM) of the shared mirror into ``dest`` (a temp mirror)."""
     src = shared / "binance-vision"
     for p in periods:

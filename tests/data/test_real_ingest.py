@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ NS = 1_000_000_000
 
 
 def _ts(s: str) -> int:
-    return int(datetime.fromisoformat(s).replace(tzinfo=timezone.utc).timestamp())
+    return int(datetime.fromisoformat(s).replace(tzinfo=UTC).timestamp())
 
 
 def test_btc_5m_has_every_bar_and_the_reference_opens(real_data_dir):
@@ -29,8 +29,11 @@ def test_btc_5m_has_every_bar_and_the_reference_opens(real_data_dir):
     for day, price in (("2023-01-01", 16537.5), ("2024-01-01", 42314.0), ("2025-01-01", 93548.8)):
         b = by_close[(_ts(day) + 300) * NS]
         assert float(b.open) == price, day
-    cols, rows = query(real_data_dir, "SELECT open FROM bars WHERE symbol='BTCUSDT' AND "
-                       "interval='5m' AND open_time = TIMESTAMPTZ '2024-01-01 00:00:00+00'")
+    cols, rows = query(
+        real_data_dir,
+        "SELECT open FROM bars WHERE symbol='BTCUSDT' AND "
+        "interval='5m' AND open_time = TIMESTAMPTZ '2024-01-01 00:00:00+00'",
+    )
     assert rows == [(42314.0,)]
 
 
@@ -45,12 +48,18 @@ def test_verify_reports_the_eth_gap_and_nothing_else(real_data_dir):
     # README: one gap 2024-05-14 15:40 → 2024-10-01, 15:40 being the open of the last bar
     # present, so the first missing bar opens at 15:45. Missing bars worked out by hand:
     # 15:45 → 24:00 on 05-14 is 8 h 15 min = 99 bars; 05-15 .. 09-30 is 139 days × 288 bars.
-    assert eth["gaps"] == [{"start": "2024-05-14T15:45:00Z", "end": "2024-10-01T00:00:00Z",
-                            "missing_bars": 99 + 139 * 288}]
+    assert eth["gaps"] == [
+        {
+            "start": "2024-05-14T15:45:00Z",
+            "end": "2024-10-01T00:00:00Z",
+            "missing_bars": 99 + 139 * 288,
+        }
+    ]
     assert eth["duplicates"] == 0 and eth["ohlc_violations"] == 0
     assert [f["gaps"] for f in rep["funding"]] == [[], []]
-    assert {f["symbol"]: f["records"] for f in rep["funding"]}["BTCUSDT"] == 3 * (365 * 3 + 1) + \
-        (31 + 28) * 3  # 2023-01-01 .. 2026-02-28 16:00, three fundings a day (2024 is leap)
+    assert {f["symbol"]: f["records"] for f in rep["funding"]}["BTCUSDT"] == 3 * (365 * 3 + 1) + (
+        31 + 28
+    ) * 3  # 2023-01-01 .. 2026-02-28 16:00, three fundings a day (2024 is leap)
 
 
 def _read_zip_5m(shared, symbol: str) -> pd.DataFrame:
@@ -66,23 +75,37 @@ def _read_zip_5m(shared, symbol: str) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("symbol", ["BTCUSDT", "ETHUSDT"])
-@pytest.mark.parametrize("interval,rule,n", [("15m", "15min", 3), ("1h", "1h", 12),
-                                              ("4h", "4h", 48)])
-def test_higher_intervals_equal_a_pandas_resample(real_data_dir, shared_data, symbol, interval,
-                                                  rule, n):
+@pytest.mark.parametrize(
+    "interval,rule,n", [("15m", "15min", 3), ("1h", "1h", 12), ("4h", "4h", 48)]
+)
+def test_higher_intervals_equal_a_pandas_resample(
+    real_data_dir, shared_data, symbol, interval, rule, n
+):
     df = _read_zip_5m(shared_data, symbol)
     r = df.resample(rule, label="left", closed="left")
-    exp = pd.DataFrame({"open": r["open"].first(), "high": r["high"].max(),
-                        "low": r["low"].min(), "close": r["close"].last(),
-                        "volume": r["volume"].sum(), "count": r["open"].count()})
+    exp = pd.DataFrame(
+        {
+            "open": r["open"].first(),
+            "high": r["high"].max(),
+            "low": r["low"].min(),
+            "close": r["close"].last(),
+            "volume": r["volume"].sum(),
+            "count": r["open"].count(),
+        }
+    )
     exp = exp[exp["count"] == n]  # complete windows only (the ETH gap cuts some)
     bars = load_bars(real_data_dir, symbol, interval)
     step_s = {"15m": 900, "1h": 3600, "4h": 14400}[interval]
     got = pd.DataFrame(
-        {"open": [float(b.open) for b in bars], "high": [float(b.high) for b in bars],
-         "low": [float(b.low) for b in bars], "close": [float(b.close) for b in bars],
-         "volume": [float(b.volume) for b in bars]},
-        index=pd.to_datetime([b.ts_event // NS - step_s for b in bars], unit="s", utc=True))
+        {
+            "open": [float(b.open) for b in bars],
+            "high": [float(b.high) for b in bars],
+            "low": [float(b.low) for b in bars],
+            "close": [float(b.close) for b in bars],
+            "volume": [float(b.volume) for b in bars],
+        },
+        index=pd.to_datetime([b.ts_event // NS - step_s for b in bars], unit="s", utc=True),
+    )
     assert len(got) == len(exp)
     assert (got.index == exp.index).all()
     for c in ("open", "high", "low", "close"):  # fixed-point → float noise ≤ 1e-10 ≪ one tick
@@ -118,8 +141,9 @@ def test_funding_in_catalog_matches_the_archive(real_data_dir):
     f = load_funding(real_data_dir, "BTCUSDT", _ts("2024-01-01") * NS, _ts("2024-01-02") * NS)
     # BTCUSDT-fundingRate-2024-01.csv, first rows: 0.00037409, 0.00027213, 0.00033601
     assert [str(x.rate) for x in f[:3]] == ["0.00037409", "0.00027213", "0.00033601"]
-    assert [x.ts_event for x in f[:4]] == [(_ts("2024-01-01") + h * 3600) * NS
-                                           for h in (0, 8, 16, 24)]
+    assert [x.ts_event for x in f[:4]] == [
+        (_ts("2024-01-01") + h * 3600) * NS for h in (0, 8, 16, 24)
+    ]
     assert all(x.interval == 480 for x in f)
     assert f[0].next_funding_ns == f[1].ts_event
     inst = load_instrument(real_data_dir, "BTCUSDT")

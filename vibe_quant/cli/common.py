@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ def data_dir(args: argparse.Namespace) -> DataDir:
 
 def _default(o: Any) -> Any:
     if isinstance(o, datetime):
-        return o.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        return o.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(o, Path):
         return str(o)
     if hasattr(o, "item"):  # numpy scalars

@@ -14,13 +14,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     ing = dsub.add_parser("ingest", help="download klines + funding into the archive and catalog")
     ing.add_argument("--symbols", default="BTCUSDT", help="comma-separated (default BTCUSDT)")
-    ing.add_argument("--interval", default="5m",
-                     help="kline interval(s), comma-separated (default 5m)")
+    ing.add_argument(
+        "--interval", default="5m", help="kline interval(s), comma-separated (default 5m)"
+    )
     ing.add_argument("--start", help="first month YYYY-MM (default: 24 full months back)")
     ing.add_argument("--end", help="last month YYYY-MM (default: last full month)")
     ing.add_argument("--no-funding", action="store_true", help="skip funding rates")
     ing.add_argument("--base-url", help="bulk site (env VIBE_QUANT_BINANCE_VISION_URL)")
     ing.add_argument("--rest-url", help="futures REST API (env VIBE_QUANT_BINANCE_REST_URL)")
+    ing.add_argument(
+        "--no-rest",
+        action="store_true",
+        help="never call the REST API (offline mirror): unpublished months are reported as missing",
+    )
     ing.add_argument("--workers", type=int, default=4, help="parallel downloads (default 4)")
     ing.add_argument("--no-catalog", action="store_true", help="archive only")
     ing.add_argument("--now", help=argparse.SUPPRESS)  # pin "now" (ISO UTC) for tests
@@ -60,26 +66,39 @@ def _ingest(args: argparse.Namespace) -> int:
         start = parse_month(args.start) if args.start else d_start
         end = parse_month(args.end) if args.end else d_end
         report = ingest(
-            data_dir(args), symbols=_syms(args.symbols) or ["BTCUSDT"],
+            data_dir(args),
+            symbols=_syms(args.symbols) or ["BTCUSDT"],
             intervals=[i.strip() for i in args.interval.split(",") if i.strip()],
-            start=start, end=end, funding=not args.no_funding, base_url=args.base_url,
-            rest_url=args.rest_url, workers=args.workers, now_ms=now_ms,
-            progress=not args.json, build_catalog=not args.no_catalog)
+            start=start,
+            end=end,
+            funding=not args.no_funding,
+            base_url=args.base_url,
+            rest_url=args.rest_url,
+            use_rest=not args.no_rest,
+            workers=args.workers,
+            now_ms=now_ms,
+            progress=not args.json,
+            build_catalog=not args.no_catalog,
+        )
     except ValueError as e:
         eprint(f"error: {e}")
         return 2
     if args.json:
         emit_json(report.to_dict())
     else:
-        eprint(f"ingest {','.join(report.symbols)} {','.join(report.intervals)} "
-               f"{month_str(start)}..{month_str(end)}: {report.files_archived} files archived, "
-               f"{report.files_skipped} already archived, {report.kline_rows_new} new bars, "
-               f"{report.funding_rows_new} new funding records ({report.seconds:.1f}s)")
+        eprint(
+            f"ingest {','.join(report.symbols)} {','.join(report.intervals)} "
+            f"{month_str(start)}..{month_str(end)}: {report.files_archived} files archived, "
+            f"{report.files_skipped} already archived, {report.kline_rows_new} new bars, "
+            f"{report.funding_rows_new} new funding records ({report.seconds:.1f}s)"
+        )
         for m in report.missing:
             eprint(f"  missing on the bulk site (404): {m}")
         for r in report.rest_filled:
-            eprint(f"  filled from REST: {r['kind']} {r['symbol']} {r['period']}: "
-                   f"{r['rows_new']} new rows")
+            eprint(
+                f"  filled from REST: {r['kind']} {r['symbol']} {r['period']}: "
+                f"{r['rows_new']} new rows"
+            )
         for w in report.warnings:
             eprint(f"  warning: {w}")
         for f in report.failed:
@@ -119,14 +138,18 @@ def _verify(args: argparse.Namespace) -> int:
     else:
         for s in rep["series"]:
             flag = "OK" if not (s["duplicates"] or s["ohlc_violations"]) else "VIOLATIONS"
-            print(f"{s['symbol']} {s['interval']}: {s['bars']} bars {s['first']} → {s['last']}, "
-                  f"{len(s['gaps'])} gaps, {s['duplicates']} duplicates, "
-                  f"{s['ohlc_violations']} OHLC violations [{flag}]")
+            print(
+                f"{s['symbol']} {s['interval']}: {s['bars']} bars {s['first']} → {s['last']}, "
+                f"{len(s['gaps'])} gaps, {s['duplicates']} duplicates, "
+                f"{s['ohlc_violations']} OHLC violations [{flag}]"
+            )
             for g in s["gaps"]:
                 print(f"    gap {g['start']} → {g['end']} ({g['missing_bars']} bars missing)")
         for f in rep["funding"]:
-            print(f"{f['symbol']} funding: {f['records']} records {f['first']} → {f['last']}, "
-                  f"{len(f['gaps'])} gaps")
+            print(
+                f"{f['symbol']} funding: {f['records']} records {f['first']} → {f['last']}, "
+                f"{len(f['gaps'])} gaps"
+            )
             for g in f["gaps"]:
                 print(f"    gap {g['start']} → {g['end']} ({g['missing']} missing)")
         print("usable" if rep["ok"] else "NOT usable: duplicates or OHLC violations")
@@ -145,11 +168,15 @@ def _status(args: argparse.Namespace) -> int:
             print("nothing archived yet: run `vibe-quant data ingest`")
         for s in st["series"]:
             span = f" {s['first']} → {s['last']}" if "first" in s else " (aggregated)"
-            print(f"{s['symbol']:>10} {s['interval']:>4}: archived {s['archived_bars']:>8}, "
-                  f"catalog {s['catalog_bars']:>8}{span}")
+            print(
+                f"{s['symbol']:>10} {s['interval']:>4}: archived {s['archived_bars']:>8}, "
+                f"catalog {s['catalog_bars']:>8}{span}"
+            )
         for f in st["funding"]:
-            print(f"{f['symbol']:>10} funding: archived {f['archived_records']}, catalog "
-                  f"{f['catalog_records']} {f['first']} → {f['last']}")
+            print(
+                f"{f['symbol']:>10} funding: archived {f['archived_records']}, catalog "
+                f"{f['catalog_records']} {f['first']} → {f['last']}"
+            )
     return 0
 
 

@@ -16,7 +16,7 @@ import os
 import zipfile
 from dataclasses import dataclass
 
-from vibe_quant.data.http import FetchError, Fetcher
+from vibe_quant.data.http import Fetcher, FetchError
 
 DEFAULT_BASE_URL = "https://data.binance.vision"
 BASE_URL_ENV = "VIBE_QUANT_BINANCE_VISION_URL"
@@ -45,14 +45,20 @@ class BulkFile:
 
 def klines_file(symbol: str, interval: str, period: str) -> BulkFile:
     name = f"{symbol}-{interval}-{period}.zip"
-    return BulkFile("klines", symbol, interval, period,
-                    f"data/futures/um/monthly/klines/{symbol}/{interval}/{name}")
+    return BulkFile(
+        "klines",
+        symbol,
+        interval,
+        period,
+        f"data/futures/um/monthly/klines/{symbol}/{interval}/{name}",
+    )
 
 
 def funding_file(symbol: str, period: str) -> BulkFile:
     name = f"{symbol}-fundingRate-{period}.zip"
-    return BulkFile("funding", symbol, None, period,
-                    f"data/futures/um/monthly/fundingRate/{symbol}/{name}")
+    return BulkFile(
+        "funding", symbol, None, period, f"data/futures/um/monthly/fundingRate/{symbol}/{name}"
+    )
 
 
 @dataclass(frozen=True)

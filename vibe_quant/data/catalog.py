@@ -115,8 +115,12 @@ def build_catalog(
             instrument = ins.binance_perpetual(sym, spec=spec)
             _clear_symbol(data_dir.catalog, sym)
             cat.write_instruments([instrument])
-            info: dict = {"instrument": ins.instrument_id(sym), "spec_source": source,
-                          "bars": {}, "funding": 0}
+            info: dict = {
+                "instrument": ins.instrument_id(sym),
+                "spec_source": source,
+                "bars": {},
+                "funding": 0,
+            }
             plan = plan_intervals(by_sym.get(sym, []))
             cache: dict[str, dict[str, np.ndarray]] = {}
             for target, src in plan.items():
@@ -129,9 +133,15 @@ def build_catalog(
                 if bad:
                     summary["warnings"].append(
                         f"{sym} {target}: {bad} bars violate OHLC rules and were not catalogued"
-                        " (see data verify)")
-                bars = _to_bars(cols, ins.bar_type(sym, target), interval_ms(target),
-                                instrument.price_precision, instrument.size_precision)
+                        " (see data verify)"
+                    )
+                bars = _to_bars(
+                    cols,
+                    ins.bar_type(sym, target),
+                    interval_ms(target),
+                    instrument.price_precision,
+                    instrument.size_precision,
+                )
                 if bars:
                     cat.write_bars(bars)
                 info["bars"][target] = {"rows": len(bars), "from": src}
@@ -174,15 +184,24 @@ def _drop_ohlc_violations(cols: dict[str, np.ndarray]) -> tuple[dict[str, np.nda
     return ({k: a[ok] for k, a in cols.items()} if bad else cols), bad
 
 
-def _to_bars(cols: dict[str, np.ndarray], bar_type: str, step_ms: int, price_prec: int,
-             size_prec: int) -> list[n3.Bar]:
+def _to_bars(
+    cols: dict[str, np.ndarray], bar_type: str, step_ms: int, price_prec: int, size_prec: int
+) -> list[n3.Bar]:
     bt = n3.BarType.from_str(bar_type)
     P, Q, B = n3.Price, n3.Quantity, n3.Bar
     ts = ((cols["open_time"] + step_ms) * NS_PER_MS).tolist()
     o, h, lo, c, v = (cols[k].tolist() for k in ("open", "high", "low", "close", "volume"))
     return [
-        B(bt, P(o[i], price_prec), P(h[i], price_prec), P(lo[i], price_prec), P(c[i], price_prec),
-          Q(v[i], size_prec), ts[i], ts[i])
+        B(
+            bt,
+            P(o[i], price_prec),
+            P(h[i], price_prec),
+            P(lo[i], price_prec),
+            P(c[i], price_prec),
+            Q(v[i], size_prec),
+            ts[i],
+            ts[i],
+        )
         for i in range(len(ts))
     ]
 
@@ -226,16 +245,22 @@ def load_instrument(data_dir: DataDir, symbol: str) -> n3.CryptoPerpetual:
     return found[-1]
 
 
-def load_bars(data_dir: DataDir, symbol: str, interval: str, start_ns: int | None = None,
-              end_ns: int | None = None) -> list[n3.Bar]:
+def load_bars(
+    data_dir: DataDir,
+    symbol: str,
+    interval: str,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+) -> list[n3.Bar]:
     """Catalogued bars with ``start_ns ≤ ts_event ≤ end_ns`` (bar close times, UTC ns; both
     bounds inclusive, ``None`` = open), ascending."""
     cat = _catalog(data_dir.catalog)
     return cat.query_bars([ins.bar_type(symbol, interval)], start=start_ns, end=end_ns)
 
 
-def load_funding(data_dir: DataDir, symbol: str, start_ns: int | None = None,
-                 end_ns: int | None = None) -> list[n3.FundingRateUpdate]:
+def load_funding(
+    data_dir: DataDir, symbol: str, start_ns: int | None = None, end_ns: int | None = None
+) -> list[n3.FundingRateUpdate]:
     """Catalogued funding with ``start_ns ≤ ts_event ≤ end_ns`` as ``FundingRateUpdate``
     (rate: fraction per interval; interval in minutes; ts in UTC ns)."""
     d = data_dir.catalog / "data" / FUNDING_DIR / ins.instrument_id(symbol)
@@ -245,8 +270,9 @@ def load_funding(data_dir: DataDir, symbol: str, start_ns: int | None = None,
     out = []
     for f in sorted(d.glob("*.parquet")):
         t = pq.read_table(f).to_pydict()
-        for rate, itv, nxt, te, ti in zip(t["rate"], t["interval"], t["next_funding_ns"],
-                                          t["ts_event"], t["ts_init"]):
+        for rate, itv, nxt, te, ti in zip(
+            t["rate"], t["interval"], t["next_funding_ns"], t["ts_event"], t["ts_init"]
+        ):
             if (start_ns is not None and te < start_ns) or (end_ns is not None and te > end_ns):
                 continue
             out.append(n3.FundingRateUpdate(iid, Decimal(rate), te, ti, itv, nxt))

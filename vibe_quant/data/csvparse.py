@@ -81,7 +81,15 @@ def parse_klines_csv(text: str, name: str = "<csv>") -> ParsedKlines:
         try:
             ot = _to_ms(int(rec[0]))
             ct = _to_ms(int(rec[6]))
-            row = [ot, float(rec[1]), float(rec[2]), float(rec[3]), float(rec[4]), float(rec[5]), ct]
+            row = [
+                ot,
+                float(rec[1]),
+                float(rec[2]),
+                float(rec[3]),
+                float(rec[4]),
+                float(rec[5]),
+                ct,
+            ]
             if n == 12:
                 row += [float(rec[7]), int(rec[8]), float(rec[9]), float(rec[10]), float(rec[11])]
             else:

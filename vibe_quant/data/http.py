@@ -31,10 +31,16 @@ class RetryPolicy:
 class Fetcher:
     """A thread-safe HTTP getter (one ``httpx.Client`` shared by worker threads)."""
 
-    def __init__(self, *, timeout_s: float = DEFAULT_TIMEOUT_S, policy: RetryPolicy | None = None,
-                 sleep=time.sleep):
-        self.client = httpx.Client(timeout=timeout_s, follow_redirects=True,
-                                   headers={"User-Agent": "vibe-quant"})
+    def __init__(
+        self,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        policy: RetryPolicy | None = None,
+        sleep=time.sleep,
+    ):
+        self.client = httpx.Client(
+            timeout=timeout_s, follow_redirects=True, headers={"User-Agent": "vibe-quant"}
+        )
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
         self.retries = 0  # total retries performed (for reporting)

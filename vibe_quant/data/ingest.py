@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from vibe_quant.data import bulk, rest
 from vibe_quant.data.csvparse import CsvFormatError, parse_funding_csv, parse_klines_csv
-from vibe_quant.data.http import FetchError, Fetcher
+from vibe_quant.data.http import Fetcher, FetchError
 from vibe_quant.data.intervals import (
     interval_ms,
     month_of_ms,
@@ -86,6 +86,7 @@ def ingest(
     funding: bool = True,
     base_url: str | None = None,
     rest_url: str | None = None,
+    use_rest: bool = True,
     workers: int = DEFAULT_WORKERS,
     now_ms: int | None = None,
     progress: bool = True,
@@ -99,6 +100,8 @@ def ingest(
         intervals: Binance intervals, e.g. ``["5m"]``.
         start, end: inclusive (year, month) range, UTC.
         now_ms: "now" in UTC epoch ms (tests pin it); default the wall clock.
+        use_rest: False = never call the REST API (offline mirrors): unpublished recent months
+            are reported as missing and contract specs come from the archive or the reference.
 
     Never raises for a single bad file: it lands in ``report.failed`` and nothing of it is
     archived. Raises only for unusable arguments.
@@ -113,8 +116,9 @@ def ingest(
     rbase = rest.rest_url(rest_url)
     now_month = month_of_ms(now_ms)
     span = [m for m in months(start, end) if m <= now_month]
-    report = IngestReport(symbols=list(symbols), intervals=list(intervals),
-                          start=month_str(start), end=month_str(end))
+    report = IngestReport(
+        symbols=list(symbols), intervals=list(intervals), start=month_str(start), end=month_str(end)
+    )
     if len(span) < len(months(start, end)):
         report.warnings.append(f"months after {month_str(now_month)} are in the future: skipped")
 
@@ -139,8 +143,7 @@ def ingest(
 
         recent = {now_month, prev_month(now_month)}
         to_rest: list[bulk.BulkFile] = []
-        bar = tqdm(total=len(todo), desc="ingest", unit="file", disable=not progress,
-                   leave=False)
+        bar = tqdm(total=len(todo), desc="ingest", unit="file", disable=not progress, leave=False)
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             pending: dict[Future, bulk.BulkFile] = {}
             queue = list(todo)
@@ -156,7 +159,7 @@ def ingest(
                         got = fut.result()
                         if got is None:
                             ym = tuple(int(x) for x in f.period.split("-"))
-                            if ym in recent:
+                            if ym in recent and use_rest:
                                 to_rest.append(f)
                             else:
                                 report.missing.append(f.url(base))
@@ -169,14 +172,17 @@ def ingest(
         for f in to_rest:
             _rest_fill(archive, fetcher, rbase, f, now_ms, report)
 
-        _refresh_exchange_info(archive, rbase, report)
+        if use_rest:
+            _refresh_exchange_info(archive, rbase, report)
 
-        if build_catalog and (report.kline_rows_new or report.funding_rows_new or
-                              not _catalog_has(data_dir, symbols)):
+        if build_catalog and (
+            report.kline_rows_new or report.funding_rows_new or not _catalog_has(data_dir, symbols)
+        ):
             from vibe_quant.data.catalog import build_catalog as _build
 
-            report.catalog = _build(data_dir, symbols=list(symbols), archive=archive,
-                                    progress=progress)
+            report.catalog = _build(
+                data_dir, symbols=list(symbols), archive=archive, progress=progress
+            )
             report.warnings.extend(report.catalog.get("warnings", []))
     finally:
         archive.close()
@@ -198,7 +204,8 @@ def _refresh_exchange_info(archive: Archive, rbase: str, report: IngestReport) -
     if got is None:
         report.warnings.append(
             f"{rbase}/fapi/v1/exchangeInfo unreachable: contract specs from the newest archived "
-            "payload or the packaged reference")
+            "payload or the packaged reference"
+        )
         return
     payload, url, sha = got
     archive.add_exchange_info(url=url, sha256=sha, payload=payload)
@@ -220,19 +227,38 @@ def _archive_bulk(archive: Archive, got: bulk.Downloaded, report: IngestReport) 
     if f.kind == "klines":
         parsed = parse_klines_csv(got.csv_text, name)
         report.kline_rows_new += archive.add_klines_file(
-            symbol=f.symbol, interval=f.interval or "", period=f.period, url=got.url,
-            sha256=got.sha256, source="bulk", rows=parsed.rows, n_columns=parsed.n_columns,
-            path=f.path)
+            symbol=f.symbol,
+            interval=f.interval or "",
+            period=f.period,
+            url=got.url,
+            sha256=got.sha256,
+            source="bulk",
+            rows=parsed.rows,
+            n_columns=parsed.n_columns,
+            path=f.path,
+        )
     else:
         rows = parse_funding_csv(got.csv_text, name)
         report.funding_rows_new += archive.add_funding_file(
-            symbol=f.symbol, period=f.period, url=got.url, sha256=got.sha256, source="bulk",
-            rows=rows, path=f.path)
+            symbol=f.symbol,
+            period=f.period,
+            url=got.url,
+            sha256=got.sha256,
+            source="bulk",
+            rows=rows,
+            path=f.path,
+        )
     report.files_archived += 1
 
 
-def _rest_fill(archive: Archive, fetcher: Fetcher, rbase: str, f: bulk.BulkFile, now_ms: int,
-               report: IngestReport) -> None:
+def _rest_fill(
+    archive: Archive,
+    fetcher: Fetcher,
+    rbase: str,
+    f: bulk.BulkFile,
+    now_ms: int,
+    report: IngestReport,
+) -> None:
     ym = tuple(int(x) for x in f.period.split("-"))
     m_start = month_start_ms(ym)
     m_end = min(month_start_ms(next_month(ym)), now_ms)
@@ -243,11 +269,19 @@ def _rest_fill(archive: Archive, fetcher: Fetcher, rbase: str, f: bulk.BulkFile,
             begin = max(m_start, last + step) if last is not None else m_start
             if begin >= m_end:
                 return
-            rows, url, sha = rest.fetch_klines(fetcher, rbase, f.symbol, f.interval or "", begin,
-                                               m_end, now_ms)
-            new = archive.add_klines_file(symbol=f.symbol, interval=f.interval or "",
-                                          period=f.period, url=url, sha256=sha, source="rest",
-                                          rows=rows, n_columns=12)
+            rows, url, sha = rest.fetch_klines(
+                fetcher, rbase, f.symbol, f.interval or "", begin, m_end, now_ms
+            )
+            new = archive.add_klines_file(
+                symbol=f.symbol,
+                interval=f.interval or "",
+                period=f.period,
+                url=url,
+                sha256=sha,
+                source="rest",
+                rows=rows,
+                n_columns=12,
+            )
             report.kline_rows_new += new
         else:
             last = archive.last_funding_time(f.symbol)
@@ -255,11 +289,24 @@ def _rest_fill(archive: Archive, fetcher: Fetcher, rbase: str, f: bulk.BulkFile,
             if begin >= m_end:
                 return
             rows, url, sha = rest.fetch_funding(fetcher, rbase, f.symbol, begin, m_end)
-            new = archive.add_funding_file(symbol=f.symbol, period=f.period, url=url, sha256=sha,
-                                           source="rest", rows=rows)
+            new = archive.add_funding_file(
+                symbol=f.symbol, period=f.period, url=url, sha256=sha, source="rest", rows=rows
+            )
             report.funding_rows_new += new
-        report.rest_filled.append({"kind": f.kind, "symbol": f.symbol, "interval": f.interval,
-                                   "period": f.period, "rows": len(rows), "rows_new": new})
+        report.rest_filled.append(
+            {
+                "kind": f.kind,
+                "symbol": f.symbol,
+                "interval": f.interval,
+                "period": f.period,
+                "rows": len(rows),
+                "rows_new": new,
+            }
+        )
     except FetchError as e:
-        report.failed.append({"url": f"{rbase} ({f.kind} {f.symbol} {f.period})",
-                              "error": f"bulk file missing and REST fill failed: {e}"})
+        report.failed.append(
+            {
+                "url": f"{rbase} ({f.kind} {f.symbol} {f.period})",
+                "error": f"bulk file missing and REST fill failed: {e}",
+            }
+        )

@@ -70,7 +70,7 @@ def _reference() -> dict[str, Any]:
 
 
 def instrument_id(symbol: str) -> str:
-    """Nautilus instrument id of a Binance USDⓈ-M perpetual: ``BTCUSDT`` → ``BTCUSDT-PERP.BINANCE``."""
+    """Nautilus id of a Binance USDⓈ-M perpetual: ``BTCUSDT`` → ``BTCUSDT-PERP.BINANCE``."""
     return f"{symbol.upper()}-PERP.{VENUE}"
 
 
@@ -98,7 +98,9 @@ def parse_exchange_info(payload: str | dict[str, Any]) -> dict[str, ContractSpec
                 step_size=f["LOT_SIZE"]["stepSize"],
                 min_qty=f["LOT_SIZE"]["minQty"],
                 max_qty=f["LOT_SIZE"]["maxQty"],
-                min_notional=f["MIN_NOTIONAL"].get("notional", f["MIN_NOTIONAL"].get("minNotional")),
+                min_notional=f["MIN_NOTIONAL"].get(
+                    "notional", f["MIN_NOTIONAL"].get("minNotional")
+                ),
                 min_price=f["PRICE_FILTER"]["minPrice"],
                 max_price=f["PRICE_FILTER"]["maxPrice"],
             )
@@ -115,9 +117,18 @@ def reference_spec(symbol: str) -> ContractSpec:
             f"reference ({', '.join(sorted(ref))})"
         )
     r = ref[symbol]
-    return ContractSpec(symbol, r["base_asset"], r["quote_asset"], r["tick_size"], r["step_size"],
-                        r["min_qty"], r["max_qty"], r["min_notional"], r["min_price"],
-                        r["max_price"])
+    return ContractSpec(
+        symbol,
+        r["base_asset"],
+        r["quote_asset"],
+        r["tick_size"],
+        r["step_size"],
+        r["min_qty"],
+        r["max_qty"],
+        r["min_notional"],
+        r["min_price"],
+        r["max_price"],
+    )
 
 
 def leverage_brackets(symbol: str) -> list[Bracket]:
@@ -173,10 +184,16 @@ def binance_perpetual(
     """
     spec = spec or reference_spec(symbol)
     brs = leverage_brackets(symbol)
-    mi = Decimal(str(margin_init)) if margin_init is not None else Decimal(1) / Decimal(
-        str(brs[0].max_leverage))
-    mm = Decimal(str(margin_maint)) if margin_maint is not None else Decimal(
-        str(brs[0].maint_margin_rate))
+    mi = (
+        Decimal(str(margin_init))
+        if margin_init is not None
+        else Decimal(1) / Decimal(str(brs[0].max_leverage))
+    )
+    mm = (
+        Decimal(str(margin_maint))
+        if margin_maint is not None
+        else Decimal(str(brs[0].maint_margin_rate))
+    )
     price_prec = _decimals(spec.tick_size)
     size_prec = _decimals(spec.step_size)
     quote = n3.Currency.from_str(spec.quote_asset)
@@ -199,11 +216,19 @@ def binance_perpetual(
         ts_ns,
         multiplier=n3.Quantity.from_int(1),
         lot_size=n3.Quantity.from_str(_norm(spec.step_size)),
-        max_quantity=n3.Quantity.from_str(format(Decimal(spec.max_qty).quantize(Decimal(10) ** -size_prec), "f")),
-        min_quantity=n3.Quantity.from_str(format(Decimal(spec.min_qty).quantize(Decimal(10) ** -size_prec), "f")),
+        max_quantity=n3.Quantity.from_str(
+            format(Decimal(spec.max_qty).quantize(Decimal(10) ** -size_prec), "f")
+        ),
+        min_quantity=n3.Quantity.from_str(
+            format(Decimal(spec.min_qty).quantize(Decimal(10) ** -size_prec), "f")
+        ),
         min_notional=n3.Money(float(spec.min_notional), quote),
-        max_price=n3.Price.from_str(format(Decimal(spec.max_price).quantize(Decimal(10) ** -price_prec), "f")),
-        min_price=n3.Price.from_str(format(Decimal(spec.min_price).quantize(Decimal(10) ** -price_prec), "f")),
+        max_price=n3.Price.from_str(
+            format(Decimal(spec.max_price).quantize(Decimal(10) ** -price_prec), "f")
+        ),
+        min_price=n3.Price.from_str(
+            format(Decimal(spec.min_price).quantize(Decimal(10) ** -price_prec), "f")
+        ),
         margin_init=mi,
         margin_maint=mm,
         maker_fee=MAKER_FEE,

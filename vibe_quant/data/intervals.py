@@ -7,7 +7,7 @@ start of its interval and its ``close_time`` is ``open_time + interval - 1 ms``.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 MS = 1
 SECOND_MS = 1_000
@@ -78,17 +78,17 @@ def months(start: tuple[int, int], end: tuple[int, int]) -> list[tuple[int, int]
 
 def month_start_ms(ym: tuple[int, int]) -> int:
     """UTC epoch ms of 00:00 on the first day of the month."""
-    return int(datetime(ym[0], ym[1], 1, tzinfo=timezone.utc).timestamp() * 1000)
+    return int(datetime(ym[0], ym[1], 1, tzinfo=UTC).timestamp() * 1000)
 
 
 def month_of_ms(ts_ms: int) -> tuple[int, int]:
-    d = datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc)
+    d = datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
     return d.year, d.month
 
 
 def iso_utc(ts_ms: int) -> str:
     """Epoch ms → ISO-8601 UTC string with ``Z`` (second precision unless ms are non-zero)."""
-    d = datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc)
+    d = datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
     s = d.isoformat(timespec="milliseconds" if ts_ms % 1000 else "seconds")
     return s.replace("+00:00", "Z")
 
@@ -97,5 +97,5 @@ def parse_utc(text: str) -> int:
     """ISO date or datetime (naive = UTC) → epoch ms."""
     d = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if d.tzinfo is None:
-        d = d.replace(tzinfo=timezone.utc)
+        d = d.replace(tzinfo=UTC)
     return int(d.timestamp() * 1000)

@@ -32,7 +32,7 @@ def decode_fixed128(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Nautilus ``fixed_size_binary[16]`` (little-endian int128 scaled by 1e16) → float64."""
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
-    raw = np.frombuffer(col.buffers()[1], dtype="<u8")[col.offset * 2:(col.offset + len(col)) * 2]
+    raw = np.frombuffer(col.buffers()[1], dtype="<u8")[col.offset * 2 : (col.offset + len(col)) * 2]
     lo = raw[0::2].astype(np.float64)
     hi = raw[1::2].view(np.int64).astype(np.float64)
     return (hi * 2.0**64 + lo) / FIXED_SCALAR
@@ -40,7 +40,7 @@ def decode_fixed128(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def _interval_of(spec: str) -> str:
     step, unit = spec.split("-")
-    return f"{step}{ {'MINUTE': 'm', 'HOUR': 'h', 'DAY': 'd'}[unit]}"
+    return f"{step}{ {'MINUTE': 'm', 'HOUR': 'h', 'DAY': 'd'}[unit] }"
 
 
 def _bars_table(data_dir: DataDir) -> pa.Table:
@@ -56,18 +56,35 @@ def _bars_table(data_dir: DataDir) -> pa.Table:
             meta = t.schema.metadata or {}
             pp = int(meta.get(b"price_precision", b"9"))
             sp = int(meta.get(b"size_precision", b"9"))
-            parts.append(pa.table({
-                "symbol": pa.array([sym] * n), "interval": pa.array([iv] * n),
-                "bar_type": pa.array([bt] * n), "ts_event": t["ts_event"],
-                **{k: pa.array(np.round(decode_fixed128(t[k]), sp if k == "volume" else pp))
-                   for k in ("open", "high", "low", "close", "volume")},
-            }))
+            parts.append(
+                pa.table(
+                    {
+                        "symbol": pa.array([sym] * n),
+                        "interval": pa.array([iv] * n),
+                        "bar_type": pa.array([bt] * n),
+                        "ts_event": t["ts_event"],
+                        **{
+                            k: pa.array(
+                                np.round(decode_fixed128(t[k]), sp if k == "volume" else pp)
+                            )
+                            for k in ("open", "high", "low", "close", "volume")
+                        },
+                    }
+                )
+            )
     if not parts:
-        return pa.table({"symbol": pa.array([], pa.string()), "interval": pa.array([], pa.string()),
-                         "bar_type": pa.array([], pa.string()),
-                         "ts_event": pa.array([], pa.uint64()),
-                         **{k: pa.array([], pa.float64()) for k in
-                            ("open", "high", "low", "close", "volume")}})
+        return pa.table(
+            {
+                "symbol": pa.array([], pa.string()),
+                "interval": pa.array([], pa.string()),
+                "bar_type": pa.array([], pa.string()),
+                "ts_event": pa.array([], pa.uint64()),
+                **{
+                    k: pa.array([], pa.float64())
+                    for k in ("open", "high", "low", "close", "volume")
+                },
+            }
+        )
     return pa.concat_tables(parts)
 
 
@@ -78,15 +95,25 @@ def _funding_table(data_dir: DataDir) -> pa.Table:
         sym = d.name.split("-PERP.")[0]
         for f in sorted(d.glob("*.parquet")):
             t = pq.read_table(f)
-            parts.append(pa.table({
-                "symbol": pa.array([sym] * t.num_rows), "ts_event": t["ts_event"],
-                "rate": pa.array([float(x) for x in t["rate"].to_pylist()], pa.float64()),
-                "interval_minutes": t["interval"],
-            }))
+            parts.append(
+                pa.table(
+                    {
+                        "symbol": pa.array([sym] * t.num_rows),
+                        "ts_event": t["ts_event"],
+                        "rate": pa.array([float(x) for x in t["rate"].to_pylist()], pa.float64()),
+                        "interval_minutes": t["interval"],
+                    }
+                )
+            )
     if not parts:
-        return pa.table({"symbol": pa.array([], pa.string()), "ts_event": pa.array([], pa.uint64()),
-                         "rate": pa.array([], pa.float64()),
-                         "interval_minutes": pa.array([], pa.uint16())})
+        return pa.table(
+            {
+                "symbol": pa.array([], pa.string()),
+                "ts_event": pa.array([], pa.uint64()),
+                "rate": pa.array([], pa.float64()),
+                "interval_minutes": pa.array([], pa.uint16()),
+            }
+        )
     return pa.concat_tables(parts)
 
 
@@ -119,12 +146,15 @@ def connect(data_dir: DataDir, sql: str | None = None) -> duckdb.DuckDBPyConnect
             "   CASE interval WHEN '1m' THEN 60 WHEN '5m' THEN 300 WHEN '15m' THEN 900"
             "   WHEN '1h' THEN 3600 WHEN '4h' THEN 14400 ELSE 86400 END)::BIGINT * 1000000)"
             "   AS open_time,"
-            " open, high, low, close, volume FROM _bars")
+            " open, high, low, close, volume FROM _bars"
+        )
     if wanted("funding"):
         con.register("_funding", _funding_table(data_dir))
-        con.execute("CREATE VIEW funding AS SELECT symbol, ts_event,"
-                    " make_timestamptz((ts_event // 1000)::BIGINT) AS funding_time, rate,"
-                    " interval_minutes FROM _funding")
+        con.execute(
+            "CREATE VIEW funding AS SELECT symbol, ts_event,"
+            " make_timestamptz((ts_event // 1000)::BIGINT) AS funding_time, rate,"
+            " interval_minutes FROM _funding"
+        )
     if data_dir.archive_db.exists():
         for name in _ARCHIVE_TABLES:
             if wanted(name):

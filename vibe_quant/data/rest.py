@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 
-from vibe_quant.data.http import FetchError, Fetcher
+from vibe_quant.data.http import Fetcher, FetchError
 from vibe_quant.data.intervals import HOUR_MS, interval_ms
 
 DEFAULT_REST_URL = "https://fapi.binance.com"
@@ -30,8 +30,9 @@ def rest_url(explicit: str | None = None) -> str:
     return (explicit or os.environ.get(REST_URL_ENV) or DEFAULT_REST_URL).rstrip("/")
 
 
-def fetch_klines(fetcher: Fetcher, base: str, symbol: str, interval: str, start_ms: int,
-                 end_ms: int, now_ms: int) -> tuple[list[tuple], str, str]:
+def fetch_klines(
+    fetcher: Fetcher, base: str, symbol: str, interval: str, start_ms: int, end_ms: int, now_ms: int
+) -> tuple[list[tuple], str, str]:
     """Closed klines with ``start_ms ≤ openTime < end_ms``; returns (rows, first URL, sha256).
 
     Rows are tuples in ``csvparse.KLINE_COLUMNS`` order.
@@ -42,8 +43,16 @@ def fetch_klines(fetcher: Fetcher, base: str, symbol: str, interval: str, start_
     h = hashlib.sha256()
     cur = start_ms
     while cur < end_ms:
-        body = fetcher.get(url, params={"symbol": symbol, "interval": interval, "startTime": cur,
-                                        "endTime": end_ms - 1, "limit": KLINES_LIMIT})
+        body = fetcher.get(
+            url,
+            params={
+                "symbol": symbol,
+                "interval": interval,
+                "startTime": cur,
+                "endTime": end_ms - 1,
+                "limit": KLINES_LIMIT,
+            },
+        )
         if body is None:
             raise FetchError(f"{url}: 404 for {symbol} {interval}")
         h.update(body)
@@ -58,26 +67,47 @@ def fetch_klines(fetcher: Fetcher, base: str, symbol: str, interval: str, start_
             last_open = ot
             if ot >= end_ms or int(k[6]) >= now_ms:
                 continue
-            rows.append((ot, float(k[1]), float(k[2]), float(k[3]), float(k[4]), float(k[5]),
-                         int(k[6]), float(k[7]), int(k[8]), float(k[9]), float(k[10]),
-                         float(k[11])))
+            rows.append(
+                (
+                    ot,
+                    float(k[1]),
+                    float(k[2]),
+                    float(k[3]),
+                    float(k[4]),
+                    float(k[5]),
+                    int(k[6]),
+                    float(k[7]),
+                    int(k[8]),
+                    float(k[9]),
+                    float(k[10]),
+                    float(k[11]),
+                )
+            )
         if last_open is None or len(page) < KLINES_LIMIT:
             break
         cur = last_open + step
     return rows, url, h.hexdigest()
 
 
-def fetch_funding(fetcher: Fetcher, base: str, symbol: str, start_ms: int,
-                  end_ms: int) -> tuple[list[tuple[int, int, float]], str, str]:
+def fetch_funding(
+    fetcher: Fetcher, base: str, symbol: str, start_ms: int, end_ms: int
+) -> tuple[list[tuple[int, int, float]], str, str]:
     """Funding records with ``start_ms ≤ fundingTime < end_ms`` as
-    ``(calc_time_ms, interval_hours, rate_fraction)``; interval inferred from spacing (default 8)."""
+    ``(calc_time_ms, interval_hours, rate_fraction)``; interval inferred from spacing (else 8)."""
     url = f"{base}/fapi/v1/fundingRate"
     recs: list[tuple[int, float]] = []
     h = hashlib.sha256()
     cur = start_ms
     while cur < end_ms:
-        body = fetcher.get(url, params={"symbol": symbol, "startTime": cur, "endTime": end_ms - 1,
-                                        "limit": FUNDING_LIMIT})
+        body = fetcher.get(
+            url,
+            params={
+                "symbol": symbol,
+                "startTime": cur,
+                "endTime": end_ms - 1,
+                "limit": FUNDING_LIMIT,
+            },
+        )
         if body is None:
             raise FetchError(f"{url}: 404 for {symbol}")
         h.update(body)

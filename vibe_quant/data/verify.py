@@ -35,8 +35,11 @@ def _gaps(times: np.ndarray, step: int) -> list[dict]:
     d = np.diff(times)
     idx = np.flatnonzero(d > step)
     return [
-        {"start": iso_utc(int(times[i] + step)), "end": iso_utc(int(times[i + 1])),
-         "missing_bars": int(d[i] // step - 1)}
+        {
+            "start": iso_utc(int(times[i] + step)),
+            "end": iso_utc(int(times[i + 1])),
+            "missing_bars": int(d[i] // step - 1),
+        }
         for i in idx
     ]
 
@@ -58,17 +61,19 @@ def verify(data_dir: DataDir, symbols: list[str] | None = None) -> dict:
             bad = (lo > np.minimum(o, c)) | (h < np.maximum(o, c)) | (v < 0)
             cat_rows = counts.get(bar_type(s.symbol, s.interval))
             extra = max(0, cat_rows - len(t)) if cat_rows is not None else 0
-            series_out.append({
-                "symbol": s.symbol,
-                "interval": s.interval,
-                "bars": int(len(t)),
-                "first": iso_utc(int(t[0])),
-                "last": iso_utc(int(t[-1])),
-                "gaps": _gaps(t, step),
-                "duplicates": off_grid + extra,
-                "ohlc_violations": int(bad.sum()),
-                "catalog_bars": cat_rows,
-            })
+            series_out.append(
+                {
+                    "symbol": s.symbol,
+                    "interval": s.interval,
+                    "bars": len(t),
+                    "first": iso_utc(int(t[0])),
+                    "last": iso_utc(int(t[-1])),
+                    "gaps": _gaps(t, step),
+                    "duplicates": off_grid + extra,
+                    "ohlc_violations": int(bad.sum()),
+                    "catalog_bars": cat_rows,
+                }
+            )
         funding_out = []
         for sym, n, first, last in archive.funding_symbols():
             if symbols and sym not in symbols:
@@ -81,10 +86,22 @@ def verify(data_dir: DataDir, symbols: list[str] | None = None) -> dict:
                 d = np.diff(times)
                 expected = hours[:-1] * HOUR_MS
                 for i in np.flatnonzero(d > 1.5 * expected):
-                    gaps.append({"start": iso_utc(int(times[i])), "end": iso_utc(int(times[i + 1])),
-                                 "missing": int(round(d[i] / expected[i])) - 1})
-            funding_out.append({"symbol": sym, "records": int(n), "first": iso_utc(first),
-                                "last": iso_utc(last), "gaps": gaps})
+                    gaps.append(
+                        {
+                            "start": iso_utc(int(times[i])),
+                            "end": iso_utc(int(times[i + 1])),
+                            "missing": int(round(d[i] / expected[i])) - 1,
+                        }
+                    )
+            funding_out.append(
+                {
+                    "symbol": sym,
+                    "records": int(n),
+                    "first": iso_utc(first),
+                    "last": iso_utc(last),
+                    "gaps": gaps,
+                }
+            )
     finally:
         archive.close()
     ok = all(s["duplicates"] == 0 and s["ohlc_violations"] == 0 for s in series_out)
@@ -107,22 +124,41 @@ def status(data_dir: DataDir) -> dict:
         for s in archive.kline_series():
             bt = bar_type(s.symbol, s.interval)
             seen.add(bt)
-            out["series"].append({"symbol": s.symbol, "interval": s.interval,
-                                  "archived_bars": s.rows, "first": iso_utc(s.first_open_ms),
-                                  "last": iso_utc(s.last_open_ms),
-                                  "catalog_bars": counts.get(bt, 0)})
+            out["series"].append(
+                {
+                    "symbol": s.symbol,
+                    "interval": s.interval,
+                    "archived_bars": s.rows,
+                    "first": iso_utc(s.first_open_ms),
+                    "last": iso_utc(s.last_open_ms),
+                    "catalog_bars": counts.get(bt, 0),
+                }
+            )
         for bt, n in counts.items():
             if bt not in seen:
                 sym = bt.split("-PERP.")[0]
                 spec = bt.split(".BINANCE-")[1].rsplit("-LAST", 1)[0]
                 step, unit = spec.split("-")
-                iv = f"{step}{ {'MINUTE': 'm', 'HOUR': 'h', 'DAY': 'd'}[unit]}"
-                out["series"].append({"symbol": sym, "interval": iv, "archived_bars": 0,
-                                      "catalog_bars": n, "aggregated": True})
+                iv = f"{step}{ {'MINUTE': 'm', 'HOUR': 'h', 'DAY': 'd'}[unit] }"
+                out["series"].append(
+                    {
+                        "symbol": sym,
+                        "interval": iv,
+                        "archived_bars": 0,
+                        "catalog_bars": n,
+                        "aggregated": True,
+                    }
+                )
         for sym, n, first, last in archive.funding_symbols():
-            out["funding"].append({"symbol": sym, "archived_records": n, "first": iso_utc(first),
-                                   "last": iso_utc(last),
-                                   "catalog_records": fcounts.get(instrument_id(sym), 0)})
+            out["funding"].append(
+                {
+                    "symbol": sym,
+                    "archived_records": n,
+                    "first": iso_utc(first),
+                    "last": iso_utc(last),
+                    "catalog_records": fcounts.get(instrument_id(sym), 0),
+                }
+            )
     finally:
         archive.close()
     out["series"].sort(key=lambda r: (r["symbol"], interval_ms(r["interval"])))

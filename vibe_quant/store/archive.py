@@ -101,7 +101,7 @@ class Archive:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> "Archive":
+    def __enter__(self) -> Archive:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -117,13 +117,25 @@ class Archive:
         ).fetchone()
         return row is not None
 
-    def _log(self, *, kind, source, symbol, interval, period, path, url, sha256, rows,
-             n_columns) -> int:
+    def _log(
+        self, *, kind, source, symbol, interval, period, path, url, sha256, rows, n_columns
+    ) -> int:
         cur = self.conn.execute(
             "INSERT INTO download_log (kind, source, symbol, interval, period, path, url, sha256,"
             " rows, rows_new, n_columns, downloaded_at) VALUES (?,?,?,?,?,?,?,?,?,0,?,?)",
-            (kind, source, symbol, interval, period, path, url, sha256, rows, n_columns,
-             time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
+            (
+                kind,
+                source,
+                symbol,
+                interval,
+                period,
+                path,
+                url,
+                sha256,
+                rows,
+                n_columns,
+                time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            ),
         )
         return int(cur.lastrowid)
 
@@ -149,9 +161,18 @@ class Archive:
         c = self.conn
         c.execute("BEGIN IMMEDIATE")
         try:
-            fid = self._log(kind="klines", source=source, symbol=symbol, interval=interval,
-                            period=period, path=path, url=url, sha256=sha256, rows=len(rows),
-                            n_columns=n_columns)
+            fid = self._log(
+                kind="klines",
+                source=source,
+                symbol=symbol,
+                interval=interval,
+                period=period,
+                path=path,
+                url=url,
+                sha256=sha256,
+                rows=len(rows),
+                n_columns=n_columns,
+            )
             before = c.total_changes
             c.executemany(
                 "INSERT OR IGNORE INTO raw_klines VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -180,8 +201,18 @@ class Archive:
         c = self.conn
         c.execute("BEGIN IMMEDIATE")
         try:
-            fid = self._log(kind="funding", source=source, symbol=symbol, interval=None,
-                            period=period, path=path, url=url, sha256=sha256, rows=len(rows), n_columns=3)
+            fid = self._log(
+                kind="funding",
+                source=source,
+                symbol=symbol,
+                interval=None,
+                period=period,
+                path=path,
+                url=url,
+                sha256=sha256,
+                rows=len(rows),
+                n_columns=3,
+            )
             before = c.total_changes
             c.executemany(
                 "INSERT OR IGNORE INTO raw_funding VALUES (?,?,?,?,?)",
@@ -252,8 +283,15 @@ class Archive:
         if not rows:
             empty_i = np.empty(0, dtype=np.int64)
             empty_f = np.empty(0, dtype=np.float64)
-            return {"open_time": empty_i, "open": empty_f, "high": empty_f, "low": empty_f,
-                    "close": empty_f, "volume": empty_f, "close_time": empty_i}
+            return {
+                "open_time": empty_i,
+                "open": empty_f,
+                "high": empty_f,
+                "low": empty_f,
+                "close": empty_f,
+                "volume": empty_f,
+                "close_time": empty_i,
+            }
         cols = list(zip(*rows))
         return {
             "open_time": np.asarray(cols[0], dtype=np.int64),
@@ -277,9 +315,12 @@ class Archive:
         """Row count and an order-independent digest per data table (for equality tests)."""
         out = {}
         for table, cols in (
-            ("raw_klines", "symbol, interval, open_time, open, high, low, close, volume,"
-                           " close_time, quote_volume, count, taker_buy_volume,"
-                           " taker_buy_quote_volume, ignore"),
+            (
+                "raw_klines",
+                "symbol, interval, open_time, open, high, low, close, volume,"
+                " close_time, quote_volume, count, taker_buy_volume,"
+                " taker_buy_quote_volume, ignore",
+            ),
             ("raw_funding", "symbol, calc_time, funding_interval_hours, last_funding_rate"),
         ):
             import hashlib

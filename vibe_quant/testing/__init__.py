@@ -1,8 +1,8 @@
 """Local stand-ins for what lies outside the machine (Binance, Telegram), speaking the real
 protocols on 127.0.0.1. Used by tests, benchmarks and the offline setup script."""
 
-from pathlib import Path
 import os
+from pathlib import Path
 
 SHARED_DATA_ENV = "VIBE_QUANT_SHARED_DATA"
 
@@ -17,5 +17,6 @@ def shared_data_dir() -> Path:
     if not (p / "binance-vision").is_dir():
         raise FileNotFoundError(
             f"shared market data not found at {p} (set {SHARED_DATA_ENV} to the folder holding "
-            "binance-vision/ and binance-api/)")
+            "binance-vision/ and binance-api/)"
+        )
     return p

@@ -11,6 +11,7 @@ import json
 import threading
 import time
 import zipfile
+from datetime import UTC
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,7 +21,7 @@ from urllib.parse import parse_qs, urlparse
 class _Server:
     handler_cls: type[BaseHTTPRequestHandler]
 
-    def start(self) -> "_Server":
+    def start(self) -> _Server:
         outer = self
 
         class H(self.handler_cls):  # type: ignore[misc, valid-type]
@@ -52,9 +53,9 @@ class _Server:
 
 
 class _MirrorHandler(BaseHTTPRequestHandler):
-    server_ref: "MirrorServer"
+    server_ref: MirrorServer
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         srv = self.server_ref
         path = urlparse(self.path).path.lstrip("/")
         with srv.lock:
@@ -72,8 +73,11 @@ class _MirrorHandler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         f = (srv.root / path).resolve()
-        if not str(f).startswith(str(srv.root)) or not f.is_file() or any(
-                path.startswith(h) for h in srv.hidden):
+        if (
+            not str(f).startswith(str(srv.root))
+            or not f.is_file()
+            or any(path.startswith(h) for h in srv.hidden)
+        ):
             self.send_response(404)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -98,8 +102,14 @@ class MirrorServer(_Server):
 
     handler_cls = _MirrorHandler
 
-    def __init__(self, root: str | Path, *, faults: dict[str, list[tuple[int, dict]]] | None = None,
-                 hidden: tuple[str, ...] = (), delay_s: float = 0.0):
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        faults: dict[str, list[tuple[int, dict]]] | None = None,
+        hidden: tuple[str, ...] = (),
+        delay_s: float = 0.0,
+    ):
         self.root = Path(root).resolve()
         self.faults = {k: list(v) for k, v in (faults or {}).items()}
         self.hidden = hidden
@@ -115,7 +125,10 @@ _INTERVAL_MS = {"1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000}
 
 @lru_cache(maxsize=64)
 def _month_klines(root: str, symbol: str, interval: str, period: str) -> tuple:
-    p = Path(root) / f"data/futures/um/monthly/klines/{symbol}/{interval}/{symbol}-{interval}-{period}.zip"
+    p = (
+        Path(root)
+        / f"data/futures/um/monthly/klines/{symbol}/{interval}/{symbol}-{interval}-{period}.zip"
+    )
     if not p.exists():
         return ()
     with zipfile.ZipFile(p) as z:
@@ -131,20 +144,26 @@ def _month_klines(root: str, symbol: str, interval: str, period: str) -> tuple:
 
 @lru_cache(maxsize=64)
 def _month_funding(root: str, symbol: str, period: str) -> tuple:
-    p = Path(root) / f"data/futures/um/monthly/fundingRate/{symbol}/{symbol}-fundingRate-{period}.zip"
+    p = (
+        Path(root)
+        / f"data/futures/um/monthly/fundingRate/{symbol}/{symbol}-fundingRate-{period}.zip"
+    )
     if not p.exists():
         return ()
     with zipfile.ZipFile(p) as z:
         text = z.read(z.namelist()[0]).decode()
-    return tuple(tuple(line.strip().split(",")) for line in io.StringIO(text)
-                 if line.strip() and line[0].isdigit())
+    return tuple(
+        tuple(line.strip().split(","))
+        for line in io.StringIO(text)
+        if line.strip() and line[0].isdigit()
+    )
 
 
 def _periods(start_ms: int, end_ms: int) -> list[str]:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    a = datetime.fromtimestamp(start_ms / 1000, tz=timezone.utc)
-    b = datetime.fromtimestamp(end_ms / 1000, tz=timezone.utc)
+    a = datetime.fromtimestamp(start_ms / 1000, tz=UTC)
+    b = datetime.fromtimestamp(end_ms / 1000, tz=UTC)
     out, y, m = [], a.year, a.month
     while (y, m) <= (b.year, b.month):
         out.append(f"{y:04d}-{m:02d}")
@@ -153,7 +172,7 @@ def _periods(start_ms: int, end_ms: int) -> list[str]:
 
 
 class _RestHandler(BaseHTTPRequestHandler):
-    server_ref: "FakeBinanceRest"
+    server_ref: FakeBinanceRest
 
     def _json(self, status: int, doc) -> None:
         body = json.dumps(doc).encode()
@@ -163,7 +182,7 @@ class _RestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         srv = self.server_ref
         u = urlparse(self.path)
         q = {k: v[-1] for k, v in parse_qs(u.query).items()}
@@ -200,8 +219,22 @@ class _RestHandler(BaseHTTPRequestHandler):
             ot = int(r[0])
             ct = int(r[6])
             extra = list(r[7:12]) if len(r) >= 12 else ["0", 0, "0", "0", "0"]
-            out.append([ot, r[1], r[2], r[3], r[4], r[5], ct, extra[0], int(extra[1]), extra[2],
-                        extra[3], extra[4]])
+            out.append(
+                [
+                    ot,
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    r[5],
+                    ct,
+                    extra[0],
+                    int(extra[1]),
+                    extra[2],
+                    extra[3],
+                    extra[4],
+                ]
+            )
         return self._json(200, out)
 
     def _funding(self, q):
@@ -215,8 +248,9 @@ class _RestHandler(BaseHTTPRequestHandler):
             for r in _month_funding(str(srv.root), sym, period):
                 t = int(r[0])
                 if start <= t <= end and t <= srv.now_ms:
-                    out.append({"symbol": sym, "fundingTime": t, "fundingRate": r[2],
-                                "markPrice": ""})
+                    out.append(
+                        {"symbol": sym, "fundingTime": t, "fundingRate": r[2], "markPrice": ""}
+                    )
         return self._json(200, out[:limit])
 
 

@@ -1,0 +1,57 @@
+"""``vibe-quant strategy validate FILE [--json]`` and ``vibe-quant strategy schema``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from vibe_quant.cli.common import emit_json, eprint
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``strategy`` command group."""
+    p = subparsers.add_parser("strategy", help="validate strategy YAML files, export the schema")
+    sub = p.add_subparsers(dest="strategy_command", metavar="SUBCOMMAND")
+
+    v = sub.add_parser("validate", help="report every error in a strategy file (exit 1 if any)")
+    v.add_argument("file", help="strategy YAML file")
+    v.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
+    v.set_defaults(func=_validate)
+
+    s = sub.add_parser("schema", help="print the JSON Schema of strategy files")
+    s.set_defaults(func=_schema)
+
+    p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from vibe_quant.dsl import validate_strategy
+
+    diags = validate_strategy(Path(args.file), file=args.file)  # always a path, never YAML text
+    errors = [d for d in diags if d.severity == "error"]
+    warnings = [d for d in diags if d.severity == "warning"]
+    if args.json:
+        emit_json({
+            "file": args.file,
+            "ok": not errors,
+            "errors": len(errors),
+            "warnings": len(warnings),
+            "diagnostics": [d.to_dict() for d in diags],
+        })
+    else:
+        for d in diags:
+            eprint(str(d))
+        if errors:
+            eprint(f"{args.file}: {len(errors)} error(s), {len(warnings)} warning(s)")
+        else:
+            print(f"{args.file}: ok ({len(warnings)} warning(s))")
+    return 1 if errors else 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from vibe_quant.dsl import strategy_json_schema
+
+    sys.stdout.write(json.dumps(strategy_json_schema(), indent=2) + "\n")
+    return 0

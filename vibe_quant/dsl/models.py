@@ -1,0 +1,533 @@
+"""Pydantic v2 models of the strategy language (structure only; meaning is checked in
+:mod:`vibe_quant.dsl.validate`).
+
+Units, everywhere in the language:
+
+* a field whose name ends in ``_pct`` is a **percent**: ``1.5`` means 1.5 % (0.015 as a fraction);
+* ``multiple``, ``ratio``, ``leverage``, ``max_notional_multiple`` and Kelly ``fraction`` are plain
+  multipliers (``2`` = two times);
+* ``notional`` is in the instrument's quote currency (USDT for BTCUSDT perpetuals);
+* times are ``"HH:MM"`` in UTC; durations are whole minutes; indicator periods are bars of the
+  indicator's own timeframe.
+
+Sweepable numeric fields accept either a number or a ``"$name"`` reference to an entry of
+``parameters``.  Condition lists are kept as raw YAML data here (``str`` / ``{any: [...]}`` /
+``{all: [...]}`` / nested lists); the parsed AST is available from
+:meth:`StrategySpec.rule` once the spec has been validated.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    PrivateAttr,
+    StrictFloat,
+    StrictInt,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError, ValidationError
+
+from vibe_quant.dsl.registry import PRICE_FIELDS, ParamSpec, _show
+from vibe_quant.dsl.timeframes import IndicatorTimeframe, StrategyTimeframe
+
+NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+PARAM_REF_RE = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
+HHMM_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+Source = Literal["open", "high", "low", "close", "volume", "hl2", "hlc3", "ohlc4"]
+assert set(Source.__args__) == set(PRICE_FIELDS)  # type: ignore[attr-defined]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+PARAM_REF_SCHEMA = {"type": "string", "pattern": PARAM_REF_RE.pattern,
+                    "description": "reference to an entry of `parameters`, e.g. $risk"}
+
+
+def finite(x: object) -> bool:
+    """True for a finite int/float that is not a bool."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def param_ref(value: object) -> str | None:
+    """``"$name"`` -> ``"name"``; anything else -> ``None``."""
+    if isinstance(value, str):
+        m = PARAM_REF_RE.match(value)
+        if m:
+            return m.group(1)
+    return None
+
+
+# -- numeric slots (number or $parameter) -------------------------------------------------
+
+#: Every sweepable stop / take-profit / sizing value: (section, type-or-method) -> field -> spec.
+SLOTS: dict[tuple[str, str], dict[str, ParamSpec]] = {
+    ("stop_loss", "fixed_pct"): {
+        "pct": ParamSpec("pct", "float", 2.0, None, 50.0, 0.0, "stop distance, % of entry price"),
+    },
+    ("stop_loss", "atr_fixed"): {
+        "multiple": ParamSpec("multiple", "float", 2.0, None, 50.0, 0.0, "stop distance in ATRs"),
+    },
+    ("stop_loss", "atr_trailing"): {
+        "multiple": ParamSpec("multiple", "float", 3.0, None, 50.0, 0.0,
+                              "trailing distance in ATRs"),
+    },
+    ("take_profit", "fixed_pct"): {
+        "pct": ParamSpec("pct", "float", 4.0, None, 1000.0, 0.0, "target, % of entry price"),
+    },
+    ("take_profit", "atr_fixed"): {
+        "multiple": ParamSpec("multiple", "float", 4.0, None, 100.0, 0.0, "target in ATRs"),
+    },
+    ("take_profit", "risk_reward"): {
+        "ratio": ParamSpec("ratio", "float", 2.0, None, 100.0, 0.0,
+                           "target = ratio x initial stop distance"),
+    },
+    ("sizing", "fixed_fractional"): {
+        "risk_pct": ParamSpec("risk_pct", "float", 1.0, None, 100.0, 0.0,
+                              "% of equity lost if the stop is hit"),
+    },
+    ("sizing", "kelly"): {
+        "fraction": ParamSpec("fraction", "float", 0.5, None, 1.0, 0.0,
+                              "multiplier of the full Kelly fraction (0.5 = half Kelly)"),
+        "floor_pct": ParamSpec("floor_pct", "float", 0.25, 0.0, 100.0, None,
+                               "minimum risk, % of equity (also used before min_trades)"),
+        "cap_pct": ParamSpec("cap_pct", "float", 2.0, None, 100.0, 0.0,
+                             "maximum risk, % of equity"),
+    },
+    ("sizing", "atr"): {
+        "risk_pct": ParamSpec("risk_pct", "float", 1.0, None, 100.0, 0.0,
+                              "% of equity per ATR x multiple of adverse move"),
+        "multiple": ParamSpec("multiple", "float", 2.0, None, 50.0, 0.0, "ATR multiple"),
+    },
+    ("sizing", "fixed_notional"): {
+        "notional": ParamSpec("notional", "float", 1000.0, None, 1e9, 0.0,
+                              "position notional in quote currency"),
+    },
+}
+#: fields present on every sizing method
+SIZING_COMMON: dict[str, ParamSpec] = {
+    "leverage": ParamSpec("leverage", "float", 1.0, 1.0, 125.0, None,
+                          "exchange leverage (margin = notional / leverage)"),
+    "max_notional_multiple": ParamSpec("max_notional_multiple", "float", 1.0, None, 125.0, 0.0,
+                                       "cap on position notional as a multiple of equity "
+                                       "(default: leverage)"),
+}
+
+
+def _num_slot(spec: ParamSpec):  # type: ignore[no-untyped-def]
+    """Annotated type: a number satisfying ``spec`` or a ``$parameter`` reference (one error)."""
+
+    def check(value: Any) -> Any:
+        if param_ref(value) is not None:
+            return value
+        if isinstance(value, str) and value.startswith("$"):
+            raise PydanticCustomError("param_ref", "bad parameter reference {value}",
+                                      {"value": repr(value), "expected": "$name"})
+        msg = spec.check(value)
+        if msg:
+            raise PydanticCustomError(
+                "slot", "bad value {value}",
+                {"value": _show(value), "expected": spec.expected() + " or a $parameter"},
+            )
+        return value
+
+    schema = spec.json_schema()
+    schema["description"] = spec.description
+    schema["anyOf"][1] = PARAM_REF_SCHEMA
+    return Annotated[int | float | str, PlainValidator(check), WithJsonSchema(schema)]
+
+
+def _slot(section: str, kind: str, name: str):  # type: ignore[no-untyped-def]
+    return _num_slot(SLOTS[(section, kind)][name])
+
+
+# -- basics ------------------------------------------------------------------------------
+
+
+class Model(BaseModel):
+    """Base: unknown fields are errors; NaN/inf are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_default=False)
+
+
+Scalar = StrictInt | StrictFloat  # booleans are not numbers here
+
+
+class SweepRange(Model):
+    """Inclusive grid ``min, min+step, ..., <= max``; integers stay integers."""
+
+    min: Scalar
+    max: Scalar
+    step: Annotated[Scalar, Field(gt=0)]
+
+    @model_validator(mode="after")
+    def _order(self) -> SweepRange:
+        if self.min > self.max:
+            raise PydanticCustomError("range_order", "min ({min}) is greater than max ({max})",
+                                      {"min": self.min, "max": self.max,
+                                       "expected": "min <= max"})
+        return self
+
+
+SWEEP_EXPECTED = "a non-empty list of numbers or {min, max, step} with min <= max and step > 0"
+
+
+def _check_sweep(value: Any) -> list[int | float] | SweepRange:
+    if isinstance(value, SweepRange):
+        return value
+    if isinstance(value, list):
+        if not value:
+            raise PydanticCustomError("sweep_values", "empty sweep list",
+                                      {"expected": SWEEP_EXPECTED})
+        for i, v in enumerate(value):
+            if not finite(v):
+                raise PydanticCustomError(
+                    "sweep_values", "sweep list item [{i}] is {value}, not a number",
+                    {"i": i, "value": _show(v), "expected": SWEEP_EXPECTED})
+        return list(value)
+    if isinstance(value, dict):
+        try:
+            return SweepRange.model_validate(value)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = err["loc"][0] if err["loc"] else None
+            if err["type"] == "missing":
+                msg = f"sweep range is missing '{field}'"
+            elif err["type"] == "extra_forbidden":
+                msg = f"unknown field '{field}' in sweep range"
+            elif err["type"] == "range_order":
+                msg = err["msg"]
+            elif err["type"].startswith(("int_", "float_", "finite")):
+                msg = f"sweep range '{field}' must be a number, got {_show(err['input'])}"
+            elif field == "step" and err["type"] == "greater_than":
+                msg = f"sweep step must be > 0, got {_show(err['input'])}"
+            else:
+                msg = f"bad sweep range: {field}: {err['msg']}"
+            raise PydanticCustomError("sweep_range", msg.replace("{", "(").replace("}", ")"),
+                                      {"expected": SWEEP_EXPECTED}) from None
+    raise PydanticCustomError("sweep_values", "sweep values must be a list or a range, got {value}",
+                              {"value": _show(value), "expected": SWEEP_EXPECTED})
+
+
+_NUM = {"type": "number"}
+SWEEP_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "array", "items": _NUM, "minItems": 1},
+        {"type": "object", "properties": {"min": _NUM, "max": _NUM,
+                                          "step": {"type": "number", "exclusiveMinimum": 0}},
+         "required": ["min", "max", "step"], "additionalProperties": False},
+    ],
+    "description": "values to sweep: a list, or an inclusive range {min, max, step}",
+}
+def _dump_sweep(value: Any) -> Any:
+    return value.model_dump() if isinstance(value, SweepRange) else list(value)
+
+
+SweepValues = Annotated[list[Scalar] | SweepRange, PlainValidator(_check_sweep),
+                        PlainSerializer(_dump_sweep), WithJsonSchema(SWEEP_SCHEMA)]
+
+
+def _check_version(value: Any) -> int | str:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    if isinstance(value, str) and re.match(r"^\d+(\.\d+){0,2}$", value):
+        return value
+    raise PydanticCustomError("version", "bad version {value}",
+                              {"value": _show(value),
+                               "expected": "an integer >= 1 or a string like '1.2.0'"})
+
+
+Version = Annotated[int | str, PlainValidator(_check_version),
+                    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1},
+                                              {"type": "string",
+                                               "pattern": r"^\d+(\.\d+){0,2}$"}]})]
+
+
+class Parameter(Model):
+    """A named number usable as ``$name`` in conditions and in any sweepable field."""
+
+    default: Scalar
+    sweep: SweepValues | None = None
+    description: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            return {"default": data}
+        return data
+
+    @property
+    def is_int(self) -> bool:
+        """True when the default (and every sweep value) is an integer."""
+        if not isinstance(self.default, int):
+            return False
+        if isinstance(self.sweep, list):
+            return all(isinstance(v, int) for v in self.sweep)
+        if isinstance(self.sweep, SweepRange):
+            r = self.sweep
+            return all(isinstance(v, int) for v in (r.min, r.max, r.step))
+        return True
+
+
+def _check_param_value(value: Any) -> Any:
+    if finite(value) or param_ref(value) is not None:
+        return value
+    raise PydanticCustomError("param_value", "bad parameter value {value}",
+                              {"value": _show(value), "expected": "a number or a $parameter"})
+
+
+ParamValue = Annotated[
+    int | float | str,
+    PlainValidator(_check_param_value),
+    WithJsonSchema({"anyOf": [{"type": "number"}, PARAM_REF_SCHEMA]}),
+]
+
+
+class Indicator(Model):
+    """One indicator instance; ``params`` are checked against the registry."""
+
+    type: str = Field(description="indicator type, see docs/dsl.md (e.g. ema, macd, atr)")
+    params: dict[str, ParamValue] = Field(default_factory=dict)
+    source: Source | None = Field(
+        default=None, description="input series for single-input indicators (default close)")
+    timeframe: IndicatorTimeframe | None = Field(
+        default=None, description="bar timeframe; default the strategy's; never lower")
+    description: str = ""
+
+
+CONDITION_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "description": "condition, e.g. 'ema_fast crosses_above ema_slow'"},
+        {"type": "object", "properties": {"any": {"type": "array",
+                                                  "items": {"$ref": "#/$defs/ConditionItem"},
+                                                  "minItems": 1}},
+         "required": ["any"], "additionalProperties": False},
+        {"type": "object", "properties": {"all": {"type": "array",
+                                                  "items": {"$ref": "#/$defs/ConditionItem"},
+                                                  "minItems": 1}},
+         "required": ["all"], "additionalProperties": False},
+        {"type": "array", "items": {"$ref": "#/$defs/ConditionItem"}, "minItems": 1},
+    ]
+}
+#: loose stand-in; :func:`vibe_quant.dsl.schema.strategy_json_schema` swaps in the recursive
+#: CONDITION_SCHEMA under ``$defs/ConditionItem``.
+CONDITION_ITEM_PLACEHOLDER: dict[str, Any] = {
+    "title": "ConditionItem",
+    "anyOf": [{"type": "string"}, {"type": "object"}, {"type": "array"}],
+}
+ConditionItem = Annotated[Any, WithJsonSchema(CONDITION_ITEM_PLACEHOLDER)]
+ConditionList = Annotated[list[ConditionItem], Field(min_length=1)]
+
+
+class Sides(Model):
+    """Condition lists per side; every item must hold (AND)."""
+
+    long: ConditionList | None = None
+    short: ConditionList | None = None
+
+    @field_validator("long", "short", mode="before")
+    @classmethod
+    def _single(cls, v: Any) -> Any:
+        return [v] if isinstance(v, (str, dict)) else v
+
+
+class Session(Model):
+    """Allowed UTC window ``[start, end)``; ``end < start`` crosses midnight."""
+
+    start: Annotated[str, Field(pattern=HHMM_RE.pattern, description="HH:MM UTC, inclusive")]
+    end: Annotated[str, Field(pattern=HHMM_RE.pattern, description="HH:MM UTC, exclusive")]
+
+    @model_validator(mode="after")
+    def _nonempty(self) -> Session:
+        if self.start == self.end:
+            raise PydanticCustomError("session_empty", "session start equals end ({start})",
+                                      {"start": self.start,
+                                       "expected": "different start and end times"})
+        return self
+
+    def minutes(self) -> tuple[int, int]:
+        """``(start, end)`` in minutes after 00:00 UTC."""
+        def m(t: str) -> int:
+            h, mm = t.split(":")
+            return int(h) * 60 + int(mm)
+        return m(self.start), m(self.end)
+
+    def contains(self, minute_of_day: int) -> bool:
+        """True when ``minute_of_day`` (0..1439, UTC) lies in the window."""
+        s, e = self.minutes()
+        if s < e:
+            return s <= minute_of_day < e
+        return minute_of_day >= s or minute_of_day < e
+
+
+class TimeFilters(Model):
+    """Entry filters (exits are never blocked). Evaluated at the decision bar's close, UTC."""
+
+    sessions: list[Session] = Field(
+        default_factory=list,
+        description="entries only inside one of these windows; empty = always")
+    blocked_weekdays: list[Weekday] = Field(default_factory=list,
+                                            description="UTC weekdays without entries")
+    funding_blackout_minutes: Annotated[int, Field(ge=0, le=480)] = Field(
+        default=0,
+        description="no entries within this many minutes before or after a funding time; "
+        "funding times come from the funding-rate data at run time")
+
+    @field_validator("blocked_weekdays", mode="before")
+    @classmethod
+    def _lower(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            full = {d: d[:3] for d in ("monday", "tuesday", "wednesday", "thursday", "friday",
+                                       "saturday", "sunday")}
+            return [full.get(x.lower(), x.lower()) if isinstance(x, str) else x for x in v]
+        return v
+
+
+class FixedPctStop(Model):
+    type: Literal["fixed_pct"]
+    pct: _slot("stop_loss", "fixed_pct", "pct")
+
+
+class AtrFixedStop(Model):
+    type: Literal["atr_fixed"]
+    indicator: str = Field(default="atr", description="name of an indicator of type atr")
+    multiple: _slot("stop_loss", "atr_fixed", "multiple")
+
+
+class AtrTrailingStop(Model):
+    """Trails the best price since entry by ``multiple`` x current ATR; resets every trade."""
+
+    type: Literal["atr_trailing"]
+    indicator: str = Field(default="atr", description="name of an indicator of type atr")
+    multiple: _slot("stop_loss", "atr_trailing", "multiple")
+
+
+StopLoss = Annotated[FixedPctStop | AtrFixedStop | AtrTrailingStop,
+                     Field(discriminator="type")]
+
+
+class FixedPctTarget(Model):
+    type: Literal["fixed_pct"]
+    pct: _slot("take_profit", "fixed_pct", "pct")
+
+
+class AtrFixedTarget(Model):
+    type: Literal["atr_fixed"]
+    indicator: str = Field(default="atr", description="name of an indicator of type atr")
+    multiple: _slot("take_profit", "atr_fixed", "multiple")
+
+
+class RiskRewardTarget(Model):
+    """Target distance = ``ratio`` x the initial stop distance (needs ``stop_loss``)."""
+
+    type: Literal["risk_reward"]
+    ratio: _slot("take_profit", "risk_reward", "ratio")
+
+
+TakeProfit = Annotated[FixedPctTarget | AtrFixedTarget | RiskRewardTarget,
+                       Field(discriminator="type")]
+
+
+class _SizingBase(Model):
+    leverage: _num_slot(SIZING_COMMON["leverage"]) = 1
+    max_notional_multiple: _num_slot(SIZING_COMMON["max_notional_multiple"]) | None = None
+
+
+class FixedFractionalSizing(_SizingBase):
+    """quantity = equity x risk_pct/100 / stop distance (needs ``stop_loss``)."""
+
+    method: Literal["fixed_fractional"]
+    risk_pct: _slot("sizing", "fixed_fractional", "risk_pct")
+
+
+class KellySizing(_SizingBase):
+    """risk % = clamp(fraction x Kelly x 100, floor_pct, cap_pct), Kelly = W - (1-W)/R from
+    the strategy's own closed trades (W win rate, R mean win / mean loss); then sized like
+    fixed_fractional (needs ``stop_loss``).  ``floor_pct`` is used until ``min_trades`` trades."""
+
+    method: Literal["kelly"]
+    fraction: _slot("sizing", "kelly", "fraction") = 0.5
+    floor_pct: _slot("sizing", "kelly", "floor_pct") = 0.25
+    cap_pct: _slot("sizing", "kelly", "cap_pct") = 2.0
+    min_trades: Annotated[int, Field(ge=1, le=10_000)] = 30
+    lookback_trades: Annotated[int, Field(ge=2, le=100_000)] | None = None
+
+
+class AtrSizing(_SizingBase):
+    """quantity = equity x risk_pct/100 / (ATR x multiple)."""
+
+    method: Literal["atr"]
+    risk_pct: _slot("sizing", "atr", "risk_pct")
+    indicator: str = Field(default="atr", description="name of an indicator of type atr")
+    multiple: _slot("sizing", "atr", "multiple") = 2.0
+
+
+class FixedNotionalSizing(_SizingBase):
+    """quantity = notional / price (notional in quote currency)."""
+
+    method: Literal["fixed_notional"]
+    notional: _slot("sizing", "fixed_notional", "notional")
+
+
+Sizing = Annotated[FixedFractionalSizing | KellySizing | AtrSizing | FixedNotionalSizing,
+                   Field(discriminator="method")]
+
+SweepKey = Annotated[str, Field(description="indicator.param | $parameter | "
+                                            "stop_loss.<field> | take_profit.<field> | "
+                                            "sizing.<field>")]
+
+
+class StrategySpec(Model):
+    """A whole strategy file. Build it with :func:`vibe_quant.dsl.load_strategy`, which also
+    runs semantic validation and attaches the parsed condition ASTs."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")]
+    description: str = ""
+    version: Version = 1
+    timeframe: StrategyTimeframe
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+    indicators: dict[str, Indicator] = Field(default_factory=dict)
+    entry: Sides
+    exit: Sides = Field(default_factory=Sides)
+    time_filters: TimeFilters = Field(default_factory=TimeFilters)
+    stop_loss: StopLoss | None = None
+    take_profit: TakeProfit | None = None
+    sizing: Sizing
+    sweep: dict[SweepKey, SweepValues] = Field(default_factory=dict)
+
+    _rules: dict[str, dict[str, Any]] = PrivateAttr(default_factory=dict)
+
+    def rule(self, kind: Literal["entry", "exit"], side: Literal["long", "short"]) -> Any:
+        """Parsed condition (an :mod:`vibe_quant.dsl.expr` node, usually ``All``) or ``None``.
+
+        Only available on specs returned by ``load_strategy``/``apply_params``.
+        """
+        return self._rules.get(kind, {}).get(side)
+
+    def param_value(self, value: Any) -> float | int:
+        """Resolve a number or ``"$name"`` to a number using ``parameters`` defaults."""
+        name = param_ref(value)
+        if name is None:
+            return value
+        return self.parameters[name].default
+
+    def indicator_params(self, name: str) -> dict[str, float | int]:
+        """All parameters of indicator ``name`` with registry defaults and ``$refs`` resolved."""
+        from vibe_quant.dsl.registry import lookup
+
+        ind = self.indicators[name]
+        defn = lookup(ind.type)
+        out: dict[str, float | int] = defn.defaults() if defn else {}
+        for k, v in ind.params.items():
+            out[k] = self.param_value(v)
+        return out

@@ -1,0 +1,122 @@
+"""Marked-to-market equity curve.
+
+At every bar close ``t`` (UTC epoch ns)::
+
+    equity(t) = balance(t) + unrealized(t)
+    balance(t) = starting_balance + Σ realized gross PnL − Σ commissions + Σ funding   (events ≤ t)
+    unrealized(t) = signed_qty(t) × (close(t) − avg_entry_price(t))
+
+Both in USDT, after fees and funding. ``signed_qty`` and ``avg_entry_price`` follow Nautilus's
+NETTING position (weighted average on increases, unchanged on reductions).
+
+Daily series: the equity at the last bar of each UTC calendar day, where a bar belongs to the day
+of ``close_ts − 1 ns`` (the bar closing at 00:00 ends the previous day). The first point is
+``starting_balance``, labelled with the day before the start day, so the first daily return is
+measured from the starting balance (also when the run starts mid-day).
+
+Bankruptcy: Binance's insurance fund absorbs losses beyond the margin, so the wallet never goes
+below zero. Once equity ≤ 0 the curve stays at 0 from that bar on (``bankrupt`` is reported).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from vibe_quant.backtest.ledger import FundingPayment
+from vibe_quant.backtest.strategy import Fill
+
+
+@dataclass
+class EquityCurve:
+    """``ts`` (ns, int64), ``equity`` / ``balance`` (USDT), ``position`` (signed base units) at
+    each bar close of the trading window, preceded by the start point."""
+
+    ts: np.ndarray
+    equity: np.ndarray
+    balance: np.ndarray
+    position: np.ndarray
+    bankrupt: bool
+
+    def series(self) -> pd.Series:
+        idx = pd.to_datetime(self.ts, unit="ns", utc=True)
+        return pd.Series(self.equity, index=idx, name="equity")
+
+    def daily(self) -> pd.Series:
+        """Equity at each UTC day's last bar; index = the day (midnight UTC).
+
+        The first point is the starting equity, labelled with the day BEFORE the run's start day
+        (so a start at 11:00 keeps its partial first day as a full return period).
+        """
+        day = pd.to_datetime(self.ts[1:] - 1, unit="ns", utc=True).floor("D")
+        d = pd.Series(self.equity[1:], index=day).groupby(level=0).last()
+        start_day = pd.Timestamp(int(self.ts[0]), unit="ns", tz="UTC").floor("D") - pd.Timedelta(days=1)
+        d = pd.concat([pd.Series([self.equity[0]], index=pd.DatetimeIndex([start_day])), d])
+        d.index.name = "date"
+        return d.rename("equity")
+
+
+def replay(
+    fills: list[Fill], funding: list[FundingPayment], starting_balance: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Ledger state after each fill / funding event: ``(ts, balance, signed_qty, avg_price)``."""
+    events: list[tuple[int, int, object]] = [(f.ts, 0, f) for f in fills]
+    events += [(p.ts, 1, p) for p in funding]
+    events.sort(key=lambda e: (e[0], e[1]))
+    n = len(events)
+    ts = np.empty(n, dtype=np.int64)
+    bal = np.empty(n)
+    pos = np.empty(n)
+    avg = np.empty(n)
+    b, q, a = float(starting_balance), 0.0, 0.0
+    for i, (t, kind, ev) in enumerate(events):
+        if kind == 1:
+            b += ev.amount  # type: ignore[union-attr]
+        else:
+            f: Fill = ev  # type: ignore[assignment]
+            s = f.side * f.qty
+            b -= f.commission
+            if q == 0.0 or (q > 0) == (s > 0):
+                a = (abs(q) * a + f.qty * f.price) / (abs(q) + f.qty)
+                q = q + s
+            else:
+                close_q = min(f.qty, abs(q))
+                b += (f.price - a) * close_q * (1.0 if q > 0 else -1.0)
+                newq = q + s
+                if abs(newq) < 1e-12 or (newq > 0) != (q > 0):
+                    a = f.price if abs(newq) >= 1e-12 else 0.0
+                q = 0.0 if abs(newq) < 1e-12 else newq
+        ts[i], bal[i], pos[i], avg[i] = t, b, q, a
+    return ts, bal, pos, avg
+
+
+def equity_curve(
+    close_ts: np.ndarray,
+    close: np.ndarray,
+    fills: list[Fill],
+    funding: list[FundingPayment],
+    starting_balance: float,
+    start_ns: int,
+) -> EquityCurve:
+    """Marked-to-market equity at each bar close with ``close_ts > start_ns`` (plus the start)."""
+    ev_ts, bal, pos, avg = replay(fills, funding, starting_balance)
+    m = close_ts > start_ns
+    cts, cpx = close_ts[m], close[m]
+    k = np.searchsorted(ev_ts, cts, side="right") - 1
+    has = k >= 0
+    kk = np.where(has, k, 0)
+    b = np.where(has, bal[kk] if len(bal) else starting_balance, starting_balance)
+    q = np.where(has, pos[kk] if len(pos) else 0.0, 0.0)
+    a = np.where(has, avg[kk] if len(avg) else 0.0, 0.0)
+    eq = b + q * (cpx - a)
+    ts = np.concatenate([[start_ns], cts]).astype(np.int64)
+    eq = np.concatenate([[starting_balance], eq])
+    b = np.concatenate([[starting_balance], b])
+    q = np.concatenate([[0.0], q])
+    bankrupt = bool(np.any(eq <= 0))
+    if bankrupt:
+        first = int(np.argmax(eq <= 0))
+        eq[first:] = 0.0
+    return EquityCurve(ts, eq, b, q, bankrupt)

@@ -1,0 +1,59 @@
+"""Replay of a run's fills and funding into a cash ledger (the bookkeeping behind trades/equity).
+
+Nautilus settles funding natively; this module mirrors it so each payment can be attributed to a
+trade and to a bar, and every run reconciles the mirror against the engine's final balance
+(``BacktestResult.reconciliation_error``).
+
+Funding payment at funding time ``t`` (USDT, + = received; Nautilus's rule, longs pay a positive
+rate)::
+
+    payment(t) = −signed_qty(t) × price(t) × rate(t)      rounded to 8 decimals (USDT precision)
+
+``signed_qty(t)`` is the position after every fill with ``ts ≤ t`` (base units); ``price(t)`` is
+the close of the last bar with close time ``≤ t`` — the only quote Nautilus holds (no mark price
+is fed, so it uses the bid/ask midpoint, which equals that close).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vibe_quant.backtest.marketdata import MarketData
+from vibe_quant.backtest.strategy import Fill
+
+
+@dataclass(frozen=True)
+class FundingPayment:
+    """One settled funding payment: ``ts`` ns, ``qty`` signed base units, ``price`` USDT,
+    ``rate`` fraction, ``amount`` USDT (+ received, − paid)."""
+
+    ts: int
+    qty: float
+    price: float
+    rate: float
+    amount: float
+
+
+def funding_payments(fills: list[Fill], md: MarketData, size_precision: int) -> list[FundingPayment]:
+    """Funding payments on the position implied by ``fills`` (see module docstring)."""
+    if len(md.close_ts) == 0:
+        return []
+    f_ts = md.funding_ts
+    f_rate = md.funding_rate
+    keep = f_ts >= md.close_ts[0]
+    f_ts, f_rate = f_ts[keep], f_rate[keep]
+    fill_ts = np.array([f.ts for f in fills], dtype=np.int64)
+    signed = np.array([f.side * f.qty for f in fills], dtype=np.float64)
+    pos_after = np.round(np.cumsum(signed), size_precision) if len(fills) else np.zeros(0)
+    k = np.searchsorted(fill_ts, f_ts, side="right") - 1
+    bi = np.searchsorted(md.close_ts, f_ts, side="right") - 1
+    out: list[FundingPayment] = []
+    for t, r, kk, b in zip(f_ts, f_rate, k, bi):
+        q = float(pos_after[kk]) if kk >= 0 else 0.0
+        if q == 0.0:
+            continue
+        px = float(md.close[b])
+        out.append(FundingPayment(int(t), q, px, float(r), round(-q * px * float(r), 8)))
+    return out

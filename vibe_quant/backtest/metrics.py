@@ -1,0 +1,196 @@
+"""Performance metrics from the marked-to-market equity curve (never from per-position returns).
+
+Notation: ``E_0`` starting equity at the run start, ``E_T`` final equity (USDT); daily equity
+``D_0 … D_n`` (``D_0 = E_0``; see :mod:`vibe_quant.backtest.equity` for the day convention);
+daily simple returns ``r_i = D_i / D_{i−1} − 1`` (fraction), ``n`` = number of daily returns.
+Crypto trades every day, so **365 periods per year**. Risk-free rate 0.
+
+* ``total_return`` = E_T / E_0 − 1 (fraction).
+* ``years`` = (t_end − t_start) / (365 × 86 400 s), from the run start to the last bar close.
+* ``cagr`` = (E_T / E_0)^(1/years) − 1; −1 when E_T ≤ 0.
+* ``volatility_annual`` = std(r, ddof=1) × √365.
+* ``sharpe_daily`` (per-period Sharpe, SR) = mean(r) / std(r, ddof=1).
+* ``sharpe`` (annualised) = sharpe_daily × √365.
+* ``sortino`` = mean(r) / DD × √365, with downside deviation DD = √( (1/n) Σ min(r_i, 0)² )
+  (target 0, all n periods in the denominator).
+* Zero denominators (Sharpe, Sortino): 0 when mean(r) = 0 (e.g. never traded), else ±inf — the
+  convention of :mod:`vibe_quant.overfitting.sharpe`. Fewer than 2 returns: NaN.
+* ``n_periods`` (T) = n; ``skewness`` = m3 / m2^1.5 and ``kurtosis`` = m4 / m2² with central
+  sample moments m_k = (1/n) Σ (r − mean)^k (biased estimators; kurtosis is NOT excess: normal
+  = 3) — the γ3, γ4 of Bailey & López de Prado's deflated Sharpe ratio.
+* ``max_drawdown`` = max_t (1 − E_t / max_{s≤t} E_s) over the per-bar marked-to-market curve
+  (fraction, ≥ 0; open-trade drawdown counts).
+* ``max_drawdown_duration_days``: from the peak preceding the max drawdown to the first bar
+  where equity regains that peak (or the end of the run if never), in days.
+* ``longest_drawdown_days``: longest span spent below a previous peak, in days.
+* ``calmar`` = cagr / max_drawdown (nan when max_drawdown = 0).
+* ``profit_factor`` = Σ net_pnl of winning trades / |Σ net_pnl of losing trades| (inf with no
+  losers, nan with no trades); net_pnl = realized − fees + funding.
+* ``win_rate`` = #trades with net_pnl > 0 / #trades.
+* ``trades``, ``avg_trade`` = mean net_pnl (USDT), ``avg_trade_return`` = mean(net_pnl / notional).
+* ``exposure`` = fraction of bars of the trading window whose close finds a position open.
+* ``fees`` (USDT paid, ≥ 0), ``funding`` (USDT, + received / − paid), ``liquidations`` (count of
+  trades with exit_reason = liquidation).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+PERIODS_PER_YEAR = 365
+NS_PER_DAY = 86_400 * 1_000_000_000
+
+
+def daily_returns(daily_equity: np.ndarray) -> np.ndarray:
+    """Simple returns r_i = D_i / D_{i−1} − 1 of a daily equity array (fraction)."""
+    d = np.asarray(daily_equity, dtype=float)
+    if len(d) < 2:
+        return np.zeros(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = d[1:] / d[:-1] - 1.0
+    # after bankruptcy (previous day at zero equity) nothing is left to return: 0
+    return np.where(d[:-1] > 0, r, 0.0)
+
+
+def _ratio(mean: float, std: float) -> float:
+    """mean/std; with std = 0: 0 when mean = 0 (never traded), else ±inf — the rule of
+    :mod:`vibe_quant.overfitting.sharpe`."""
+    if std > 0.0:
+        return mean / std
+    if mean == 0.0:
+        return 0.0
+    return math.copysign(math.inf, mean)
+
+
+def return_stats(r: np.ndarray) -> dict[str, float]:
+    """Sharpe (per-period and ×√365), Sortino, volatility, T, skewness, kurtosis of returns."""
+    r = np.asarray(r, dtype=float)
+    n = len(r)
+    nan = float("nan")
+    if n < 2:
+        return dict(sharpe_daily=nan, sharpe=nan, sortino=nan, volatility_annual=nan,
+                    n_periods=n, mean_daily_return=nan if n == 0 else float(r.mean()),
+                    skewness=nan, kurtosis=nan)
+    mu = float(r.mean())
+    sd = float(r.std(ddof=1))
+    dd = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2)))
+    c = r - mu
+    m2 = float(np.mean(c**2))
+    m3 = float(np.mean(c**3))
+    m4 = float(np.mean(c**4))
+    sr = _ratio(mu, sd)
+    return dict(
+        sharpe_daily=sr,
+        sharpe=sr * math.sqrt(PERIODS_PER_YEAR),
+        sortino=_ratio(mu, dd) * math.sqrt(PERIODS_PER_YEAR),
+        volatility_annual=sd * math.sqrt(PERIODS_PER_YEAR),
+        n_periods=n,
+        mean_daily_return=mu,
+        skewness=m3 / m2**1.5 if m2 > 0 else nan,
+        kurtosis=m4 / m2**2 if m2 > 0 else nan,
+    )
+
+
+def drawdown_stats(ts: np.ndarray, equity: np.ndarray) -> dict[str, float]:
+    """Max drawdown (fraction), its peak-to-recovery duration and the longest drawdown (days)."""
+    e = np.asarray(equity, dtype=float)
+    t = np.asarray(ts, dtype=np.int64)
+    if len(e) == 0:
+        return dict(max_drawdown=0.0, max_drawdown_duration_days=0.0, longest_drawdown_days=0.0)
+    peak = np.maximum.accumulate(e)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dd = np.where(peak > 0, 1.0 - e / peak, 0.0)
+    i_max = int(np.argmax(dd))
+    mdd = float(dd[i_max])
+    # index of the running peak for each point
+    is_peak = e >= peak
+    peak_idx = np.maximum.accumulate(np.where(is_peak, np.arange(len(e)), 0))
+    if mdd > 0:
+        p = int(peak_idx[i_max])
+        rec = np.nonzero(e[i_max:] >= peak[i_max])[0]
+        end = t[i_max + int(rec[0])] if len(rec) else t[-1]
+        mdd_dur = (int(end) - int(t[p])) / NS_PER_DAY
+    else:
+        mdd_dur = 0.0
+    # longest underwater span: from a peak to the next time equity reaches it (or the end)
+    longest = 0.0
+    under = ~is_peak
+    if under.any():
+        i = 0
+        n = len(e)
+        while i < n:
+            if under[i]:
+                j = i
+                while j < n and under[j]:
+                    j += 1
+                start_t = t[peak_idx[i]]
+                end_t = t[j] if j < n else t[-1]
+                longest = max(longest, (int(end_t) - int(start_t)) / NS_PER_DAY)
+                i = j
+            else:
+                i += 1
+    return dict(max_drawdown=mdd, max_drawdown_duration_days=mdd_dur,
+                longest_drawdown_days=longest)
+
+
+def trade_stats(net_pnls: Sequence[float], notionals: Sequence[float]) -> dict[str, float]:
+    """Profit factor, win rate, count, average trade (USDT) and average trade return."""
+    p = np.asarray(net_pnls, dtype=float)
+    n = len(p)
+    nan = float("nan")
+    if n == 0:
+        return dict(trades=0, profit_factor=nan, win_rate=nan, avg_trade=nan,
+                    avg_trade_return=nan)
+    wins = float(p[p > 0].sum())
+    losses = float(-p[p < 0].sum())
+    pf = wins / losses if losses > 0 else (float("inf") if wins > 0 else nan)
+    notional = np.asarray(notionals, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rets = np.where(notional > 0, p / notional, nan)
+    return dict(trades=n, profit_factor=pf, win_rate=float((p > 0).mean()),
+                avg_trade=float(p.mean()), avg_trade_return=float(np.nanmean(rets)))
+
+
+def compute_metrics(
+    ts: np.ndarray,
+    equity: np.ndarray,
+    daily_equity: np.ndarray,
+    positions: np.ndarray,
+    trades: Sequence[Any],
+    fees: float,
+    funding: float,
+) -> dict[str, float]:
+    """All metrics of the module docstring.
+
+    Args:
+        ts / equity / positions: the per-bar curve including the start point (ns, USDT, base).
+        daily_equity: daily equity D_0 … D_n (USDT).
+        trades: closed trades (``net_pnl``, ``notional``, ``exit_reason`` attributes).
+        fees / funding: totals in USDT (fees ≥ 0 paid; funding + received).
+    """
+    e0, et = float(equity[0]), float(equity[-1])
+    years = (int(ts[-1]) - int(ts[0])) / (PERIODS_PER_YEAR * NS_PER_DAY)
+    total_return = et / e0 - 1.0
+    if et <= 0:
+        cagr = -1.0
+    elif years > 0:
+        cagr = (et / e0) ** (1.0 / years) - 1.0
+    else:
+        cagr = float("nan")
+    out: dict[str, float] = dict(
+        start_equity=e0, end_equity=et, total_return=total_return, years=years, cagr=cagr
+    )
+    out.update(return_stats(daily_returns(daily_equity)))
+    out.update(drawdown_stats(ts, equity))
+    out["calmar"] = cagr / out["max_drawdown"] if out["max_drawdown"] > 0 else float("nan")
+    out.update(trade_stats([t.net_pnl for t in trades], [t.notional for t in trades]))
+    pos = np.asarray(positions[1:], dtype=float)
+    out["exposure"] = float((pos != 0).mean()) if len(pos) else 0.0
+    out["fees"] = float(fees)
+    out["funding"] = float(funding)
+    out["liquidations"] = int(sum(1 for t in trades if t.exit_reason == "liquidation"))
+    return out

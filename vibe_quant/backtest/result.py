@@ -1,0 +1,96 @@
+"""``BacktestResult``: everything one run produced, in plain Python/numpy/pandas objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from vibe_quant.backtest.equity import EquityCurve
+from vibe_quant.backtest.ledger import FundingPayment
+from vibe_quant.backtest.strategy import Fill
+from vibe_quant.backtest.trades import Trade
+
+
+@dataclass
+class BacktestResult:
+    """Result of :func:`vibe_quant.backtest.run.run_backtest`.
+
+    Attributes:
+        strategy / symbol / interval / mode / params / seed / leverage / starting_balance: inputs.
+        start_ns / end_ns: trading window, UTC epoch ns (bars with start < close ≤ end).
+        fills: every execution (see :class:`~vibe_quant.backtest.strategy.Fill`).
+        trades: closed round trips (the run closes everything on its last bar).
+        funding_payments: settled funding payments (USDT, + received).
+        equity: per-bar marked-to-market curve; ``daily_equity``: its daily resample (USDT).
+        metrics: see :mod:`vibe_quant.backtest.metrics`.
+        engine_balance: Nautilus's final USDT account balance.
+        ledger_balance: final balance of our replay of fills + funding.
+        reconciliation_error: engine_balance − ledger_balance (USDT; ~1e-8 when consistent).
+        denied: (ts ns, reason) of orders the risk engine denied or the venue rejected.
+        bars: bars in the trading window; elapsed_s: wall time of the engine run.
+    """
+
+    strategy: str
+    symbol: str
+    interval: str
+    mode: str
+    params: dict[str, Any]
+    seed: int
+    leverage: float
+    starting_balance: float
+    start_ns: int
+    end_ns: int
+    fills: list[Fill]
+    trades: list[Trade]
+    funding_payments: list[FundingPayment]
+    equity: EquityCurve
+    daily_equity: pd.Series
+    metrics: dict[str, float]
+    engine_balance: float
+    ledger_balance: float
+    denied: list[tuple[int, str]] = field(default_factory=list)
+    bars: int = 0
+    elapsed_s: float = 0.0
+
+    @property
+    def reconciliation_error(self) -> float:
+        return self.engine_balance - self.ledger_balance
+
+    @property
+    def total_fees(self) -> float:
+        return sum(f.commission for f in self.fills)
+
+    @property
+    def total_funding(self) -> float:
+        return sum(p.amount for p in self.funding_payments)
+
+    def trades_frame(self) -> pd.DataFrame:
+        """Trades as a DataFrame with UTC datetime entry/exit columns."""
+        df = pd.DataFrame([t.to_dict() for t in self.trades])
+        if len(df):
+            df["entry_time"] = pd.to_datetime(df["entry_ts"], unit="ns", utc=True)
+            df["exit_time"] = pd.to_datetime(df["exit_ts"], unit="ns", utc=True)
+        return df
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-friendly summary (inputs + metrics + reconciliation)."""
+        return {
+            "strategy": self.strategy,
+            "symbol": self.symbol,
+            "interval": self.interval,
+            "mode": self.mode,
+            "params": self.params,
+            "seed": self.seed,
+            "leverage": self.leverage,
+            "starting_balance": self.starting_balance,
+            "start_ns": self.start_ns,
+            "end_ns": self.end_ns,
+            "bars": self.bars,
+            "metrics": self.metrics,
+            "engine_balance": self.engine_balance,
+            "reconciliation_error": self.reconciliation_error,
+            "bankrupt": self.equity.bankrupt,
+            "denied_orders": len(self.denied),
+        }

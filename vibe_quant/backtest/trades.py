@@ -1,0 +1,122 @@
+"""Round-trip trades from the fill log (flips split into a close and an open).
+
+A trade starts when the position leaves zero and ends when it returns to zero. A fill that
+crosses zero (a flip: long → short with one order) closes the old trade with the part of its
+quantity that flattens the position and opens the new trade with the rest; its commission is
+split pro rata by quantity.
+
+Per trade (USDT unless noted):
+
+* ``qty``: largest absolute position during the trade (base units); ``notional`` = qty × entry.
+* ``entry_price``: quantity-weighted average of the opening fills (Nautilus ``avg_px_open``).
+* ``exit_price``: quantity-weighted average of the reducing fills.
+* ``realized_pnl``: Σ over reducing fills of (fill price − avg entry) × qty × side — gross price
+  PnL, before fees and funding.
+* ``fees``: Σ commissions of the trade's fills (pro rata on a flip fill).
+* ``funding``: Σ funding payments settled while the trade was open (+ received).
+* ``net_pnl`` = realized_pnl − fees + funding.
+* ``exit_reason``: tag of the fill that flattened the position — signal | stop_loss |
+  take_profit | liquidation | end_of_data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from vibe_quant.backtest.ledger import FundingPayment
+from vibe_quant.backtest.strategy import Fill
+
+
+@dataclass
+class Trade:
+    entry_ts: int
+    exit_ts: int | None
+    side: str  # "long" | "short"
+    qty: float
+    entry_price: float
+    exit_price: float | None
+    notional: float
+    fees: float
+    funding: float
+    realized_pnl: float
+    net_pnl: float
+    exit_reason: str | None
+    n_fills: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _Open:
+    __slots__ = (
+        "avg",
+        "entry_ts",
+        "exit_qty",
+        "exit_val",
+        "fees",
+        "funding",
+        "gross",
+        "max_qty",
+        "n",
+        "pos",
+        "sign",
+    )
+
+    def __init__(self, ts: int, sign: int, qty: float, px: float, fee: float) -> None:
+        self.entry_ts, self.sign, self.pos, self.avg = ts, sign, qty, px
+        self.max_qty, self.fees, self.funding, self.gross = qty, fee, 0.0, 0.0
+        self.exit_qty = self.exit_val = 0.0
+        self.n = 1
+
+    def close(self, ts: int, reason: str) -> Trade:
+        # weighted averages rounded to 1e-8 USDT (removes float noise such as 42849.49999999999)
+        exit_px = round(self.exit_val / self.exit_qty, 8) if self.exit_qty else None
+        return Trade(self.entry_ts, ts, "long" if self.sign > 0 else "short", self.max_qty,
+                     round(self.avg, 8), exit_px, self.max_qty * self.avg, self.fees, self.funding,
+                     self.gross, self.gross - self.fees + self.funding, reason, self.n)
+
+
+def build_trades(
+    fills: list[Fill], funding: list[FundingPayment], eps: float = 1e-9
+) -> tuple[list[Trade], Trade | None]:
+    """Return ``(closed_trades, still_open_trade_or_None)``.
+
+    Fills and funding are replayed in time order; a funding payment at the same timestamp as a
+    fill is applied after it (engine order).
+    """
+    events: list[tuple[int, int, object]] = [(f.ts, 0, f) for f in fills]
+    events += [(p.ts, 1, p) for p in funding]
+    events.sort(key=lambda e: (e[0], e[1]))
+    trades: list[Trade] = []
+    cur: _Open | None = None
+    for ts, kind, ev in events:
+        if kind == 1:
+            if cur is not None:
+                cur.funding += ev.amount  # type: ignore[union-attr]
+            continue
+        f: Fill = ev  # type: ignore[assignment]
+        if cur is None:
+            cur = _Open(ts, f.side, f.qty, f.price, f.commission)
+            continue
+        cur.n += 1
+        if f.side == cur.sign:
+            new = cur.pos + f.qty
+            cur.avg = (cur.pos * cur.avg + f.qty * f.price) / new
+            cur.pos = new
+            cur.max_qty = max(cur.max_qty, new)
+            cur.fees += f.commission
+            continue
+        close_q = min(f.qty, cur.pos)
+        frac = close_q / f.qty
+        cur.gross += (f.price - cur.avg) * close_q * cur.sign
+        cur.fees += f.commission * frac
+        cur.exit_qty += close_q
+        cur.exit_val += close_q * f.price
+        cur.pos -= close_q
+        if cur.pos <= eps:
+            trades.append(cur.close(ts, f.tag))
+            rest = f.qty - close_q
+            cur = None
+            if rest > eps:
+                cur = _Open(ts, f.side, rest, f.price, f.commission * (1 - frac))
+    return trades, cur

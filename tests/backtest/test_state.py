@@ -35,10 +35,10 @@ def test_migrations_and_wal(tmp_path):
 def test_later_migration_applies(tmp_path, monkeypatch):
     p = tmp_path / "s.db"
     StateStore.open(p).close()
-    monkeypatch.setattr(st, "MIGRATIONS", st.MIGRATIONS + [(99, "CREATE TABLE sweep_results (x INTEGER)")])
+    monkeypatch.setattr(st, "MIGRATIONS", st.MIGRATIONS + [(99, "CREATE TABLE later_stage_table (x INTEGER)")])
     with StateStore.open(p) as s:
         assert s.version == 99
-        s.conn.execute("INSERT INTO sweep_results VALUES (1)")
+        s.conn.execute("INSERT INTO later_stage_table VALUES (1)")
 
 
 def test_strategy_versions(tmp_path):

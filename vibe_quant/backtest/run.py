@@ -38,6 +38,10 @@ from vibe_quant.backtest.strategy import RunContext, VQStrategy
 from vibe_quant.backtest.trades import build_trades
 from vibe_quant.backtest.venue import VENUE_NAME, VenueSettings, add_venue, get_preset
 
+class StrategyRunError(RuntimeError):
+    """The strategy raised during the run (the engine itself would only have logged it)."""
+
+
 StrategySpec = type[VQStrategy] | Callable[[RunContext, dict[str, Any]], VQStrategy]
 
 DEFAULT_BALANCE = 10_000.0
@@ -166,10 +170,13 @@ class BacktestSession:
             self._engine.add_strategy(strat)
             self._spec, self._strategy = strategy_spec, strat
         eng = self._engine
+        strat.strategy_error = None
         t0 = time.perf_counter()
         eng.run()
         elapsed = time.perf_counter() - t0
         self._used = True
+        if strat.strategy_error is not None:
+            raise StrategyRunError(strat.strategy_error)
         usdt = n3.Currency.from_str("USDT")
         account = eng.cache.account_for_venue(n3.Venue(VENUE_NAME))
         engine_balance = account.balance_total(usdt).as_double()

@@ -131,6 +131,7 @@ class VQStrategy(Strategy):
         self._final = False
 
     def on_reset(self) -> None:
+        self.strategy_error = None
         self._init_book()
         self.on_strategy_reset()
 
@@ -157,7 +158,18 @@ class VQStrategy(Strategy):
             self._close_all(EXIT_EOD)
             return
         self._trading = ts > self.ctx.trade_start_ns  # window: start < close_ts ≤ end
-        self.handle_bar(bar)
+        if getattr(self, "strategy_error", None) is not None:
+            return  # a strategy that raised trades no more; the run is reported as failed
+        try:
+            self.handle_bar(bar)
+        except Exception as e:  # noqa: BLE001 - the PyO3 engine would log and swallow it
+            # NautilusTrader 1.231's Rust engine logs an exception raised in on_bar and goes
+            # on with the next bar, so a broken strategy would look like a valid run. Keep the
+            # first error; BacktestSession.run raises StrategyRunError after the run.
+            import traceback
+
+            self.strategy_error = f"{type(e).__name__} at bar {ts}: {e}\n" + \
+                "".join(traceback.format_exception(e, limit=4))
 
     def handle_bar(self, bar: Any) -> None:  # pragma: no cover - abstract
         """Strategy logic for one bar (override)."""

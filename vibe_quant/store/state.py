@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from vibe_quant.store import events_sql as _events_sql
+from vibe_quant.store import validation_sql as _validation_sql
 from vibe_quant.store.sqlite import connect
 
 RUN_STATUSES = ("pending", "running", "completed", "failed")
@@ -107,6 +109,80 @@ MIGRATIONS: list[tuple[int, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        2,
+        """
+    CREATE TABLE sweeps (
+        id INTEGER PRIMARY KEY,
+        identity TEXT NOT NULL,        -- sha256 of strategy text + settings (resume key)
+        strategy_name TEXT NOT NULL,
+        yaml TEXT NOT NULL,
+        strategy_ref TEXT,             -- "module:attr" of a hand-written strategy, else NULL
+        symbol TEXT NOT NULL,
+        interval TEXT NOT NULL,
+        start_ns INTEGER NOT NULL,
+        end_ns INTEGER NOT NULL,
+        mode TEXT NOT NULL,
+        sample TEXT NOT NULL,
+        seed INTEGER NOT NULL,
+        leverage REAL NOT NULL,
+        starting_balance REAL NOT NULL,
+        combos TEXT NOT NULL,          -- JSON list of parameter dicts, list index = combo_idx
+        n_combos INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'completed')),
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+    );
+    CREATE INDEX sweeps_identity ON sweeps (identity);
+    CREATE TABLE sweep_results (
+        sweep_id INTEGER NOT NULL REFERENCES sweeps (id) ON DELETE CASCADE,
+        combo_idx INTEGER NOT NULL,
+        params TEXT NOT NULL,          -- JSON object
+        status TEXT NOT NULL CHECK (status IN ('completed', 'failed')),
+        error TEXT,
+        sharpe REAL,                   -- annualised (365 daily periods)
+        sharpe_daily REAL,             -- per-period (daily)
+        total_return REAL,
+        max_drawdown REAL,
+        profit_factor REAL,
+        trades INTEGER,
+        metrics TEXT,                  -- JSON: every metric of vibe_quant.backtest.metrics
+        daily_returns TEXT,            -- JSON list of daily simple returns (fractions)
+        daily_start TEXT,              -- UTC date of the first daily return
+        engine_s REAL,
+        total_s REAL,
+        passes_filters INTEGER NOT NULL DEFAULT 0,
+        is_pareto INTEGER NOT NULL DEFAULT 0,
+        finished_at TEXT NOT NULL,
+        PRIMARY KEY (sweep_id, combo_idx)
+    ) WITHOUT ROWID;
+    CREATE TABLE filter_runs (
+        id INTEGER PRIMARY KEY,
+        sweep_id INTEGER NOT NULL REFERENCES sweeps (id) ON DELETE CASCADE,
+        config TEXT NOT NULL,          -- JSON: enabled filters and thresholds
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE filter_results (
+        filter_run_id INTEGER NOT NULL REFERENCES filter_runs (id) ON DELETE CASCADE,
+        combo_idx INTEGER NOT NULL,    -- -1 for sweep-level filters (PBO)
+        filter TEXT NOT NULL,          -- dsr | wfa | pkfold | pbo
+        value REAL,
+        threshold TEXT NOT NULL,       -- JSON (a number or an object of thresholds)
+        passed INTEGER NOT NULL,
+        details TEXT,                  -- JSON
+        PRIMARY KEY (filter_run_id, combo_idx, filter)
+    ) WITHOUT ROWID;
+    CREATE TABLE filter_verdicts (
+        filter_run_id INTEGER NOT NULL REFERENCES filter_runs (id) ON DELETE CASCADE,
+        combo_idx INTEGER NOT NULL,
+        passed_all INTEGER NOT NULL,   -- AND of the enabled candidate-level filters
+        PRIMARY KEY (filter_run_id, combo_idx)
+    ) WITHOUT ROWID;
+        """,
+    ),
+    # Later stages keep their tables and queries in their own modules of this package.
+    _validation_sql.MIGRATION,
+    _events_sql.MIGRATION,
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -339,6 +415,153 @@ class StateStore:
         return self.conn.execute(
             "SELECT date, equity FROM equity_curves WHERE run_id=? ORDER BY date", (run_id,)
         ).fetchall()
+
+
+    # ---------------------------------------------------------------- sweeps
+    def create_sweep(self, *, identity: str, strategy_name: str, yaml_text: str, symbol: str,
+                     interval: str, start_ns: int, end_ns: int, mode: str, sample: str,
+                     seed: int, leverage: float, starting_balance: float,
+                     combos: list[dict[str, Any]], strategy_ref: str | None = None) -> int:
+        """Insert a new sweep (status ``running``) with its full combination list."""
+        with self._tx() as c:
+            cur = c.execute(
+                "INSERT INTO sweeps (identity, strategy_name, yaml, strategy_ref, symbol,"
+                " interval, start_ns, end_ns, mode, sample, seed, leverage, starting_balance,"
+                " combos, n_combos, status, created_at) VALUES"
+                " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'running',?)",
+                (identity, strategy_name, yaml_text, strategy_ref, symbol, interval, start_ns,
+                 end_ns, mode, sample, seed, leverage, starting_balance, _json(combos),
+                 len(combos), _now()))
+            return int(cur.lastrowid)
+
+    @staticmethod
+    def _sweep_row(row: sqlite3.Row | None) -> dict[str, Any] | None:
+        if row is None:
+            return None
+        d = dict(row)
+        d["combos"] = json.loads(d["combos"])
+        return d
+
+    def sweep(self, sweep_id: int) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM sweeps WHERE id=?", (sweep_id,))
+        return self._sweep_row(rows[0] if rows else None)
+
+    def find_sweep(self, identity: str) -> dict[str, Any] | None:
+        """The newest sweep with this identity (see ``screening.grid.sweep_identity``)."""
+        rows = self._rows("SELECT * FROM sweeps WHERE identity=? ORDER BY id DESC LIMIT 1",
+                          (identity,))
+        return self._sweep_row(rows[0] if rows else None)
+
+    def sweeps(self) -> list[dict[str, Any]]:
+        rows = self._rows(
+            "SELECT s.id, s.strategy_name, s.symbol, s.interval, s.start_ns, s.end_ns, s.mode,"
+            " s.n_combos, s.status, s.created_at, s.finished_at,"
+            " (SELECT COUNT(*) FROM sweep_results r WHERE r.sweep_id = s.id) AS done"
+            " FROM sweeps s ORDER BY s.id")
+        return [dict(r) for r in rows]
+
+    def set_sweep_status(self, sweep_id: int, status: str) -> None:
+        with self._tx() as c:
+            c.execute("UPDATE sweeps SET status=?, finished_at=? WHERE id=?",
+                      (status, _now() if status == "completed" else None, sweep_id))
+
+    def sweep_done_indices(self, sweep_id: int) -> set[int]:
+        return {r[0] for r in self.conn.execute(
+            "SELECT combo_idx FROM sweep_results WHERE sweep_id=?", (sweep_id,))}
+
+    def record_sweep_result(self, sweep_id: int, res: dict[str, Any]) -> None:
+        """Write one combination's outcome (one transaction; a repeat is ignored)."""
+        m = res.get("metrics") or {}
+        with self._tx() as c:
+            c.execute(
+                "INSERT OR IGNORE INTO sweep_results (sweep_id, combo_idx, params, status, error,"
+                " sharpe, sharpe_daily, total_return, max_drawdown, profit_factor, trades,"
+                " metrics, daily_returns, daily_start, engine_s, total_s, finished_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (sweep_id, int(res["combo_idx"]), _json(res["params"]), res["status"],
+                 res.get("error"), _num(m.get("sharpe")), _num(m.get("sharpe_daily")),
+                 _num(m.get("total_return")), _num(m.get("max_drawdown")),
+                 _num(m.get("profit_factor")), m.get("trades"),
+                 json.dumps(m, sort_keys=True, default=float) if m else None,
+                 _json(res["daily_returns"]) if res.get("daily_returns") is not None else None,
+                 res.get("daily_start"), res.get("engine_s"), res.get("total_s"), _now()))
+
+    def sweep_results(self, sweep_id: int, *, with_returns: bool = False) -> list[dict[str, Any]]:
+        """Rows ordered by combo_idx; ``metrics``/``params`` decoded (non-finite → None/inf)."""
+        cols = "*" if with_returns else (
+            "sweep_id, combo_idx, params, status, error, metrics, daily_start, engine_s,"
+            " total_s, passes_filters, is_pareto")
+        out = []
+        for r in self._rows(
+                f"SELECT {cols} FROM sweep_results WHERE sweep_id=? ORDER BY combo_idx",
+                (sweep_id,)):
+            d = dict(r)
+            d["params"] = json.loads(d["params"])
+            d["metrics"] = json.loads(d["metrics"]) if d["metrics"] else {}  # keeps inf/NaN
+            if with_returns:
+                d["daily_returns"] = json.loads(d["daily_returns"]) if d["daily_returns"] else None
+            out.append(d)
+        return out
+
+    def set_sweep_flags(self, sweep_id: int, flags: dict[int, tuple[bool, bool]]) -> None:
+        """Store ``{combo_idx: (is_pareto, passes_filters)}``."""
+        with self._tx() as c:
+            c.executemany(
+                "UPDATE sweep_results SET is_pareto=?, passes_filters=? WHERE sweep_id=? AND"
+                " combo_idx=?",
+                [(int(p), int(f), sweep_id, i) for i, (p, f) in flags.items()])
+
+    # ---------------------------------------------------------------- filters
+    def create_filter_run(self, sweep_id: int, config: dict[str, Any]) -> int:
+        with self._tx() as c:
+            cur = c.execute("INSERT INTO filter_runs (sweep_id, config, created_at) VALUES"
+                            " (?,?,?)", (sweep_id, _json(config), _now()))
+            return int(cur.lastrowid)
+
+    def record_filter_results(self, filter_run_id: int, rows: list[dict[str, Any]],
+                              verdicts: dict[int, bool]) -> None:
+        """Write every filter result and candidate verdict of one filter run atomically."""
+        with self._tx() as c:
+            c.executemany(
+                "INSERT INTO filter_results (filter_run_id, combo_idx, filter, value, threshold,"
+                " passed, details) VALUES (?,?,?,?,?,?,?)",
+                [(filter_run_id, r["combo_idx"], r["filter"], _num(r.get("value")),
+                  _json(r.get("threshold")), int(bool(r["passed"])),
+                  _json(r.get("details") or {})) for r in rows])
+            c.executemany(
+                "INSERT INTO filter_verdicts (filter_run_id, combo_idx, passed_all) VALUES"
+                " (?,?,?)", [(filter_run_id, i, int(v)) for i, v in verdicts.items()])
+
+    def filter_results(self, filter_run_id: int) -> list[dict[str, Any]]:
+        out = []
+        for r in self._rows(
+                "SELECT * FROM filter_results WHERE filter_run_id=? ORDER BY combo_idx, filter",
+                (filter_run_id,)):
+            d = dict(r)
+            d["threshold"] = json.loads(d["threshold"])
+            d["details"] = json.loads(d["details"]) if d["details"] else {}
+            d["passed"] = bool(d["passed"])
+            out.append(d)
+        return out
+
+    def filter_verdicts(self, filter_run_id: int) -> dict[int, bool]:
+        return {r[0]: bool(r[1]) for r in self.conn.execute(
+            "SELECT combo_idx, passed_all FROM filter_verdicts WHERE filter_run_id=?",
+            (filter_run_id,))}
+
+    def latest_filter_run(self, sweep_id: int) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM filter_runs WHERE sweep_id=? ORDER BY id DESC LIMIT 1",
+                          (sweep_id,))
+        if not rows:
+            return None
+        d = dict(rows[0])
+        d["config"] = json.loads(d["config"])
+        return d
+
+    def _rows(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        cur = self.conn.cursor()
+        cur.row_factory = sqlite3.Row
+        return cur.execute(sql, params).fetchall()
 
 
 class _Tx:

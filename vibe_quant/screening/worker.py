@@ -1,0 +1,101 @@
+"""Sweep worker process: compile once, load bars once, run many combinations.
+
+Workers are started with the *spawn* method and receive only plain data (YAML text, symbol,
+window, settings) — never classes or strategy instances (see ``docs/engine-spike.md`` and
+``../shared/notes/nautilus.md``: PyO3 strategy objects must not be pickled). The initializer
+compiles the strategy and loads the market data into one
+:class:`vibe_quant.backtest.run.BacktestSession`; each task then re-runs the engine with new
+parameters (``reset()``), and returns a plain dict.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+_STATE: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """Everything a worker needs, as plain data.
+
+    ``strategy_ref``: ``None`` to compile ``yaml_text`` with the DSL compiler, or
+    ``"module:attr"`` naming an importable strategy factory (hand-written strategies in tests
+    and benchmarks).
+    """
+
+    yaml_text: str
+    symbol: str
+    interval: str
+    start_ns: int
+    end_ns: int
+    data_dir: str
+    mode: str = "screening"
+    leverage: float = 1.0
+    starting_balance: float = 10_000.0
+    seed: int = 0
+    warmup_bars: int = 0
+    strategy_ref: str | None = None
+
+
+def build_strategy(setup: WorkerSetup) -> tuple[Any, int]:
+    """(strategy spec for ``BacktestSession.run``, warm-up bars) from the setup."""
+    if setup.strategy_ref:
+        mod, _, attr = setup.strategy_ref.partition(":")
+        return getattr(importlib.import_module(mod), attr), setup.warmup_bars
+    from vibe_quant.dsl.compiler import compile_strategy
+    from vibe_quant.dsl import load_strategy, warmup_bars
+
+    spec = load_strategy(setup.yaml_text)
+    compiled = compile_strategy(spec)
+    return compiled, max(setup.warmup_bars, warmup_bars(spec))
+
+
+def init_worker(setup: WorkerSetup) -> None:
+    """Process-pool initializer: compile + load data once per worker."""
+    from vibe_quant.backtest.marketdata import load_market_data
+    from vibe_quant.backtest.run import BacktestSession
+    from vibe_quant.data.intervals import interval_ms
+    from vibe_quant.paths import DataDir
+
+    t0 = time.perf_counter()
+    spec, warm = build_strategy(setup)
+    feed_start = setup.start_ns - warm * interval_ms(setup.interval) * 1_000_000
+    data = load_market_data(DataDir.resolve(setup.data_dir), setup.symbol, setup.interval,
+                            feed_start, setup.end_ns)
+    _STATE.clear()
+    _STATE.update(
+        spec=spec, setup=setup,
+        session=BacktestSession(data, trade_start_ns=setup.start_ns, mode=setup.mode,
+                                leverage=setup.leverage, starting_balance=setup.starting_balance,
+                                seed=setup.seed),
+        init_s=time.perf_counter() - t0,
+    )
+
+
+def run_combo(combo_idx: int, params: dict[str, Any]) -> dict[str, Any]:
+    """Run one combination; never raises (errors come back as ``status='failed'``)."""
+    t0 = time.perf_counter()
+    try:
+        from vibe_quant.backtest.metrics import daily_returns
+
+        res = _STATE["session"].run(_STATE["spec"], params)
+        rets = daily_returns(np.asarray(res.daily_equity, dtype=float))
+        return {
+            "combo_idx": combo_idx, "params": params, "status": "completed",
+            "metrics": dict(res.metrics), "daily_returns": rets.tolist(),
+            "daily_start": (str(res.daily_equity.index[1].date())
+                            if len(res.daily_equity) > 1 else None),
+            "engine_s": res.elapsed_s, "total_s": time.perf_counter() - t0,
+            "bars": res.bars, "init_s": _STATE.pop("init_s", 0.0),
+        }
+    except Exception as e:  # a failing combination is recorded, the sweep goes on
+        return {"combo_idx": combo_idx, "params": params, "status": "failed",
+                "error": f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}",
+                "total_s": time.perf_counter() - t0}

@@ -1,0 +1,68 @@
+"""``vibe-quant sweep STRATEGY.yaml`` — the screening sweep."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from vibe_quant.cli.common import add_common, data_dir, emit_json, eprint
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sweep", help="screening sweep of a strategy's parameters")
+    p.add_argument("strategy", help="strategy YAML file")
+    p.add_argument("--symbol", default="BTCUSDT")
+    p.add_argument("--start", required=True, help="UTC date/datetime (exclusive bar close)")
+    p.add_argument("--end", required=True, help="UTC date/datetime (a date includes the day)")
+    p.add_argument("--interval", default=None, help="bar interval (default: the strategy's)")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
+    p.add_argument("--max-combos", type=int, default=None)
+    p.add_argument("--sample", choices=("grid", "random"), default="grid")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--leverage", type=float, default=None,
+                   help="account leverage (default: the strategy's sizing.leverage)")
+    p.add_argument("--balance", type=float, default=10_000.0, help="starting USDT")
+    p.add_argument("--resume", type=int, default=None, metavar="SWEEP_ID",
+                   help="continue this sweep (default: an unfinished identical sweep resumes)")
+    p.add_argument("--fresh", action="store_true", help="never resume: start a new sweep")
+    add_common(p)
+    p.set_defaults(func=_sweep)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from vibe_quant.backtest.run import to_ns
+    from vibe_quant.dsl import StrategyError, load_strategy
+    from vibe_quant.screening.sweep import SweepSpec, run_sweep
+    from vibe_quant.store.state import StateStore
+
+    path = Path(args.strategy)
+    try:
+        text = path.read_text()
+        spec = load_strategy(text, file=str(path))
+    except OSError as e:
+        eprint(f"error: {e}")
+        return 2
+    except StrategyError as e:
+        eprint(str(e))
+        return 1
+    dd = data_dir(args)
+    sweep = SweepSpec(yaml_text=text, symbol=args.symbol.upper(), start_ns=to_ns(args.start),
+                      end_ns=to_ns(args.end, end=True), interval=args.interval or spec.timeframe,
+                      sample=args.sample, max_combos=args.max_combos, seed=args.seed,
+                      leverage=args.leverage, starting_balance=args.balance)
+    with StateStore.open(dd) as store:
+        rep = run_sweep(store, sweep, data_dir=str(dd.root), workers=args.workers,
+                        progress=not args.json, resume_id=args.resume, fresh=args.fresh)
+    if args.json:
+        emit_json(rep.to_dict())
+    else:
+        eprint(f"sweep {rep.sweep_id}{' (resumed)' if rep.resumed else ''}: {rep.completed}/"
+               f"{rep.combos} completed, {rep.failed} failed, {rep.ran_now} run now in "
+               f"{rep.seconds:.1f}s ({rep.combos_per_s:.2f} combos/s)")
+        if rep.best is None:
+            print("no combination passed the hard filters (min trades, max drawdown, PF ≥ 1)")
+        for r in rep.pareto[:10]:
+            print(f"  pareto #{r['combo_idx']}: {r['params']} sharpe {r['sharpe']:.2f} "
+                  f"maxDD {r['max_drawdown']:.1%} PF {r['profit_factor']:.2f} "
+                  f"trades {r['trades']}")
+    return 0

@@ -165,12 +165,18 @@ class FidelityPreset:
     name: str
     fill_model: ModelFactory | None = None
     latency_model: ModelFactory | None = None
+    #: ``(seed) -> FeeModel | None``; None = ``MakerTakerFeeModel`` with the instrument's fees
+    #: (VIP 0). The validation stage uses it for Binance VIP-tier fees.
+    fee_model: ModelFactory | None = None
+    #: ``(engine, settings, seed) -> None`` called after the venue is added, e.g. to add an
+    #: actor that feeds recent bars to the fill model (``vibe_quant.validation.fill``).
+    attach: Callable[[Any, VenueSettings, int], None] | None = None
 
 
 PRESETS: dict[str, FidelityPreset] = {
     "screening": FidelityPreset("screening"),
-    # Hook for the validation issue: it replaces this entry via register_preset() with the
-    # calibrated fill model (slippage / partial fills) and latency model.
+    # Placeholder: vibe_quant.validation.presets replaces it via register_preset() (square-root
+    # fill model, latency preset, VIP-tier fees); get_preset() imports that module on first use.
     "validation": FidelityPreset("validation"),
 }
 
@@ -180,7 +186,19 @@ def register_preset(preset: FidelityPreset) -> None:
     PRESETS[preset.name] = preset
 
 
+#: Presets installed by a later stage on first use: mode -> module whose import calls
+#: :func:`register_preset`. Only a still-unreplaced placeholder triggers the import, so a
+#: preset registered explicitly (e.g. by a test) is never overwritten. Imported by name to keep
+#: the backtest package free of a module-level dependency on later stages.
+PRESET_PROVIDERS: dict[str, str] = {"validation": "vibe_quant.validation.presets"}
+_PLACEHOLDERS: dict[str, FidelityPreset] = {"validation": PRESETS["validation"]}
+
+
 def get_preset(mode: str) -> FidelityPreset:
+    if mode in PRESET_PROVIDERS and PRESETS.get(mode) is _PLACEHOLDERS.get(mode):
+        import importlib
+
+        importlib.import_module(PRESET_PROVIDERS[mode])
     try:
         return PRESETS[mode]
     except KeyError:
@@ -195,6 +213,7 @@ def add_venue(engine: Any, settings: VenueSettings, preset: FidelityPreset, seed
         kwargs["fill_model"] = preset.fill_model(seed)
     if preset.latency_model is not None:
         kwargs["latency_model"] = preset.latency_model(seed)
+    fee_model = preset.fee_model(seed) if preset.fee_model is not None else None
     engine.add_venue(
         n3.Venue(VENUE_NAME),
         n3.OmsType.NETTING,
@@ -203,7 +222,7 @@ def add_venue(engine: Any, settings: VenueSettings, preset: FidelityPreset, seed
         base_currency=usdt,
         default_leverage=Decimal(str(settings.leverage)),
         margin_model=n3.StandardMarginModel(),
-        fee_model=n3.MakerTakerFeeModel(),
+        fee_model=fee_model if fee_model is not None else n3.MakerTakerFeeModel(),
         bar_execution=True,
         use_reduce_only=True,
         liquidation_enabled=True,
@@ -211,6 +230,8 @@ def add_venue(engine: Any, settings: VenueSettings, preset: FidelityPreset, seed
         liquidation_cancel_open_orders=True,
         **kwargs,
     )
+    if preset.attach is not None:
+        preset.attach(engine, settings, seed)
 
 
 def tick_round(price: float, tick: float, up: bool) -> float:

@@ -74,19 +74,26 @@ class SweepReport:
 
 
 def _spec_combos(spec: SweepSpec) -> tuple[list[dict[str, Any]], str, float]:
-    """(combos, strategy name, leverage) for a sweep spec."""
-    if spec.grid is not None:
-        name = spec.strategy_ref or "strategy"
-        return select_combos(spec.grid, sample=spec.sample, max_combos=spec.max_combos,
-                             seed=spec.seed), name, spec.leverage or 1.0
-    from vibe_quant.dsl import load_strategy, sweep_grid
+    """(combos, strategy name, account leverage) for a sweep spec.
 
-    s = load_strategy(spec.yaml_text)
-    grid = sweep_grid(s)
-    lev = spec.leverage if spec.leverage is not None else float(
-        getattr(getattr(s, "sizing", None), "leverage", 1.0) or 1.0)
+    A YAML strategy gives its name, its sweep grid (unless ``spec.grid`` is given) and its
+    ``sizing.leverage`` (unless ``spec.leverage`` is given); a hand-written ``strategy_ref``
+    needs an explicit grid and defaults to leverage 1.
+    """
+    if spec.strategy_ref:
+        if spec.grid is None:
+            raise ValueError("a strategy_ref sweep needs an explicit grid")
+        name, lev, grid = spec.strategy_ref, spec.leverage or 1.0, spec.grid
+    else:
+        from vibe_quant.dsl import load_strategy, sweep_grid
+
+        s = load_strategy(spec.yaml_text)
+        name = s.name
+        grid = spec.grid if spec.grid is not None else sweep_grid(s)
+        lev = spec.leverage if spec.leverage is not None else float(
+            getattr(getattr(s, "sizing", None), "leverage", None) or 1.0)
     return select_combos(grid, sample=spec.sample, max_combos=spec.max_combos,
-                         seed=spec.seed), s.name, lev
+                         seed=spec.seed), name, lev
 
 
 def run_sweep(

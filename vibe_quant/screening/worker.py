@@ -79,6 +79,14 @@ def init_worker(setup: WorkerSetup) -> None:
     )
 
 
+def _proc_stats() -> dict[str, Any]:
+    import os
+    import resource
+
+    return {"pid": os.getpid(),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def run_combo(combo_idx: int, params: dict[str, Any]) -> dict[str, Any]:
     """Run one combination; never raises (errors come back as ``status='failed'``)."""
     t0 = time.perf_counter()
@@ -93,7 +101,7 @@ def run_combo(combo_idx: int, params: dict[str, Any]) -> dict[str, Any]:
             "daily_start": (str(res.daily_equity.index[1].date())
                             if len(res.daily_equity) > 1 else None),
             "engine_s": res.elapsed_s, "total_s": time.perf_counter() - t0,
-            "bars": res.bars, "init_s": _STATE.pop("init_s", 0.0),
+            "bars": res.bars, "init_s": _STATE.pop("init_s", 0.0), **_proc_stats(),
         }
     except Exception as e:  # a failing combination is recorded, the sweep goes on
         return {"combo_idx": combo_idx, "params": params, "status": "failed",

@@ -1,4 +1,20 @@
-"""State tables and queries of the validation stage (migration 3)."""
+"""State tables and queries of the validation stage (migration 3).
+
+* ``validation_runs``: one ``vibe-quant validate`` invocation on a sweep (its settings).
+* ``validation_results``: one consistency row per candidate — screening (the sweep's stored
+  metrics) vs validation (the full validation-mode run stored in ``backtest_runs``, id
+  ``run_id``): Sharpe, total return and max drawdown, degradation in percent, the
+  ``execution_sensitive`` flag (definitions: :mod:`vibe_quant.validation.consistency`).
+
+Units: Sharpe annualised (365 daily periods), returns and drawdowns fractions, degradations
+percent (positive = validation worse), ``slippage_cost`` and ``fees`` USDT.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
 
 MIGRATION = (
     3,
@@ -6,8 +22,132 @@ MIGRATION = (
     CREATE TABLE validation_runs (
         id INTEGER PRIMARY KEY,
         sweep_id INTEGER NOT NULL REFERENCES sweeps (id) ON DELETE CASCADE,
+        config TEXT NOT NULL,          -- JSON: candidates, latency, fee tier, impact params
+        status TEXT NOT NULL CHECK (status IN ('running', 'completed')),
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+    );
+    CREATE INDEX validation_runs_sweep ON validation_runs (sweep_id);
+    CREATE TABLE validation_results (
+        validation_run_id INTEGER NOT NULL REFERENCES validation_runs (id) ON DELETE CASCADE,
         combo_idx INTEGER NOT NULL,
-        created_at TEXT NOT NULL
-    )
+        run_id INTEGER REFERENCES backtest_runs (id),   -- the stored validation-mode run
+        params TEXT NOT NULL,          -- JSON object
+        status TEXT NOT NULL CHECK (status IN ('completed', 'failed')),
+        error TEXT,
+        screening_sharpe REAL,
+        validation_sharpe REAL,
+        sharpe_degradation_pct REAL,
+        screening_return REAL,
+        validation_return REAL,
+        return_degradation_pct REAL,
+        screening_max_drawdown REAL,
+        validation_max_drawdown REAL,
+        drawdown_degradation_pct REAL,
+        screening_trades INTEGER,
+        validation_trades INTEGER,
+        execution_sensitive INTEGER,   -- 1 or 0, NULL when the screening Sharpe is not positive
+        slippage_cost REAL,            -- USDT paid to the fill model over the run
+        details TEXT,                  -- JSON: trades, fees, latency, tier, other metrics
+        finished_at TEXT NOT NULL,
+        PRIMARY KEY (validation_run_id, combo_idx)
+    ) WITHOUT ROWID
     """,
 )
+
+_COLS = ("screening_sharpe", "validation_sharpe", "sharpe_degradation_pct", "screening_return",
+         "validation_return", "return_degradation_pct", "screening_max_drawdown",
+         "validation_max_drawdown", "drawdown_degradation_pct", "screening_trades",
+         "validation_trades")
+
+
+def _num(x: Any) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _json(o: Any) -> str:
+    from vibe_quant.store.state import _json as j
+
+    return j(o)
+
+
+def _now() -> str:
+    from vibe_quant.store.state import _now as n
+
+    return n()
+
+
+def create_validation_run(store: Any, sweep_id: int, config: dict[str, Any]) -> int:
+    """Insert a validation run (status ``running``); returns its id."""
+    with store._tx() as c:
+        cur = c.execute(
+            "INSERT INTO validation_runs (sweep_id, config, status, created_at) VALUES"
+            " (?,?,'running',?)", (sweep_id, _json(config), _now()))
+        return int(cur.lastrowid)
+
+
+def finish_validation_run(store: Any, validation_run_id: int) -> None:
+    with store._tx() as c:
+        c.execute("UPDATE validation_runs SET status='completed', finished_at=? WHERE id=?",
+                  (_now(), validation_run_id))
+
+
+def record_validation_result(store: Any, validation_run_id: int, row: dict[str, Any]) -> None:
+    """Write one candidate's consistency row (one transaction).
+
+    ``row``: ``combo_idx``, ``params``, ``status``, optional ``error``, ``run_id``, the keys of
+    :func:`vibe_quant.validation.consistency.consistency`, ``slippage_cost``, ``details``.
+    """
+    es = row.get("execution_sensitive")
+    with store._tx() as c:
+        c.execute(
+            "INSERT INTO validation_results (validation_run_id, combo_idx, run_id, params,"
+            " status, error, " + ", ".join(_COLS) + ", execution_sensitive, slippage_cost,"
+            " details, finished_at) VALUES (" + ",".join("?" * (6 + len(_COLS) + 4)) + ")",
+            (validation_run_id, int(row["combo_idx"]), row.get("run_id"), _json(row["params"]),
+             row["status"], row.get("error"), *[_num(row.get(k)) for k in _COLS],
+             None if es is None else int(bool(es)), _num(row.get("slippage_cost")),
+             _json(row.get("details") or {}), _now()))
+
+
+def validation_run(store: Any, validation_run_id: int) -> dict[str, Any] | None:
+    rows = store._rows("SELECT * FROM validation_runs WHERE id=?", (validation_run_id,))
+    if not rows:
+        return None
+    d = dict(rows[0])
+    d["config"] = json.loads(d["config"])
+    return d
+
+
+def validation_runs(store: Any, sweep_id: int) -> list[dict[str, Any]]:
+    """Every validation run of a sweep, oldest first."""
+    out = []
+    for r in store._rows("SELECT * FROM validation_runs WHERE sweep_id=? ORDER BY id",
+                         (sweep_id,)):
+        d = dict(r)
+        d["config"] = json.loads(d["config"])
+        out.append(d)
+    return out
+
+
+def latest_validation_run(store: Any, sweep_id: int) -> dict[str, Any] | None:
+    runs = validation_runs(store, sweep_id)
+    return runs[-1] if runs else None
+
+
+def validation_results(store: Any, validation_run_id: int) -> list[dict[str, Any]]:
+    """Consistency rows of a validation run, by screening Sharpe descending."""
+    out = []
+    for r in store._rows(
+            "SELECT * FROM validation_results WHERE validation_run_id=?"
+            " ORDER BY screening_sharpe DESC, combo_idx", (validation_run_id,)):
+        d = dict(r)
+        d["params"] = json.loads(d["params"])
+        d["details"] = json.loads(d["details"]) if d["details"] else {}
+        es = d["execution_sensitive"]
+        d["execution_sensitive"] = None if es is None else bool(es)
+        out.append(d)
+    return out

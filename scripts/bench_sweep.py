@@ -1,0 +1,97 @@
+"""Benchmark: the same screening sweep with 1 and with 2 workers.
+
+Default: the first ``--combos`` (100) combinations of ``strategies/ema_cross.yaml`` on BTCUSDT
+5m 2023-01-01 → 2024-12-31 (compiled by the DSL compiler), from ``--data-dir`` (ingested from a
+loopback mirror of ``../shared/data`` into a temp dir when it has no catalog). Prints one JSON
+line: combos/s and bars/s per worker count, the scaling ratio, the per-combination overhead
+beyond engine time, and peak RSS per worker. Targets: scaling ≥ 1.8×, overhead ≤ 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _data_dir(arg: str | None, tmp: str) -> str:
+    from vibe_quant.data.ingest import ingest
+    from vibe_quant.paths import DataDir
+    from vibe_quant.testing import shared_data_dir
+    from vibe_quant.testing.servers import MirrorServer
+
+    if arg and (Path(arg) / "catalog" / "data" / "bars").exists():
+        return arg
+    dd = DataDir(Path(tmp)).ensure()
+    with MirrorServer(shared_data_dir() / "binance-vision") as m:
+        ingest(dd, symbols=["BTCUSDT"], intervals=["5m"], start=(2023, 1), end=(2024, 12),
+               base_url=m.url, use_rest=False, now_ms=1_780_000_000_000, progress=False)
+    return str(dd.root)
+
+
+def _run(store_path: Path, spec, data_dir: str, workers: int) -> dict:
+    from vibe_quant.screening.sweep import run_sweep
+    from vibe_quant.store.state import StateStore
+
+    results: list[dict] = []
+    with StateStore.open(store_path) as store:
+        t0 = time.perf_counter()
+        rep = run_sweep(store, spec, data_dir=data_dir, workers=workers, progress=False,
+                        fresh=True, on_result=results.append)
+        wall = time.perf_counter() - t0
+    ok = [r for r in results if r["status"] == "completed"]
+    bars = sum(r["bars"] for r in ok)
+    engine = statistics.fmean(r["engine_s"] for r in ok)
+    in_worker = statistics.fmean(r["total_s"] - r["engine_s"] for r in ok)
+    rss: dict[int, float] = {}
+    for r in ok:
+        rss[r["pid"]] = max(rss.get(r["pid"], 0.0), r["peak_rss_mb"])
+    return {
+        "workers": workers, "combos": rep.combos, "completed": rep.completed,
+        "failed": rep.failed, "wall_s": round(wall, 3),
+        "combos_per_s": round(rep.combos / wall, 3), "bars_per_s": round(bars / wall),
+        "engine_s_per_combo": round(engine, 4),
+        "overhead_ms_per_combo_in_worker": round(in_worker * 1000, 1),
+        "overhead_ms_per_combo_end_to_end": round((wall * workers / rep.combos - engine) * 1000,
+                                                  1),
+        "peak_rss_mb_per_worker": round(max(rss.values()), 1) if rss else None,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--strategy", default=str(ROOT / "strategies" / "ema_cross.yaml"))
+    ap.add_argument("--combos", type=int, default=100)
+    ap.add_argument("--start", default="2023-01-01")
+    ap.add_argument("--end", default="2024-12-31")
+    ap.add_argument("--data-dir", default=None)
+    args = ap.parse_args()
+
+    from vibe_quant.backtest.run import to_ns
+    from vibe_quant.dsl import load_strategy, sweep_grid
+    from vibe_quant.screening.sweep import SweepSpec
+
+    text = Path(args.strategy).read_text()
+    grid = sweep_grid(load_strategy(text))[: args.combos]
+    with tempfile.TemporaryDirectory() as tmp:
+        dd = _data_dir(args.data_dir, tmp)
+        spec = SweepSpec(yaml_text=text, symbol="BTCUSDT", start_ns=to_ns(args.start),
+                         end_ns=to_ns(args.end, end=True), grid=grid)
+        one = _run(Path(tmp) / "s1.db", spec, dd, 1)
+        two = _run(Path(tmp) / "s2.db", spec, dd, 2)
+    print(json.dumps({
+        "bench": "sweep", "strategy": Path(args.strategy).name, "range": f"{args.start}..{args.end}",
+        "one_worker": one, "two_workers": two,
+        "scaling": round(two["combos_per_s"] / one["combos_per_s"], 3),
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Latency presets on bar data (measured, NautilusTrader 1.231 Rust engine): every preset from
+1 ms to 200 ms moves a market fill from the signal bar's close to the NEXT bar's close — they
+are indistinguishable from each other on 5-minute bars — and the slippage is then computed on
+that next bar."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vibe_quant.backtest import run_backtest
+from vibe_quant.backtest.run import to_ns
+from vibe_quant.validation.latency import LATENCY_PRESETS, latency_ns
+from vibe_quant.validation.presets import ValidationSettings, use_validation
+
+from .strategies import EmaCrossPA, OneShot
+from .test_fill_model import by_hand
+
+BAR = 300 * 10**9
+P = {"qty": 0.05, "fast": 12, "slow": 26}
+
+
+def _key(r):
+    return [(f.ts, f.side, f.qty, f.price, f.commission, f.tag) for f in r.fills]
+
+
+def test_preset_values():
+    assert {k: latency_ns(k) for k in LATENCY_PRESETS} == {
+        "colocated": 1_000_000, "domestic": 20_000_000, "international": 100_000_000,
+        "retail": 200_000_000, "none": None}
+    with pytest.raises(ValueError):
+        latency_ns("satellite")
+
+
+def test_every_sub_bar_latency_is_one_bar(btc_q1):
+    runs = {}
+    for name in LATENCY_PRESETS:
+        with use_validation(ValidationSettings(latency=name)):
+            runs[name] = run_backtest(EmaCrossPA, "BTCUSDT", "2024-02-01", "2024-02-08",
+                                      "validation", P, data=btc_q1, warmup_bars=50)
+    ref = _key(runs["retail"])
+    assert len(ref) > 20
+    for name in ("colocated", "domestic", "international"):
+        assert _key(runs[name]) == ref, name
+    assert _key(runs["none"]) != ref
+    for r in runs.values():
+        assert abs(r.reconciliation_error) < 1e-6
+        assert r.fills[-1].tag == "end_of_data" and r.fills[-1].ts == to_ns("2024-02-09")
+
+
+@pytest.mark.parametrize("name", ["colocated", "retail"])
+def test_market_fill_moves_to_next_bar_close_plus_slippage(btc_q1, name):
+    with use_validation(ValidationSettings(latency=name)) as preset:
+        res = run_backtest(OneShot, "BTCUSDT", "2024-01-10", "2024-01-11", "validation",
+                           {"side": 1, "qty": 0.5}, data=btc_q1, starting_balance=100_000.0,
+                           warmup_bars=50)
+        model = preset.fill_model.last
+    assert model.errors == []
+    signal_bar = to_ns("2024-01-10") + BAR
+    f = res.fills[0]
+    assert f.ts == signal_bar + BAR  # the next bar
+    nxt = int(np.searchsorted(btc_q1.close_ts, f.ts))
+    assert model.log[0].ref_price == btc_q1.close[nxt]
+    assert f.price == pytest.approx(by_hand(btc_q1, f.ts, 1, 0.5), abs=1e-6)
+    # the end-of-data close is sent one bar early and fills on the last bar
+    assert res.fills[-1].tag == "end_of_data" and res.fills[-1].ts == to_ns("2024-01-12")
+    assert len(res.fills) == 2
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "VQStrategy sizes from its FILLED position only: with a latency model the next on_bar runs "
+    "before the previous market order fills, so a strategy re-sends it (HoldLong buys twice). "
+    "Needs an in-flight-aware position in vibe_quant/backtest/strategy.py."))
+def test_naive_strategy_sends_one_order_under_latency(btc_q1):
+    from tests.backtest.strategies import HoldLong
+
+    with use_validation(ValidationSettings(latency="retail")):
+        res = run_backtest(HoldLong, "BTCUSDT", "2024-01-10", "2024-01-11", "validation",
+                           {"qty": 0.01}, data=btc_q1, warmup_bars=50)
+    assert len(res.fills) == 2  # one entry + the end-of-data close

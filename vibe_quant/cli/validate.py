@@ -1,0 +1,97 @@
+"""``vibe-quant validate SWEEP_ID``: re-run a sweep's top candidates with realistic execution."""
+
+from __future__ import annotations
+
+import argparse
+
+from vibe_quant.cli.common import add_common, data_dir, emit_json, eprint
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from vibe_quant.validation.params import (
+        DEFAULT_K,
+        DEFAULT_LATENCY,
+        DEFAULT_SPREAD_TICKS,
+        DEFAULT_TIER,
+        DEFAULT_TOP,
+        DEFAULT_WINDOW,
+        LATENCY_PRESETS,
+        VIP_FEES,
+    )
+
+    p = sub.add_parser(
+        "validate",
+        help="re-run a sweep's top candidates with fill model, latency and VIP fees",
+        description="Re-run the top candidates of a finished screening sweep in validation mode "
+                    "(square-root market impact, latency preset, Binance VIP-tier fees), store "
+                    "the full runs and a screening-vs-validation consistency row per candidate.")
+    p.add_argument("sweep_id", type=int, metavar="SWEEP_ID")
+    p.add_argument("--top", type=int, default=DEFAULT_TOP,
+                   help=f"candidates by screening Sharpe (default {DEFAULT_TOP})")
+    p.add_argument("--only-passed", action="store_true",
+                   help="only candidates that passed the sweep's latest filter run")
+    p.add_argument("--latency", default=DEFAULT_LATENCY, choices=sorted(LATENCY_PRESETS),
+                   help=f"latency preset (default {DEFAULT_LATENCY}); on bar data every preset "
+                        "delays market fills to the next bar's close")
+    p.add_argument("--fee-tier", type=int, default=DEFAULT_TIER, choices=sorted(VIP_FEES),
+                   help=f"Binance USDⓈ-M VIP tier (default {DEFAULT_TIER})")
+    p.add_argument("--k", type=float, default=DEFAULT_K,
+                   help=f"square-root impact prefactor (default {DEFAULT_K})")
+    p.add_argument("--spread-ticks", type=float, default=DEFAULT_SPREAD_TICKS,
+                   help=f"bid/ask spread in ticks (default {DEFAULT_SPREAD_TICKS:g})")
+    p.add_argument("--window", type=int, default=DEFAULT_WINDOW,
+                   help=f"bars for volatility and average volume (default {DEFAULT_WINDOW})")
+    add_common(p)
+    p.set_defaults(func=_validate)
+
+
+def _fmt(x, spec: str = ".2f") -> str:
+    return "—" if x is None else format(x, spec)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from vibe_quant.store.state import StateStore
+    from vibe_quant.validation.validate import ValidateConfig, settings_from, validate_sweep
+
+    dd = data_dir(args)
+    try:
+        cfg = ValidateConfig(top=args.top, only_passed=args.only_passed,
+                             settings=settings_from(args.latency, args.fee_tier, args.k,
+                                                    args.spread_ticks, args.window))
+    except ValueError as e:
+        eprint(f"error: {e}")
+        return 2
+    with StateStore.open(dd) as store:
+        try:
+            rep = validate_sweep(store, args.sweep_id, data_dir=str(dd.root), config=cfg,
+                                 progress=not args.json)
+        except (LookupError, ValueError) as e:
+            eprint(f"error: {e}")
+            return 2
+    if args.json:
+        emit_json(rep.to_dict())
+    else:
+        print(f"sweep {rep.sweep_id}: validation run {rep.validation_run_id} "
+              f"(latency {cfg.settings.latency}, VIP {cfg.settings.fee_tier}, "
+              f"k {cfg.settings.impact.k:g}, spread {cfg.settings.impact.spread_ticks:g} tick, "
+              f"window {cfg.settings.impact.window}) in {rep.seconds:.1f} s")
+        print(f"{'combo':>5}  {'Sharpe scr→val':>17}  {'ΔS %':>7}  {'return scr→val':>17}  "
+              f"{'ΔR %':>7}  {'maxDD scr→val':>15}  {'ΔDD %':>7}  flag  params")
+        for c in rep.candidates:
+            if c["status"] != "completed":
+                print(f"{c['combo_idx']:>5}  FAILED: {c.get('error')}")
+                continue
+            flag = {True: "EXEC", False: "ok", None: "n/a"}[c["execution_sensitive"]]
+            print(f"{c['combo_idx']:>5}  {_fmt(c['screening_sharpe']):>7} → "
+                  f"{_fmt(c['validation_sharpe']):>7}  "
+                  f"{_fmt(c['sharpe_degradation_pct'], '.1f'):>7}"
+                  f"  {_fmt(c['screening_return'], '.2%'):>7} → "
+                  f"{_fmt(c['validation_return'], '.2%'):>7}  "
+                  f"{_fmt(c['return_degradation_pct'], '.1f'):>7}  "
+                  f"{_fmt(c['screening_max_drawdown'], '.1%'):>6} → "
+                  f"{_fmt(c['validation_max_drawdown'], '.1%'):>6}  "
+                  f"{_fmt(c['drawdown_degradation_pct'], '.1f'):>7}  {flag:>4}  {c['params']}")
+        if rep.execution_sensitive:
+            print(f"execution_sensitive (lost > 50 % of screening Sharpe): "
+                  f"{rep.execution_sensitive}")
+    return 1 if rep.failed else 0

@@ -30,6 +30,11 @@ class BacktestResult:
         reconciliation_error: engine_balance − ledger_balance (USDT; ~1e-8 when consistent).
         denied: (ts ns, reason) of orders the risk engine denied or the venue rejected.
         bars: bars in the trading window; elapsed_s: wall time of the engine run.
+        risk_events: circuit-breaker events (:class:`vibe_quant.risk.breakers.RiskEvent`; empty
+            when breakers are off); ``risk_blocked_entries``: entries refused during halts/pauses
+            (all of them; only the first per halt/pause is an event).
+        orders: orders sent through the strategy helpers
+            (:class:`~vibe_quant.backtest.strategy.OrderRecord`).
     """
 
     strategy: str
@@ -53,6 +58,14 @@ class BacktestResult:
     denied: list[tuple[int, str]] = field(default_factory=list)
     bars: int = 0
     elapsed_s: float = 0.0
+    risk_events: list[Any] = field(default_factory=list)
+    orders: list[Any] = field(default_factory=list)
+    risk_blocked_entries: int = 0
+
+    @property
+    def halted(self) -> bool:
+        """True when a halting breaker (max drawdown / portfolio drawdown) tripped."""
+        return any(e.kind == "risk_trip" and e.action == "halt" for e in self.risk_events)
 
     @property
     def reconciliation_error(self) -> float:
@@ -93,4 +106,8 @@ class BacktestResult:
             "reconciliation_error": self.reconciliation_error,
             "bankrupt": self.equity.bankrupt,
             "denied_orders": len(self.denied),
+            "risk_trips": sum(1 for e in self.risk_events if e.kind == "risk_trip"),
+            "risk_denied_orders": sum(1 for e in self.risk_events if e.kind == "risk_deny"),
+            "risk_blocked_entries": self.risk_blocked_entries,
+            "halted": self.halted,
         }

@@ -37,6 +37,8 @@ from vibe_quant.backtest.result import BacktestResult
 from vibe_quant.backtest.strategy import RunContext, VQStrategy
 from vibe_quant.backtest.trades import build_trades
 from vibe_quant.backtest.venue import VENUE_NAME, VenueSettings, add_venue, get_preset
+from vibe_quant.data.intervals import interval_ms
+
 
 class StrategyRunError(RuntimeError):
     """The strategy raised during the run (the engine itself would only have logged it)."""
@@ -72,6 +74,16 @@ def to_ns(value: Any, *, end: bool = False) -> int:
     raise TypeError(f"cannot convert {value!r} to a UTC timestamp")
 
 
+def _breaker_config(risk: Any) -> Any:
+    """``None`` / a ``BreakerConfig`` / a dict of its fields -> ``BreakerConfig`` or None (off)."""
+    if risk is None:
+        return None
+    from vibe_quant.risk.breakers import BreakerConfig
+
+    cfg = risk if isinstance(risk, BreakerConfig) else BreakerConfig.model_validate(dict(risk))
+    return cfg if cfg.enabled else None
+
+
 def strategy_name(spec: Any) -> str:
     return str(getattr(spec, "name", None) or getattr(spec, "__name__", None) or type(spec).__name__)
 
@@ -93,6 +105,7 @@ class BacktestSession:
         starting_balance: float = DEFAULT_BALANCE,
         seed: int = 0,
         liquidation_guard: bool = True,
+        risk: Any = None,
     ) -> None:
         if len(data.bars) < 2:
             raise ValueError(f"not enough bars for {data.symbol} {data.interval}: {len(data.bars)}")
@@ -104,6 +117,7 @@ class BacktestSession:
         self.instrument = self.settings.instrument(data.instrument)
         self.trade_start_ns = int(trade_start_ns)
         self.liquidation_guard = liquidation_guard
+        self.risk = _breaker_config(risk)
         self._engine: Any = None
         self._used = False
         self._spec: Any = None
@@ -140,6 +154,8 @@ class BacktestSession:
             min_qty=(inst.min_quantity.as_double() if inst.min_quantity is not None
                      else inst.size_increment.as_double()),
             liquidation_guard=self.liquidation_guard,
+            risk=self.risk,
+            bar_interval_ns=interval_ms(self.data.interval) * 1_000_000,
         )
 
     def run(self, strategy_spec: StrategySpec, params: dict[str, Any] | None = None) -> BacktestResult:
@@ -191,6 +207,10 @@ class BacktestSession:
             denied=list(strat.denied),
             engine_balance=engine_balance,
             elapsed=elapsed,
+            risk_events=strat.risk_events,
+            orders=list(strat.order_log),
+            risk_blocked_entries=(strat.risk_monitor.blocked_entries
+                                  if strat.risk_monitor is not None else 0),
         )
 
     def dispose(self) -> None:
@@ -204,6 +224,7 @@ class BacktestSession:
 def assemble_result(
     *, strategy: str, data: MarketData, ctx: RunContext, mode: str, params: dict[str, Any],
     seed: int, fills: list, denied: list, engine_balance: float, elapsed: float,
+    risk_events: list | None = None, orders: list | None = None, risk_blocked_entries: int = 0,
 ) -> BacktestResult:
     """Trades, equity, metrics and reconciliation from a finished run's fill log."""
     pays = funding_payments(fills, data, ctx.size_precision)
@@ -227,6 +248,8 @@ def assemble_result(
         funding_payments=pays, equity=curve, daily_equity=daily, metrics=metrics,
         engine_balance=engine_balance, ledger_balance=ledger_balance, denied=denied,
         bars=int((data.close_ts > ctx.trade_start_ns).sum()), elapsed_s=elapsed,
+        risk_events=list(risk_events or []), orders=list(orders or []),
+        risk_blocked_entries=int(risk_blocked_entries),
     )
 
 
@@ -246,6 +269,7 @@ def run_backtest(
     seed: int = 0,
     warmup_bars: int = 0,
     liquidation_guard: bool = True,
+    risk: Any = None,
 ) -> BacktestResult:
     """Run ``strategy_spec`` on ``symbol`` over ``(start, end]`` and return the full result.
 
@@ -264,6 +288,8 @@ def run_backtest(
         seed: seed handed to the preset's fill/latency models.
         warmup_bars: bars before ``start`` fed for indicator warm-up only.
         liquidation_guard: place the Binance isolated-LP stop on each position.
+        risk: circuit breakers — a :class:`vibe_quant.risk.breakers.BreakerConfig`, a dict of
+            its fields, or None (off; the default). See ``docs/spec/risk.md``.
     """
     start_ns, end_ns = to_ns(start), to_ns(end, end=True)
     if end_ns <= start_ns:
@@ -284,6 +310,7 @@ def run_backtest(
     session = BacktestSession(
         data, trade_start_ns=start_ns, mode=mode, leverage=leverage,
         starting_balance=starting_balance, seed=seed, liquidation_guard=liquidation_guard,
+        risk=risk,
     )
     try:
         return session.run(strategy_spec, params)

@@ -22,6 +22,15 @@ Bookkeeping done here:
 * Open orders (stop, take-profit, guard) are cancelled when the position closes.
 * Closed orders are purged from the cache every ``PURGE_EVERY_BARS`` bars (NETTING matching cost
   grows with the number of orders of a position otherwise); the fill log above keeps the history.
+* Every order sent through the helpers is appended to ``self.order_log`` as an :class:`OrderRecord`
+  (for the structured event log).
+* Circuit breakers (optional, ``ctx.risk`` = a :class:`vibe_quant.risk.breakers.BreakerConfig`;
+  ``None`` = off, the default): a :class:`~vibe_quant.risk.breakers.RiskMonitor` is evaluated on
+  every bar BEFORE :meth:`handle_bar`, after funding payments and after fills at the bar's close.
+  A trip flattens the position (reduce-only market order, exit reason ``risk_halt``); while halted
+  or paused every exposure-increasing order from the helpers is refused (a flip is cut down to a
+  reduce-only close). Exposure cap / max positions refuse single entries. Every trip/refusal is a
+  :class:`~vibe_quant.risk.breakers.RiskEvent` in ``self.risk_events`` (see ``docs/spec/risk.md``).
 
 Market orders submitted in ``handle_bar`` fill at that bar's close (measured on 1.231).
 """
@@ -41,7 +50,22 @@ EXIT_STOP = "stop_loss"
 EXIT_TP = "take_profit"
 EXIT_LIQ = "liquidation"
 EXIT_EOD = "end_of_data"
-EXIT_REASONS = (EXIT_SIGNAL, EXIT_STOP, EXIT_TP, EXIT_LIQ, EXIT_EOD)
+EXIT_RISK = "risk_halt"  # flattening order of a circuit-breaker trip (vibe_quant.risk.breakers)
+EXIT_REASONS = (EXIT_SIGNAL, EXIT_STOP, EXIT_TP, EXIT_LIQ, EXIT_EOD, EXIT_RISK)
+
+_USDT = n3.Currency.from_str("USDT")
+_UNIT_NS = {"SECOND": 1_000_000_000, "MINUTE": 60_000_000_000, "HOUR": 3_600_000_000_000,
+            "DAY": 86_400_000_000_000}
+
+
+def _bar_ns(bar_type: Any) -> int:
+    """Length of one bar of ``bar_type`` (e.g. ``…-5-MINUTE-LAST-EXTERNAL`` → 300e9 ns)."""
+    parts = str(bar_type).split("@")[0].split("-")
+    try:
+        return int(parts[-4]) * _UNIT_NS[parts[-3]]
+    except (IndexError, KeyError, ValueError):
+        return 0
+
 
 PURGE_EVERY_BARS = 10  # measured: 29k bars/s at 2000, 64k at 200, 116k at 10 (EMA flip, 1.231)
 
@@ -61,6 +85,22 @@ class Fill:
     order_id: str
 
 
+@dataclass(frozen=True)
+class OrderRecord:
+    """One order sent through the helpers: ``ts`` UTC ns (creation), ``order_id`` client order
+    id, ``order_type`` MARKET | STOP_MARKET | LIMIT, ``side`` ±1, ``qty`` base units, ``price``
+    trigger/limit price USDT (None for market), ``reduce_only``, ``tag`` exit-reason tag."""
+
+    ts: int
+    order_id: str
+    order_type: str
+    side: int
+    qty: float
+    price: float | None
+    reduce_only: bool
+    tag: str
+
+
 @dataclass
 class RunContext:
     """What a strategy needs to know about its run (all times UTC epoch ns).
@@ -76,6 +116,9 @@ class RunContext:
         price_increment / size_increment: tick (USDT) and step (base units).
         min_qty: smallest order quantity (base units).
         liquidation_guard: place the Binance-isolated-LP stop on every position.
+        risk: circuit-breaker thresholds (:class:`vibe_quant.risk.breakers.BreakerConfig`) or
+            None (breakers off).
+        bar_interval_ns: length of one base bar (ns); 0 = derive from ``bar_type``.
     """
 
     symbol: str
@@ -92,6 +135,8 @@ class RunContext:
     min_qty: float
     liquidation_guard: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    risk: Any = None
+    bar_interval_ns: int = 0
 
 
 class VQStrategy(Strategy):
@@ -129,6 +174,28 @@ class VQStrategy(Strategy):
         self._pos = 0.0  # signed quantity, base units, from our fill log
         self._trading = False
         self._final = False
+        self.order_log: list[OrderRecord] = []
+        self._risk_bar_ts = -1
+        self._risk_close_id: str | None = None  # breaker's flattening order, until it fills
+        self._risk_close = 0.0
+        cfg = getattr(self.ctx, "risk", None)
+        self.risk_monitor = None
+        if cfg is not None and getattr(cfg, "enabled", False):
+            from vibe_quant.risk.breakers import RiskMonitor
+
+            self.risk_monitor = RiskMonitor(
+                cfg, self.ctx.starting_balance, self.ctx.trade_start_ns,
+                self.ctx.bar_interval_ns or _bar_ns(self.ctx.bar_type))
+            self._bar_type_str = str(self.ctx.bar_type)
+            # a subclass overriding on_funding_rate may not call super(): then funding is read
+            # from the cache at the next bar instead
+            self._risk_funding_fallback = (
+                type(self).on_funding_rate is not VQStrategy.on_funding_rate)
+
+    @property
+    def risk_events(self) -> list[Any]:
+        """Circuit-breaker events of this run (empty when breakers are off)."""
+        return list(self.risk_monitor.events) if self.risk_monitor is not None else []
 
     def on_reset(self) -> None:
         self.strategy_error = None
@@ -140,6 +207,9 @@ class VQStrategy(Strategy):
 
     def on_start(self) -> None:
         self.subscribe_bars(self.ctx.bar_type)
+        if self.risk_monitor is not None:
+            # the breakers mirror funding payments (FundingRateUpdate -> on_funding_rate)
+            self.subscribe_funding_rates(self.ctx.instrument_id)
         self.on_strategy_start()
 
     def on_strategy_start(self) -> None:
@@ -160,6 +230,9 @@ class VQStrategy(Strategy):
         self._trading = ts > self.ctx.trade_start_ns  # window: start < close_ts ≤ end
         if getattr(self, "strategy_error", None) is not None:
             return  # a strategy that raised trades no more; the run is reported as failed
+        if (self.risk_monitor is not None and self._trading
+                and str(bar.bar_type) == self._bar_type_str):
+            self._risk_on_bar(ts, bar.close.as_double())  # breakers act before the strategy
         try:
             self.handle_bar(bar)
         except Exception as e:  # noqa: BLE001 - the PyO3 engine would log and swallow it
@@ -197,7 +270,14 @@ class VQStrategy(Strategy):
         return n3.Price(round(price, self.ctx.price_precision), self.ctx.price_precision)
 
     def _submit(self, order: Any, tag: str) -> Any:
-        self._tags[str(order.client_order_id)] = tag
+        cid = str(order.client_order_id)
+        self._tags[cid] = tag
+        px = getattr(order, "trigger_price", None) or getattr(order, "price", None)
+        self.order_log.append(OrderRecord(
+            ts=int(order.ts_init), order_id=cid, order_type=str(order.order_type).split(".")[-1],
+            side=1 if order.side == n3.OrderSide.BUY else -1, qty=order.quantity.as_double(),
+            price=px.as_double() if px is not None else None,
+            reduce_only=bool(order.is_reduce_only), tag=tag))
         self.submit_order(order)
         return order.client_order_id
 
@@ -209,6 +289,10 @@ class VQStrategy(Strategy):
         q = self.round_qty(qty)
         if q < self.ctx.min_qty:
             return None
+        if self.risk_monitor is not None and not reduce_only and tag not in (EXIT_EOD, EXIT_RISK):
+            q, reduce_only = self._risk_gate(side, q)
+            if q < self.ctx.min_qty:
+                return None
         o = self.order_factory.market(
             self.ctx.instrument_id,
             n3.OrderSide.BUY if side > 0 else n3.OrderSide.SELL,
@@ -293,6 +377,146 @@ class VQStrategy(Strategy):
         if abs(self._pos) >= self.ctx.size_increment / 2:
             self.market(-1 if self._pos > 0 else 1, abs(self._pos), tag, reduce_only=True)
 
+    # ------------------------------------------------------------------ circuit breakers
+    def _risk_on_bar(self, ts: int, close: float) -> None:
+        """Evaluation point (1): the bar closed, before ``handle_bar``."""
+        mon = self.risk_monitor
+        if self._risk_funding_fallback:
+            fr = self.cache.funding_rate(self.ctx.instrument_id)
+            if fr is not None and fr.ts_event > mon.last_funding_ts:
+                # on_funding_rate overridden without super(): settle it from the cache
+                self._risk_act(mon.on_funding(int(fr.ts_event), float(fr.rate))[1])
+        self._risk_bar_ts = ts
+        self._risk_close = close
+        self._risk_act(mon.on_bar(ts, close))
+        if mon.cfg.portfolio_max_drawdown is not None:
+            self._risk_act(mon.on_account(ts, self._account_equity()))
+
+    def on_funding_rate(self, funding_rate: Any) -> None:
+        """Evaluation point (2): mirror the funding payment Nautilus settles on this update.
+
+        Subclasses overriding this must call ``super()``."""
+        if self.risk_monitor is None or not self._trading:
+            return
+        _, trips = self.risk_monitor.on_funding(int(funding_rate.ts_event),
+                                                float(funding_rate.rate))
+        self._risk_act(trips)
+
+    def _risk_act(self, trips: list[Any]) -> None:
+        """Flatten for every new trip (the monitor already blocks further entries)."""
+        if trips and abs(self._pos) >= self.ctx.size_increment / 2 and self._risk_close_id is None:
+            self.cancel_all_orders(self.ctx.instrument_id)
+            self._guard_id = self._stop_id = self._tp_id = None
+            cid = self.market(-1 if self._pos > 0 else 1, abs(self._pos), EXIT_RISK,
+                              reduce_only=True)
+            self._risk_close_id = str(cid) if cid is not None else None
+
+    def _mark(self, iid: Any) -> float | None:
+        if iid == self.ctx.instrument_id and self._risk_bar_ts >= 0:
+            return self._risk_close
+        q = self.cache.quote(iid)
+        if q is None:
+            return None
+        return (q.bid_price.as_double() + q.ask_price.as_double()) / 2
+
+    def _account_view(self) -> tuple[float, float, int, float]:
+        """``(account equity, Σ|notional| of OTHER positions, open positions, own |notional|)``
+        over every open position in the cache (all strategies/instruments), USDT; other
+        strategies' unfilled entry orders count as filled (notional and position)."""
+        acct = self.cache.account_for_venue(self.ctx.instrument_id.venue)
+        bal = acct.balance_total(_USDT).as_double() if acct is not None else \
+            self.ctx.starting_balance
+        upnl = other = own = 0.0
+        n = 0
+        for p in self.cache.positions_open():
+            q = p.signed_qty
+            if q == 0:
+                continue
+            n += 1
+            m = self._mark(p.instrument_id)
+            avg = float(p.avg_px_open)
+            if m is None:
+                m = avg
+            upnl += q * (m - avg)
+            if p.instrument_id == self.ctx.instrument_id and p.strategy_id == self.strategy_id:
+                own += abs(q) * m
+            else:
+                other += abs(q) * m
+        # entry orders sent but not filled yet (e.g. another strategy's market order of this
+        # same bar) count as if filled: their notional, and a position if they would open one
+        seen: set[str] = set()
+        open_keys = {(str(p.instrument_id), str(p.strategy_id))
+                     for p in self.cache.positions_open() if p.signed_qty != 0}
+        # (measured on 1.231: a market order sent by another strategy in the same bar is still
+        # INITIALIZED in the cache, neither in-flight nor open, until the exchange processes it)
+        for o in self.cache.orders():
+            cid = str(o.client_order_id)
+            if (cid in seen or o.is_closed or o.is_reduce_only
+                    or o.strategy_id == self.strategy_id):
+                continue
+            seen.add(cid)
+            m = self._mark(o.instrument_id)
+            if m is None:
+                continue
+            other += o.leaves_qty.as_double() * m
+            key = (str(o.instrument_id), str(o.strategy_id))
+            if key not in open_keys:
+                open_keys.add(key)
+                n += 1
+        return bal + upnl, other, n, own
+
+    def _account_equity(self) -> float:
+        """Account equity (USDT): balance + unrealized PnL of every open position in the cache."""
+        acct = self.cache.account_for_venue(self.ctx.instrument_id.venue)
+        e = acct.balance_total(_USDT).as_double() if acct is not None else \
+            self.ctx.starting_balance
+        for p in self.cache.positions_open():
+            q = p.signed_qty
+            if q != 0:
+                m = self._mark(p.instrument_id)
+                if m is not None:
+                    e += q * (m - float(p.avg_px_open))
+        return e
+
+    def _risk_gate(self, side: int, q: float) -> tuple[float, bool]:
+        """Apply the breakers to a market order of ``q`` (> 0) on ``side``; returns the quantity
+        and reduce-only flag to send (quantity 0 = refused)."""
+        from vibe_quant.risk.breakers import RULE_EXPOSURE, RULE_POSITIONS, RiskEvent
+
+        mon = self.risk_monitor
+        pos = self._pos
+        reduce_part = min(q, abs(pos)) if pos * side < 0 else 0.0
+        if self._risk_close_id is not None:
+            reduce_part = 0.0  # the breaker's own close is on its way
+        if q - reduce_part < self.ctx.size_increment / 2:
+            return q, False  # purely reducing: always allowed
+        ts = self._risk_bar_ts
+        detail = {"side": side, "qty": q, "position": pos}
+        rule = mon.entry_block(ts)
+        if rule is not None:
+            mon.record_blocked(ts, rule, detail)
+            return reduce_part, True
+        cfg = mon.cfg
+        if cfg.max_exposure is not None or cfg.max_positions is not None:
+            eq, other, n_open, _ = self._account_view()
+            new_pos = pos + side * q
+            px = self._risk_close
+            if cfg.max_positions is not None and abs(pos) < self.ctx.size_increment / 2 \
+                    and n_open >= cfg.max_positions:
+                mon.record_deny(RiskEvent(ts, "risk_deny", RULE_POSITIONS, "portfolio", "deny",
+                                          eq, float(n_open), float(n_open + 1),
+                                          float(cfg.max_positions), detail=detail))
+                return reduce_part, True
+            if cfg.max_exposure is not None:
+                after = other + abs(new_pos) * px
+                limit = cfg.max_exposure * eq
+                if after > limit:
+                    mon.record_deny(RiskEvent(ts, "risk_deny", RULE_EXPOSURE, "portfolio", "deny",
+                                              eq, limit, after, cfg.max_exposure,
+                                              detail=detail))
+                    return reduce_part, True
+        return q, False
+
     # ------------------------------------------------------------------ events
     def on_order_filled(self, event: Any) -> None:
         cid = str(event.client_order_id)
@@ -314,12 +538,28 @@ class VQStrategy(Strategy):
             )
         )
         self._pos = round(self._pos + side * qty, self.ctx.size_precision)
+        if self.risk_monitor is not None:
+            if cid == self._risk_close_id:
+                self._risk_close_id = None
+            f = self.fills[-1]
+            # evaluation point (3): a fill at the current bar's close (after its decision point)
+            at_close = f.ts == self._risk_bar_ts
+            trips = self.risk_monitor.on_fill(f.ts, side, qty, f.price, f.commission, at_close)
+            if at_close and self.risk_monitor.cfg.portfolio_max_drawdown is not None:
+                trips += self.risk_monitor.on_account(f.ts, self._account_equity())
+            self._risk_act(trips)
 
     def on_order_denied(self, event: Any) -> None:
         self.denied.append((event.ts_event, str(event.reason)))
+        self._risk_close_failed(event)
 
     def on_order_rejected(self, event: Any) -> None:
         self.denied.append((event.ts_event, str(event.reason)))
+        self._risk_close_failed(event)
+
+    def _risk_close_failed(self, event: Any) -> None:
+        if self._risk_close_id is not None and str(event.client_order_id) == self._risk_close_id:
+            self._risk_close_id = None  # the breaker's close did not go through: exits allowed
 
     def _place_guard(self, event: Any) -> None:
         self._cancel(self._guard_id)

@@ -1,13 +1,178 @@
-"""State tables and queries of risk presets and the structured event log (migration 4)."""
+"""State tables and queries of risk presets and the structured event log (migration 4).
+
+Tables:
+
+* ``risk_presets`` — one row per (name, version); ``body`` is the preset's JSON
+  (``{"description", "sizing", "breakers"}``, see :mod:`vibe_quant.risk.presets`). Adding a preset
+  with changed content makes version max+1; identical content is a no-op.
+* ``events`` — the structured event log of a run (:mod:`vibe_quant.risk.events`): one row per
+  event, ``(run_id, seq)`` unique, ``kind`` ∈ order | order_denied | fill | liquidation | funding
+  | risk_trip | risk_deny | risk_blocked, ``ts_ns`` UTC epoch ns, ``payload`` the full JSON line
+  (identical to the JSONL file's line). Indexed on (run_id, kind, ts_ns).
+
+Functions take a :class:`~vibe_quant.store.state.StateStore` (``store.conn`` + ``store._tx()``).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
 
 MIGRATION = (
     4,
     """
-    CREATE TABLE events (
+    CREATE TABLE risk_presets (
         id INTEGER PRIMARY KEY,
-        ts_ns INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL,            -- JSON object with description, sizing, breakers
+        source TEXT,                   -- the YAML text it was added from
+        created_at TEXT NOT NULL,
+        UNIQUE (name, version)
+    );
+    CREATE TABLE events (
+        run_id INTEGER NOT NULL REFERENCES backtest_runs (id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,          -- order of the event in the run's log (0-based)
+        ts_ns INTEGER NOT NULL,        -- UTC epoch ns
         kind TEXT NOT NULL,
-        payload TEXT NOT NULL
-    )
+        payload TEXT NOT NULL,         -- JSON object, the same as the JSONL line
+        PRIMARY KEY (run_id, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX events_run_kind_ts ON events (run_id, kind, ts_ns)
     """,
 )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# ---------------------------------------------------------------------- presets
+def add_preset(store: Any, name: str, body: dict[str, Any], source: str | None = None
+               ) -> tuple[int, bool]:
+    """Store preset ``name`` with ``body``; returns ``(version, created)``. Identical content
+    to the latest version returns that version with ``created=False``."""
+    text = json.dumps(body, sort_keys=True)
+    with store._tx() as c:
+        row = c.execute("SELECT version, body FROM risk_presets WHERE name=? "
+                        "ORDER BY version DESC LIMIT 1", (name,)).fetchone()
+        if row is not None and row[1] == text:
+            return int(row[0]), False
+        ver = (int(row[0]) + 1) if row is not None else 1
+        c.execute("INSERT INTO risk_presets (name, version, body, source, created_at) "
+                  "VALUES (?,?,?,?,?)", (name, ver, text, source, _now()))
+        return ver, True
+
+
+def get_preset(store: Any, name: str, version: int | None = None) -> dict[str, Any] | None:
+    """Row of preset ``name`` (latest version unless ``version``): name, version, body (JSON
+    text), source, created_at; None if absent."""
+    q = "SELECT name, version, body, source, created_at FROM risk_presets WHERE name=?"
+    args: tuple = (name,)
+    if version is not None:
+        q += " AND version=?"
+        args += (int(version),)
+    row = store.conn.execute(q + " ORDER BY version DESC LIMIT 1", args).fetchone()
+    if row is None:
+        return None
+    return dict(zip(("name", "version", "body", "source", "created_at"), row))
+
+
+def list_presets(store: Any) -> list[dict[str, Any]]:
+    """Latest version of every preset, by name: name, version, body (decoded), created_at."""
+    rows = store.conn.execute(
+        "SELECT p.name, p.version, p.body, p.created_at FROM risk_presets p "
+        "WHERE p.version = (SELECT MAX(version) FROM risk_presets q WHERE q.name = p.name) "
+        "ORDER BY p.name").fetchall()
+    return [{"name": n, "version": v, "body": json.loads(b), "created_at": t}
+            for n, v, b, t in rows]
+
+
+# ---------------------------------------------------------------------- events
+def _insert_events(conn: Any, run_id: int, events: list[dict[str, Any]]) -> int:
+    conn.executemany(
+        "INSERT INTO events (run_id, seq, ts_ns, kind, payload) VALUES (?,?,?,?,?)",
+        [(int(run_id), int(e["seq"]), int(e["ts"]), str(e["kind"]),
+          json.dumps(e, sort_keys=True, allow_nan=False)) for e in events])
+    return len(events)
+
+
+def record_events(store: Any, run_id: int, events: list[dict[str, Any]]) -> int:
+    """Insert a run's events (dicts from :func:`vibe_quant.risk.events.build_events`, each with
+    ``seq``, ``ts``, ``kind``) in ONE transaction, replacing any earlier events of that run.
+    Returns the number written."""
+    with store._tx() as c:
+        c.execute("DELETE FROM events WHERE run_id=?", (int(run_id),))
+        return _insert_events(c, run_id, events)
+
+
+def record_run_with_events(store: Any, result: Any, events_fn: Any = None, *,
+                           strategy_id: int | None = None) -> tuple[int, list[dict[str, Any]]]:
+    """Record a finished run (as ``StateStore.record_run``) AND its event log in ONE
+    transaction. ``events_fn(run_id) -> events`` builds the events once the run id is known
+    (default :func:`vibe_quant.risk.events.build_events`). Returns ``(run_id, events)``.
+
+    Uses the store's own run-writing helpers inside one ``BEGIN IMMEDIATE`` … ``COMMIT``."""
+    if events_fn is None:
+        from vibe_quant.risk.events import build_events
+
+        def events_fn(rid: int) -> list[dict[str, Any]]:
+            return build_events(result, run_id=rid)
+
+    with store._tx() as c:
+        run_id = store._insert_run(
+            result.strategy, [result.symbol], result.interval, result.start_ns, result.end_ns,
+            result.params, result.mode, result.leverage, result.starting_balance, result.seed,
+            strategy_id, "running")
+        store._write_result(run_id, result)
+        evs = events_fn(run_id)
+        _insert_events(c, run_id, evs)
+        c.execute("UPDATE backtest_runs SET status='completed', finished_at=? WHERE id=?",
+                  (_now(), run_id))
+    return run_id, evs
+
+
+def complete_run_with_events(store: Any, run_id: int, result: Any,
+                             events_fn: Any = None) -> list[dict[str, Any]]:
+    """Like ``StateStore.complete_run`` (results + trades + equity, status ``completed``) AND
+    the run's events, in ONE transaction, for a run row created earlier with ``create_run``.
+    Returns the events written."""
+    if events_fn is None:
+        from vibe_quant.risk.events import build_events
+
+        def events_fn(rid: int) -> list[dict[str, Any]]:
+            return build_events(result, run_id=rid)
+
+    with store._tx() as c:
+        store._write_result(run_id, result)
+        c.execute("DELETE FROM events WHERE run_id=?", (int(run_id),))
+        evs = events_fn(run_id)
+        _insert_events(c, run_id, evs)
+        c.execute("UPDATE backtest_runs SET status='completed', finished_at=?, error=NULL "
+                  "WHERE id=?", (_now(), run_id))
+    return evs
+
+
+def events(store: Any, run_id: int, kind: str | None = None, start_ns: int | None = None,
+           end_ns: int | None = None) -> list[dict[str, Any]]:
+    """Events of a run (decoded payloads) ordered by seq, optionally one ``kind`` and
+    ``start_ns ≤ ts ≤ end_ns``."""
+    q = "SELECT payload FROM events WHERE run_id=?"
+    args: list[Any] = [int(run_id)]
+    if kind is not None:
+        q += " AND kind=?"
+        args.append(kind)
+    if start_ns is not None:
+        q += " AND ts_ns>=?"
+        args.append(int(start_ns))
+    if end_ns is not None:
+        q += " AND ts_ns<=?"
+        args.append(int(end_ns))
+    return [json.loads(p) for (p,) in store.conn.execute(q + " ORDER BY seq", args)]
+
+
+def event_counts(store: Any, run_id: int) -> dict[str, int]:
+    """``{kind: count}`` of a run's events."""
+    return {k: int(n) for k, n in store.conn.execute(
+        "SELECT kind, COUNT(*) FROM events WHERE run_id=? GROUP BY kind", (int(run_id),))}

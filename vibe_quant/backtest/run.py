@@ -238,7 +238,7 @@ def assemble_result(
     funding = sum(p.amount for p in pays)
     ledger_balance = (ctx.starting_balance + sum(t.realized_pnl for t in trades) - fees + funding)
     if open_trade is not None:
-        ledger_balance += open_trade.realized_pnl
+        ledger_balance += open_trade.gross  # realized by partial exits; fees/funding above
     metrics = compute_metrics(curve.ts, curve.equity, daily.to_numpy(), curve.position, trades,
                               fees, funding)
     return BacktestResult(

@@ -175,6 +175,10 @@ class VQStrategy(Strategy):
         self._trading = False
         self._final = False
         self.order_log: list[OrderRecord] = []
+        # Market orders not yet filled or terminal: client id -> [side, remaining qty, bar ts].
+        self._inflight: dict[str, list] = {}
+        self._bar_ts = -1
+        self.suppressed_orders: list[tuple[int, str]] = []
         self._risk_bar_ts = -1
         self._risk_close_id: str | None = None  # breaker's flattening order, until it fills
         self._risk_close = 0.0
@@ -218,6 +222,7 @@ class VQStrategy(Strategy):
     # ------------------------------------------------------------------ bars
     def on_bar(self, bar: Any) -> None:
         ts = bar.ts_event
+        self._bar_ts = ts
         self._bars_seen += 1
         if self._bars_seen % PURGE_EVERY_BARS == 0:
             self.cache.purge_closed_orders(ts, 0)
@@ -289,6 +294,13 @@ class VQStrategy(Strategy):
         q = self.round_qty(qty)
         if q < self.ctx.min_qty:
             return None
+        if tag not in (EXIT_EOD, EXIT_RISK) and self._stale_inflight():
+            # With a latency model a market order fills on a later bar: deciding again before
+            # its outcome is known would send it twice (measured on 1.231). One bar's decision
+            # may send several orders; a later bar waits until the earlier ones are done.
+            self.suppressed_orders.append(
+                (self._bar_ts, f"{tag}: a market order from an earlier bar is still in flight"))
+            return None
         if self.risk_monitor is not None and not reduce_only and tag not in (EXIT_EOD, EXIT_RISK):
             q, reduce_only = self._risk_gate(side, q)
             if q < self.ctx.min_qty:
@@ -300,7 +312,9 @@ class VQStrategy(Strategy):
             reduce_only=reduce_only,
             tags=[tag],
         )
-        return self._submit(o, tag)
+        cid = self._submit(o, tag)
+        self._inflight[str(cid)] = [side, q, self._bar_ts]
+        return cid
 
     def buy(self, qty: float, tag: str = EXIT_SIGNAL):
         return self.market(+1, qty, tag)
@@ -308,9 +322,18 @@ class VQStrategy(Strategy):
     def sell(self, qty: float, tag: str = EXIT_SIGNAL):
         return self.market(-1, qty, tag)
 
+    @property
+    def pending_qty(self) -> float:
+        """Signed base quantity of this strategy's market orders sent but not yet filled."""
+        return sum(side * rem for side, rem, _ in self._inflight.values())
+
+    def _stale_inflight(self) -> bool:
+        return any(ts < self._bar_ts for _, _, ts in self._inflight.values())
+
     def target(self, signed_qty: float, tag: str = EXIT_SIGNAL):
-        """Move the position to ``signed_qty`` with ONE market order (a flip is one order)."""
-        delta = signed_qty - self._pos
+        """Move the position to ``signed_qty`` with ONE market order (a flip is one order);
+        market orders still in flight count as if filled."""
+        delta = signed_qty - self._pos - self.pending_qty
         if abs(delta) < self.ctx.size_increment / 2:
             return None
         return self.market(1 if delta > 0 else -1, abs(delta), tag)
@@ -538,6 +561,11 @@ class VQStrategy(Strategy):
             )
         )
         self._pos = round(self._pos + side * qty, self.ctx.size_precision)
+        fl = self._inflight.get(cid)
+        if fl is not None:
+            fl[1] -= qty
+            if fl[1] < self.ctx.size_increment / 2:
+                del self._inflight[cid]
         if self.risk_monitor is not None:
             if cid == self._risk_close_id:
                 self._risk_close_id = None
@@ -549,11 +577,19 @@ class VQStrategy(Strategy):
                 trips += self.risk_monitor.on_account(f.ts, self._account_equity())
             self._risk_act(trips)
 
+    def on_order_canceled(self, event: Any) -> None:
+        self._inflight.pop(str(event.client_order_id), None)
+
+    def on_order_expired(self, event: Any) -> None:
+        self._inflight.pop(str(event.client_order_id), None)
+
     def on_order_denied(self, event: Any) -> None:
+        self._inflight.pop(str(event.client_order_id), None)
         self.denied.append((event.ts_event, str(event.reason)))
         self._risk_close_failed(event)
 
     def on_order_rejected(self, event: Any) -> None:
+        self._inflight.pop(str(event.client_order_id), None)
         self.denied.append((event.ts_event, str(event.reason)))
         self._risk_close_failed(event)
 

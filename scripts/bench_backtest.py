@@ -7,6 +7,9 @@
   engine build, data feed and result assembly (trades, equity, metrics).
 * ``tiny_run_overhead_ms``: median wall time of a complete ``run_backtest`` on 100 bars
   (fixed per-run cost).
+* ``compiled_bars_per_s`` / ``handwritten_bars_per_s`` / ``compiled_vs_handwritten_ratio``: the
+  DSL compiler section (``scripts/bench_compiler.py``; skip with ``--no-compiler``) — compiled
+  ``strategies/ema_cross.yaml`` vs the same strategy hand-written, over the same period.
 
 Data: the catalog of ``--data-dir`` (default ``./data`` / ``$VIBE_QUANT_DATA_DIR``). When it has
 no BTCUSDT 5m bars, the script ingests them into a temporary data dir (deleted at exit) from a
@@ -84,6 +87,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--repeat", type=int, default=5, help="tiny runs to take the median of")
+    ap.add_argument("--no-compiler", action="store_true",
+                    help="skip the DSL-compiler section (compiled ema_cross.yaml vs hand-written)")
     a = ap.parse_args()
     dd = _ensure_data(DataDir.resolve(a.data_dir))
 
@@ -122,6 +127,13 @@ def main() -> int:
         "tiny_run_overhead_ms": round(statistics.median(times) * 1000, 2),
         "reconciliation_error_usdt": r.reconciliation_error,
     }
+    # ---- DSL compiler section (issue 4; code in scripts/bench_compiler.py): compiled
+    # strategies/ema_cross.yaml vs the same strategy hand-written, same data, one process.
+    if not a.no_compiler:
+        sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
+        from bench_compiler import compiler_section
+
+        doc.update(compiler_section(md, repeat=3))
     print(json.dumps(doc))
     return 0
 

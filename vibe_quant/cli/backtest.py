@@ -1,7 +1,9 @@
 """``vibe-quant backtest STRATEGY.yaml``: run one backtest, store it, print its metrics.
 
-The YAML → Nautilus strategy compiler comes from the DSL issue; until
-``vibe_quant.dsl.compile.compile_strategy`` exists this command reports that and exits 2.
+The YAML is compiled by :func:`vibe_quant.dsl.compiler.compile_strategy`. Without
+``--leverage`` the account leverage is the strategy's ``sizing.leverage`` (after ``--param``);
+the warm-up fed before ``--start`` is the compiled strategy's ``warmup_for(params)``. An invalid
+strategy or parameter prints its diagnostics and exits 2.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="strategy parameter (repeatable; VALUE parsed as JSON, else string)")
     p.add_argument("--mode", choices=["screening", "validation"], default="screening")
-    p.add_argument("--leverage", type=float, default=1.0)
+    p.add_argument("--leverage", type=float, default=None,
+                   help="account leverage (default: the strategy's sizing.leverage)")
     p.add_argument("--balance", type=float, default=10_000.0, help="starting USDT balance")
     p.add_argument("--interval", default=None, help="bar interval (default: the strategy's)")
     p.add_argument("--seed", type=int, default=0)
@@ -52,7 +55,7 @@ def parse_params(items: list[str]) -> dict[str, Any]:
 
 def _compiler():
     try:
-        from vibe_quant.dsl.compile import compile_strategy  # provided by the DSL issue
+        from vibe_quant.dsl.compiler import compile_strategy
     except ImportError:
         return None
     return compile_strategy
@@ -71,10 +74,19 @@ def _run(args: argparse.Namespace) -> int:
         eprint(str(e))
         return 2
     from vibe_quant.backtest import run_backtest
+    from vibe_quant.dsl.errors import StrategyError
     from vibe_quant.store.state import StateStore
 
     text = Path(args.strategy).read_text()
-    spec = compile_strategy(text)
+    try:
+        spec = compile_strategy(Path(args.strategy))  # diagnostics name the file
+        spec.resolve(params)  # bad --param keys/values fail here, before a run is recorded
+    except StrategyError as e:
+        for d in e.diagnostics:
+            eprint(f"{d} [{args.strategy}]" if not d.file or d.file.startswith("<") else str(d))
+        return 2
+    if args.leverage is None:
+        args.leverage = spec.leverage(params)
     interval = args.interval or getattr(spec, "interval", None) or "5m"
     dd = data_dir(args)
     with StateStore.open(dd) as store:
@@ -88,7 +100,7 @@ def _run(args: argparse.Namespace) -> int:
             result = run_backtest(
                 spec, args.symbol, args.start, args.end, args.mode, params, data_dir=dd,
                 interval=interval, leverage=args.leverage, starting_balance=args.balance,
-                seed=args.seed, warmup_bars=int(getattr(spec, "warmup_bars", 0) or 0))
+                seed=args.seed, warmup_bars=spec.warmup_for(params))
         except Exception as e:  # record the failure, then re-raise for the exit code
             store.fail_run(run_id, f"{type(e).__name__}: {e}")
             raise

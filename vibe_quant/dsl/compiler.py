@@ -1,0 +1,638 @@
+"""DSL compiler: a validated strategy (YAML text) → a Nautilus (Rust/PyO3) strategy factory.
+
+    compiled = compile_strategy(yaml_text_or_path_or_spec, params=None)
+    config, factory = compiled                      # also unpacks as a pair
+    run_backtest(compiled, "BTCUSDT", "2024-01-01", "2024-12-31", params={"ema_fast.period": 10},
+                 leverage=compiled.leverage(params), warmup_bars=compiled.warmup_for(params), ...)
+
+* ``compiled`` is a :class:`CompiledStrategy`: callable ``(ctx, params) -> DSLStrategy`` (the
+  ``StrategySpec`` that :func:`vibe_quant.backtest.run_backtest` accepts), with ``name``,
+  ``interval`` (the strategy timeframe), ``warmup_bars`` and ``config`` (:class:`DSLConfig`:
+  the YAML text and every sweepable value). It pickles as ``compile_strategy(text, params)``
+  — a spawn worker rebuilds it from the YAML text alone; no class is pickled.
+* ``params`` (run time): sweep keys → values (``ema_fast.period``, ``$oversold`` — or
+  ``oversold`` —, ``stop_loss.multiple``, ``sizing.risk_pct``, …). At ``on_start`` (and after an
+  engine ``reset()``) the strategy re-validates ``apply_params(spec, params)`` and builds its
+  indicators, conditions, filters and risk rules from that: every sweepable value is read from
+  the run's config, one compiled object serves a whole sweep.
+
+Execution (docs/dsl.md §12, docs/spec/compiler.md):
+
+1. Base bars: price fields and base-timeframe indicators update on every base bar.
+   Higher-timeframe (HTF) indicators are fed by bars aggregated INSIDE Nautilus from the base
+   series (``<iid>-1-HOUR-LAST-INTERNAL@5-MINUTE-EXTERNAL``). Nautilus delivers the HTF bar
+   right after the base bar with the same close time, so on a base bar whose close is an HTF
+   boundary the decision waits until every due HTF bar has arrived (their market orders still
+   fill at that base bar's close — measured). A first HTF bar built from fewer base bars than
+   the ratio (data starting mid-hour) is dropped. A HTF value is therefore visible from the
+   base bar with the same close on, never earlier (tests/compiler/test_lookahead.py).
+2. No signal before every used indicator has ``count ≥ warm-up + largest [n]`` (own timeframe)
+   and enough base bars for price look-backs.
+3. In a position: that side's exit condition first (true → reduce-only market close); else the
+   ATR trailing stop moves. Stops/targets rest as reduce-only orders placed when the entry fills.
+4. Flat: both entry sides evaluated; exactly one true and the time filters allow it → market
+   entry sized by :class:`~vibe_quant.dsl.runtime.risk.Sizer`; both true → nothing.
+"""
+
+# ruff: noqa: E741  (o, h, l, c, v: the OHLCV convention)
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from nautilus_trader.core import nautilus_pyo3 as n3
+
+from vibe_quant.backtest.strategy import EXIT_SIGNAL, EXIT_STOP, RunContext, VQStrategy
+from vibe_quant.backtest.venue import TAKER_FEE_RATE
+from vibe_quant.dsl.api import load_strategy
+from vibe_quant.dsl.models import StrategySpec
+from vibe_quant.dsl.registry import lookup
+from vibe_quant.dsl.runtime import conditions as C
+from vibe_quant.dsl.runtime.filters import TimeFilter
+from vibe_quant.dsl.runtime.indicators import NautilusClose
+from vibe_quant.dsl.runtime.indicators import build as build_indicator
+from vibe_quant.dsl.runtime.risk import Sizer, StopRule, TargetRule, Trail
+from vibe_quant.dsl.sweep import apply_params, current_values, live_names
+from vibe_quant.dsl.timeframes import bar_ratio, minutes, nautilus_bar_spec
+from vibe_quant.dsl.warmup import warmup_bars as spec_warmup_bars
+
+NAN = float("nan")
+MINUTE_NS = 60_000_000_000
+MARGIN_HEADROOM = 0.98
+FUNDING_INTERVAL_MIN = 480  # warm-up cover for the funding blackout (Binance's 8 h schedule)
+
+
+# ---------------------------------------------------------------------------- config
+@dataclass(frozen=True)
+class DSLConfig:
+    """Plain-data config of a compiled strategy (what a worker needs; JSON-able).
+
+    Attributes:
+        yaml: the strategy's YAML text (source of truth).
+        name / timeframe: from the spec.
+        values: every sweepable value (``current_values``) after ``params`` were applied.
+        params: the sweep-key overrides given at compile time.
+    """
+
+    yaml: str
+    name: str
+    timeframe: str
+    values: dict[str, float | int]
+    params: dict[str, float | int] = field(default_factory=dict)
+
+
+def _normalise(spec: StrategySpec, params: dict[str, Any] | None) -> dict[str, Any]:
+    """Sweep-key params; a bare parameter name (``oversold``) is accepted for ``$oversold``."""
+    out: dict[str, Any] = {}
+    for k, v in (params or {}).items():
+        k = str(k).strip()
+        if not k.startswith("$") and "." not in k and k in spec.parameters:
+            k = "$" + k
+        out[k] = v
+    return out
+
+
+class CompiledStrategy:
+    """Factory ``(ctx, params) -> DSLStrategy`` for :func:`run_backtest`; see module docstring."""
+
+    def __init__(self, text: str, spec: StrategySpec, params: dict[str, Any] | None = None,
+                 *, trace: bool = False, strategy_class: type | None = None) -> None:
+        self.text = text
+        self.base_spec = spec
+        self.params = _normalise(spec, params)
+        self.spec = apply_params(spec, self.params) if self.params else spec
+        self.name = self.spec.name
+        self.interval = self.spec.timeframe
+        self.trace = trace
+        has_htf = any((i.timeframe or self.spec.timeframe) != self.spec.timeframe
+                      for i in self.spec.indicators.values())
+        self.strategy_class = strategy_class or (DSLStrategy if has_htf
+                                                 else SingleTimeframeStrategy)
+        self.config = DSLConfig(text, self.name, self.interval, current_values(self.spec),
+                                dict(self.params))
+        self._cache: dict[tuple, StrategySpec] = {}
+
+    # -- pair protocol: ``config, factory = compile_strategy(...)``
+    def __iter__(self):
+        return iter((self.config, self))
+
+    def __reduce__(self):
+        return (compile_strategy, (self.text, self.params))
+
+    def __repr__(self) -> str:
+        return f"CompiledStrategy({self.name!r}, params={self.params})"
+
+    def resolve(self, params: dict[str, Any] | None = None) -> StrategySpec:
+        """The spec with compile-time params, then ``params``, applied (re-validated)."""
+        p = _normalise(self.base_spec, params)
+        if not p:
+            return self.spec
+        key = tuple(sorted((k, repr(v)) for k, v in p.items()))
+        s = self._cache.get(key)
+        if s is None:
+            s = self._cache[key] = apply_params(self.base_spec, {**self.params, **p})
+        return s
+
+    def values(self, params: dict[str, Any] | None = None) -> dict[str, float | int]:
+        """Every sweepable value of a run with ``params``."""
+        return current_values(self.resolve(params))
+
+    def warmup_for(self, params: dict[str, Any] | None = None) -> int:
+        """Base bars to feed before the run window (indicators; one funding interval when the
+        funding blackout is on, so the schedule is known from the first bar)."""
+        spec = self.resolve(params)
+        wu = spec_warmup_bars(spec)
+        if spec.time_filters.funding_blackout_minutes:
+            wu = max(wu, FUNDING_INTERVAL_MIN // minutes(spec.timeframe) + 1)
+        return wu
+
+    @property
+    def warmup_bars(self) -> int:
+        return self.warmup_for(None)
+
+    def leverage(self, params: dict[str, Any] | None = None) -> float:
+        """The strategy's ``sizing.leverage`` for a run with ``params`` (the venue leverage to
+        use)."""
+        s = self.resolve(params)
+        return float(s.param_value(s.sizing.leverage))
+
+    def __call__(self, ctx: RunContext, params: dict[str, Any] | None = None) -> DSLStrategy:
+        self.resolve(params)  # fail fast on bad keys/values, before the engine starts
+        return self.strategy_class(ctx, params, compiled=self)
+
+
+def compile_strategy(source: str | bytes | os.PathLike | StrategySpec,
+                     params: dict[str, Any] | None = None, *, trace: bool = False,
+                     strategy_class: type | None = None) -> CompiledStrategy:
+    """Compile a strategy.
+
+    Args:
+        source: YAML text, a path to a ``.yaml`` file, bytes, or a validated
+            :class:`StrategySpec` (dumped back to YAML text so workers can rebuild it).
+        params: sweep-key overrides baked into the config (run-time params override them).
+        trace: record, at every decision, which higher-timeframe bar each HTF indicator value
+            came from (``strategy.trace``; used by the look-ahead test).
+        strategy_class: a :class:`DSLStrategy` subclass to instantiate (tests).
+
+    Returns:
+        A :class:`CompiledStrategy` (callable factory; unpacks as ``(config, factory)``).
+
+    Raises:
+        StrategyError: the YAML is invalid or a param key/value is.
+    """
+    if isinstance(source, StrategySpec):
+        from vibe_quant.dsl.api import dump_strategy
+
+        text = dump_strategy(source)
+        spec = load_strategy(text)
+    else:
+        is_path = isinstance(source, os.PathLike) or (
+            isinstance(source, str) and "\n" not in source
+            and (source.endswith((".yaml", ".yml"))
+                 or (len(source) < 4096 and os.path.isfile(source))))
+        if isinstance(source, bytes) or is_path:
+            spec = load_strategy(source)  # same path/text rule as load_strategy
+            with open(os.fspath(source), "rb") if is_path else _nullbytes(source) as fh:
+                text = fh.read().decode("utf-8")
+        else:
+            text = str(source)
+            spec = load_strategy(text)
+    return CompiledStrategy(text, spec, params, trace=trace, strategy_class=strategy_class)
+
+
+def _nullbytes(data: bytes):  # a context manager with .read() over bytes
+    import io
+
+    return io.BytesIO(data)
+
+
+# ---------------------------------------------------------------------------- runtime
+class PriceState:
+    """Latest closed base bar (USDT, base-unit volume); derived fields computed on demand."""
+
+    __slots__ = ("open", "high", "low", "close", "volume", "hl2", "hlc3", "ohlc4")
+
+    def __init__(self) -> None:
+        for k in self.__slots__:
+            setattr(self, k, NAN)
+
+
+class Feed:
+    """Indicators of one timeframe, their look-back rings, and (for HTF) bookkeeping."""
+
+    def __init__(self, tf: str, ratio: int) -> None:
+        self.tf = tf
+        self.ratio = ratio
+        self.tf_ns = minutes(tf) * MINUTE_NS
+        self.items: list[tuple[str, Any]] = []  # (name, indicator)
+        self.rings: list[tuple[Any, str, C.Ring]] = []  # (indicator, output, ring)
+        self.base_count = 0
+        self.first = True
+        self.last_ts = 0  # close time of the last bar fed (ns)
+        self.dropped = 0
+
+    def update(self, o: float, h: float, l: float, c: float, v: float, ts: int) -> None:
+        for _, ind in self.items:
+            ind.update(o, h, l, c, v, ts)
+        for ind, out, ring in self.rings:
+            ring.push(getattr(ind, out))
+        self.last_ts = ts
+
+
+class Runtime:
+    """Everything one run evaluates, built from a resolved spec (the run's config)."""
+
+    def __init__(self, spec: StrategySpec, ctx: RunContext) -> None:
+        self.spec = spec
+        used, _ = live_names(spec)
+        base_tf = spec.timeframe
+        self.price = PriceState()
+        self.indicators: dict[str, Any] = {}
+        self.feeds: dict[str, Feed] = {}
+        rules = {(k, s): spec.rule(k, s) for k in ("entry", "exit") for s in ("long", "short")}
+        ind_lb, self.price_lookback = C.lookbacks(list(rules.values()))
+        self.need: list[tuple[Any, int]] = []
+        for name in sorted(used):
+            ind_spec = spec.indicators[name]
+            tf = ind_spec.timeframe or base_tf
+            ind = build_indicator(ind_spec.type, spec.indicator_params(name), ind_spec.source)
+            self.indicators[name] = ind
+            feed = self.feeds.get(tf)
+            if feed is None:
+                feed = self.feeds[tf] = Feed(tf, bar_ratio(tf, base_tf))
+            feed.items.append((name, ind))
+            self.need.append((ind, ind.warmup + ind_lb.get(name, 0)))
+        self.params = {n: float(p.default) for n, p in spec.parameters.items()}
+        self.env = C.Env(self.price, self.indicators, self.params)
+        self.rules = {k: (C.condition(r, self.env) if r is not None else None)
+                      for k, r in rules.items()}
+        self.crosses = list(self.env.crosses.values())
+        # rings (created while compiling conditions) → their feeds
+        for (name, out), ring in self.env.indicator_rings.items():
+            ind = self.indicators[name]
+            tf = spec.indicators[name].timeframe or base_tf
+            self.feeds[tf].rings.append((ind, out, ring))
+        self.price_rings = list(self.env.price_rings.items())
+        price_fields = {r.field for node in rules.values() if node is not None
+                        for r in _price_refs(node)}
+        self.derived = price_fields & {"hl2", "hlc3", "ohlc4"}
+        self.base = self.feeds.pop(base_tf, None) or Feed(base_tf, 1)
+        self.htf = sorted(self.feeds.values(), key=lambda f: f.tf_ns)
+        self.filter = TimeFilter(spec.time_filters)
+        self.stop = StopRule(spec) if spec.stop_loss is not None else None
+        self.target = TargetRule(spec) if spec.take_profit is not None else None
+        self.sizer = Sizer(spec)
+        self.trail = Trail(self.stop.multiple) if self.stop and self.stop.trailing else None
+        self.atr_stop = self.indicators.get(self.stop.indicator) if self.stop and \
+            self.stop.indicator else None
+        self.atr_target = self.indicators.get(self.target.indicator) if self.target and \
+            self.target.indicator else None
+        self.atr_size = self.indicators.get(self.sizer.indicator) if self.sizer.indicator \
+            else None
+        # raw bar fields the base bar must provide (the others are not read: NaN)
+        raw: set[str] = set(price_fields)
+        for name, _ in self.base.items:
+            ind_spec = spec.indicators[name]
+            defn = lookup(ind_spec.type)
+            raw |= ({ind_spec.source or defn.default_source} if defn.takes_source
+                    else set(defn.inputs))
+        if self.trail is not None:
+            raw |= {"high", "low"}
+        for f, parts in (("hl2", ("high", "low")), ("hlc3", ("high", "low", "close")),
+                         ("ohlc4", ("open", "high", "low", "close"))):
+            if f in raw:
+                raw |= set(parts)
+        # NautilusClose indicators are updated inline by the strategy (no Python frame each)
+        self.base_close = [ind for _, ind in self.base.items if type(ind) is NautilusClose]
+        self.base_updates = [ind.update for _, ind in self.base.items
+                             if type(ind) is not NautilusClose]
+        self.need_open = "open" in raw
+        self.need_hl = bool(raw & {"high", "low"})
+        self.need_volume = "volume" in raw
+        self.close_only = (raw <= {"close"} and not self.price_rings and not self.base_updates
+                           and not self.base.rings and not self.htf)
+
+    def ready(self, base_bars: int) -> bool:
+        if base_bars <= self.price_lookback:
+            return False
+        return all(ind.count >= n for ind, n in self.need)
+
+
+def _price_refs(node: Any) -> list[Any]:
+    from vibe_quant.dsl import expr as E
+
+    return [n for n in E.walk(node) if isinstance(n, E.PriceRef)]
+
+
+class DSLStrategy(VQStrategy):
+    """The one strategy class every compiled YAML runs as (see the module docstring).
+
+    Diagnostics after a run: ``htf_missing`` (base bars whose due HTF bar never arrived — the
+    decision was skipped; 0 on all real data tested), ``dropped_htf`` (incomplete first HTF
+    bars), ``trace`` (with ``trace=True``: ``(decision ts, indicator, HTF bar close ts,
+    value)`` tuples), ``kelly_trades`` (closed-trade PnLs seen by Kelly sizing).
+    """
+
+    def __new__(cls, ctx: RunContext, params: dict[str, Any] | None = None, *a: Any, **k: Any):
+        k.pop("compiled", None)
+        return super().__new__(cls, ctx, params, *a, **k)
+
+    def __init__(self, ctx: RunContext, params: dict[str, Any] | None = None, *,
+                 compiled: CompiledStrategy, strategy_id: str = "VQ-001") -> None:
+        super().__init__(ctx, params, strategy_id=strategy_id)
+        self.compiled = compiled
+        self.name = compiled.name
+        self._venue = ctx.instrument_id.venue
+        self._usdt = n3.Currency.from_str("USDT")
+        self._rt: Runtime | None = None
+
+    # ------------------------------------------------------------ lifecycle
+    def _build(self) -> None:
+        spec = self.compiled.resolve(self.params)
+        rt = self._rt = Runtime(spec, self.ctx)
+        self._base_bt = self.ctx.bar_type
+        base_txt = str(self.ctx.bar_type)
+        iid = str(self.ctx.instrument_id)
+        want = f"{iid}-{nautilus_bar_spec(spec.timeframe)}-EXTERNAL"
+        if base_txt != want:
+            raise ValueError(f"strategy {spec.name} runs on {spec.timeframe} bars ({want}), "
+                             f"the run feeds {base_txt}")
+        self._htf_types: dict[str, Feed] = {}
+        for feed in rt.htf:
+            std = f"{iid}-{nautilus_bar_spec(feed.tf)}-INTERNAL"
+            self._htf_types[std] = feed
+        self._has_htf = bool(rt.htf)
+        r = rt.rules
+        self._xl, self._xs = r[("exit", "long")], r[("exit", "short")]
+        self._el, self._es = r[("entry", "long")], r[("entry", "short")]
+        self._htf_ns = [f.tf_ns for f in rt.htf]
+        self._pending = 0
+        self._pending_bar: tuple = ()
+        self._base_bars = 0
+        self._ready = False
+        self.htf_missing = 0
+        self.trace: list[tuple[int, str, int, float]] | None = [] if self.compiled.trace \
+            else None
+        self._trace_items = [(name, ind, feed) for feed in rt.htf for name, ind in feed.items]
+        self._sig: tuple = ()
+        self._in_trade = False
+        self._bal_before = NAN
+        self.kelly_trades: list[float] = []
+
+    def on_strategy_start(self) -> None:
+        self._build()
+        step, agg, _price = nautilus_bar_spec(self._rt.spec.timeframe).split("-")
+        base_spec = f"{step}-{agg}"  # composite suffix, e.g. "@5-MINUTE-EXTERNAL"
+        for std in self._htf_types:
+            self.subscribe_bars(n3.BarType.from_str(f"{std}@{base_spec}-EXTERNAL"))
+        if self._rt.filter.needs_funding and self.risk_monitor is None:  # else: base did
+            self.subscribe_funding_rates(self.ctx.instrument_id)
+
+    def on_strategy_reset(self) -> None:
+        self._build()
+
+    @property
+    def dropped_htf(self) -> int:
+        return sum(f.dropped for f in self._rt.htf) if self._rt else 0
+
+    def on_funding_rate(self, funding_rate: Any) -> None:
+        super().on_funding_rate(funding_rate)  # the base class's circuit breakers
+        f = funding_rate
+        self._rt.filter.on_funding(f.ts_event, f.interval, f.next_funding_ns)
+
+    def _fail(self, e: Exception, where: str) -> None:
+        """Keep the first error (the Rust engine would log and swallow it); the run raises
+        ``StrategyRunError`` afterwards (see ``VQStrategy.on_bar``)."""
+        import traceback
+
+        if getattr(self, "strategy_error", None) is None:
+            self.strategy_error = f"{type(e).__name__} in {where}: {e}\n" + \
+                "".join(traceback.format_exception(e, limit=4))
+
+    # ------------------------------------------------------------ bars
+    def on_bar(self, bar: Any) -> None:
+        if not self._has_htf or bar.bar_type == self._base_bt:
+            VQStrategy.on_bar(self, bar)
+            return
+        feed = self._htf_types.get(str(bar.bar_type))
+        if feed is None or getattr(self, "strategy_error", None) is not None:
+            return
+        try:
+            self._feed_htf(feed, bar)
+            if self._pending and bar.ts_event == self._pending_bar[0]:
+                self._pending -= 1
+                if self._pending == 0:
+                    ts, h, l, c = self._pending_bar
+                    self._decide(ts, h, l, c)
+        except Exception as e:
+            self._fail(e, f"higher-timeframe bar {bar.ts_event}")
+
+    def _feed_htf(self, feed: Feed, bar: Any) -> None:
+        """Update a HTF feed with a Nautilus-aggregated bar (an incomplete first bar is
+        dropped)."""
+        complete = not feed.first or feed.base_count >= feed.ratio
+        feed.first = False
+        feed.base_count = 0
+        if complete:
+            feed.update(bar.open.as_double(), bar.high.as_double(), bar.low.as_double(),
+                        bar.close.as_double(), bar.volume.as_double(), bar.ts_event)
+        else:
+            feed.dropped += 1
+
+    def handle_bar(self, bar: Any) -> None:
+        rt = self._rt
+        c = bar.close.as_double()
+        if rt.close_only:  # fast path: only the close is read, no look-back rings, no HTF
+            rt.price.close = c
+            for ind in rt.base_close:  # Nautilus single-input indicators on the close, inlined
+                ind._raw(c)
+                ind.count += 1
+                ind.value = ind._ind.value
+            self._base_bars += 1
+            self._decide(bar.ts_event, NAN, NAN, c)
+            return
+        o = bar.open.as_double() if rt.need_open else NAN
+        if rt.need_hl:
+            h = bar.high.as_double()
+            l = bar.low.as_double()
+        else:
+            h = l = NAN
+        v = bar.volume.as_double() if rt.need_volume else NAN
+        ts = bar.ts_event
+        px = rt.price
+        px.open, px.high, px.low, px.close, px.volume = o, h, l, c, v
+        if rt.derived:
+            px.hl2 = (h + l) / 2.0
+            px.hlc3 = (h + l + c) / 3.0
+            px.ohlc4 = (o + h + l + c) / 4.0
+        if rt.price_rings:
+            for f, ring in rt.price_rings:
+                ring.push(getattr(px, f))
+        for ind in rt.base_close:
+            ind._raw(c)
+            ind.count += 1
+            ind.value = ind._ind.value
+        for up in rt.base_updates:
+            up(o, h, l, c, v, ts)
+        if rt.base.rings:
+            for ind, out, ring in rt.base.rings:
+                ring.push(getattr(ind, out))
+        self._base_bars += 1
+        if self._has_htf:
+            if self._pending:
+                self.htf_missing += 1  # a due HTF bar never came: that decision was skipped
+                self._pending = 0
+            due = 0
+            for feed, tf_ns in zip(rt.htf, self._htf_ns):
+                feed.base_count += 1
+                if ts % tf_ns == 0:
+                    due += 1
+            if due:
+                self._pending = due
+                self._pending_bar = (ts, h, l, c)
+                return
+        self._decide(ts, h, l, c)
+
+    # ------------------------------------------------------------ decisions
+    def _decide(self, ts: int, h: float, l: float, c: float) -> None:
+        rt = self._rt
+        if self._trace_items and self.trace is not None:
+            for name, ind, feed in self._trace_items:
+                self.trace.append((ts, name, feed.last_ts, getattr(ind, ind.outputs[0])))
+        if not self._ready:
+            if not rt.ready(self._base_bars):
+                return
+            self._ready = True
+        for s in rt.crosses:  # CrossSlot.shift, inlined
+            s.pl = s.l
+            s.pr = s.r
+            s.l = s.left()
+            s.r = s.right()
+        if not self._trading:
+            return
+        pos = self._pos
+        if pos > 0:
+            ex = self._xl
+            if ex is not None and ex():
+                self._exit(EXIT_SIGNAL)
+                return
+            if rt.trail is not None:
+                self._trail(h, l, c)
+            return
+        if pos < 0:
+            ex = self._xs
+            if ex is not None and ex():
+                self._exit(EXIT_SIGNAL)
+                return
+            if rt.trail is not None:
+                self._trail(h, l, c)
+            return
+        if self._in_trade:  # the previous trade has closed: its PnL for Kelly
+            self._in_trade = False
+            pnl = self._balance() - self._bal_before
+            rt.sizer.record_trade(pnl)
+            self.kelly_trades.append(pnl)
+        el = self._el
+        es = self._es
+        go_long = el is not None and el()
+        go_short = es is not None and es()
+        if go_long == go_short:
+            return
+        if not rt.filter.allows(ts):
+            return
+        self._enter(1 if go_long else -1, c)
+
+    def _balance(self) -> float:
+        acc = self.cache.account_for_venue(self._venue)
+        return acc.balance_total(self._usdt).as_double()
+
+    def _enter(self, side: int, price: float) -> None:
+        rt = self._rt
+        equity = self._balance()
+        atr_stop = rt.atr_stop.value if rt.atr_stop is not None else NAN
+        atr_tp = rt.atr_target.value if rt.atr_target is not None else NAN
+        atr_size = rt.atr_size.value if rt.atr_size is not None else NAN
+        dist = rt.stop.distance(price, atr_stop) if rt.stop is not None else NAN
+        qty = rt.sizer.quantity(equity, price, dist, atr_size)
+        # The venue's pre-trade check needs initial margin + taker fee ≤ free balance, priced at
+        # the last QUOTE (the previous bar's close: this bar's quote arrives after on_bar), so
+        # keep MARGIN_HEADROOM for the move between that quote and this close.
+        qty = min(qty, MARGIN_HEADROOM * equity / (1.0 / self.ctx.leverage + TAKER_FEE_RATE)
+                  / price)
+        if qty <= 0:
+            return
+        self._sig = (side, atr_stop, atr_tp, equity)
+        # (the base class refuses it while an earlier bar's market order is still in flight —
+        # with a latency model fills come a bar later — so a decision never acts twice)
+        if self.market(side, qty, EXIT_SIGNAL) is None:  # below the minimum size / refused
+            self._sig = ()
+
+    def _exit(self, tag: str) -> None:
+        self.flatten(tag)
+
+    def on_order_rejected(self, event: Any) -> None:
+        super().on_order_rejected(event)
+        try:
+            step = self.ctx.size_increment / 2
+            if (self._stop_id is not None and str(event.client_order_id) == str(self._stop_id)
+                    and abs(self.pending_qty) < step and abs(self._pos) >= step):
+                # the stop level was already crossed when the order reached the venue (e.g.
+                # with latency, or a trailing move): the stop is hit, close at market
+                self._stop_id = None
+                self._exit(EXIT_STOP)
+        except Exception as e:
+            self._fail(e, "order rejected")
+
+    def on_position_update(self, event: Any) -> None:
+        try:
+            self._on_opened(event)
+        except Exception as e:
+            self._fail(e, "position update")
+
+    def _on_opened(self, event: Any) -> None:
+        """Entry filled: place the stop and target from the fill price; start the trail."""
+        if type(event).__name__ != "PositionOpened" or not self._sig:
+            return
+        side, atr_stop, atr_tp, equity = self._sig
+        self._sig = ()
+        self._in_trade = True
+        self._bal_before = equity
+        rt = self._rt
+        if rt.trail is not None:
+            rt.trail.side = 0  # trailing state never carries over from a previous trade
+        entry = float(event.avg_px_open)
+        stop_px = None
+        if rt.stop is not None:
+            stop_px = rt.stop.initial(side, entry, atr_stop)
+            if math.isfinite(stop_px) and stop_px > 0:
+                self.set_stop_loss(stop_px)
+                if rt.trail is not None:
+                    rt.trail.start(side, entry, stop_px)
+        if rt.target is not None:
+            tp = rt.target.price(side, entry, atr_tp, stop_px)
+            if math.isfinite(tp) and tp > 0:
+                self.set_take_profit(tp)
+
+    def _trail(self, h: float, l: float, c: float) -> None:
+        tr = self._rt.trail
+        if tr is None or tr.side == 0:
+            return
+        new = tr.update(h, l, self._rt.atr_stop.value)
+        if new is None or new <= 0:
+            return
+        if (new - c) * tr.side >= 0:
+            # the bar came back through the new level: a resting stop there would be "in the
+            # market" (rejected); the stop is hit at this close
+            self._exit(EXIT_STOP)
+            return
+        self.set_stop_loss(new)
+
+
+class SingleTimeframeStrategy(DSLStrategy):
+    """:class:`DSLStrategy` for specs without higher-timeframe indicators: no bar routing
+    (``on_bar`` is the base class's), which saves a Python call per bar."""
+
+    on_bar = VQStrategy.on_bar

@@ -125,7 +125,10 @@ class BacktestSession:
 
     def _build(self) -> Any:
         cfg = BacktestEngineConfig(
-            logging=n3.LoggerConfig(stdout_level=n3.LogLevel.ERROR, print_config=False),
+            # The kernel logs a harmless "READY -> INITIALIZE" ERROR (with a backtrace) on every
+            # reset() re-run (docs/engine-spike.md); strategy errors are raised by us instead.
+            logging=n3.LoggerConfig(stdout_level=n3.LogLevel.ERROR, print_config=False,
+                                    component_levels={"nautilus_system::kernel": "OFF"}),
         )
         eng = BacktestEngine(cfg)
         add_venue(eng, self.settings, self.preset, self.seed)

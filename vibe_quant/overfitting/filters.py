@@ -141,7 +141,9 @@ class _Runner:
                             leverage=sweep["leverage"], seed=sweep["seed"],
                             starting_balance=sweep["starting_balance"],
                             strategy_ref=sweep["strategy_ref"])
-        self.spec, self.warmup = build_strategy(setup)
+        self.spec, warm = build_strategy(setup)
+        wfor = getattr(self.spec, "warmup_for", None)
+        self.warmup = max([warm] + ([wfor(c) for c in sweep["combos"]] if callable(wfor) else []))
         self.step_ns = interval_ms(sweep["interval"]) * 1_000_000
         self.data = load_market_data(DataDir.resolve(data_dir), sweep["symbol"],
                                      sweep["interval"],
@@ -152,8 +154,11 @@ class _Runner:
         from vibe_quant.backtest.run import run_backtest
 
         s = self.sweep
+        from vibe_quant.screening.worker import combo_leverage
+
         return run_backtest(self.spec, s["symbol"], start_ns, end_ns, s["mode"], params,
-                            data=self.data, interval=s["interval"], leverage=s["leverage"],
+                            data=self.data, interval=s["interval"],
+                            leverage=combo_leverage(self.spec, params, s["leverage"]),
                             starting_balance=s["starting_balance"], seed=s["seed"],
                             warmup_bars=self.warmup)
 

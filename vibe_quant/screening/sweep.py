@@ -132,7 +132,8 @@ def run_sweep(
     done = store.sweep_done_indices(sweep_id)
     todo = [(i, combos[i]) for i in range(len(combos)) if i not in done]
     store.set_sweep_status(sweep_id, "running")
-    setup = WorkerSetup(yaml_text=spec.yaml_text, symbol=spec.symbol, interval=spec.interval,
+    setup = WorkerSetup(warmup_bars=sweep_warmup(spec, combos),
+                        yaml_text=spec.yaml_text, symbol=spec.symbol, interval=spec.interval,
                         start_ns=spec.start_ns, end_ns=spec.end_ns, data_dir=str(data_dir),
                         mode=spec.mode, leverage=leverage,
                         starting_balance=spec.starting_balance, seed=spec.seed,
@@ -155,6 +156,16 @@ def run_sweep(
                        resumed=resumed, ran_now=ran, seconds=round(secs, 3),
                        combos_per_s=round(ran / secs, 3) if secs > 0 else 0.0, pareto=pareto,
                        best=best)
+
+
+def sweep_warmup(spec: SweepSpec, combos: list[dict[str, Any]]) -> int:
+    """Largest warm-up (base bars) any combination needs (a swept period changes it)."""
+    if spec.strategy_ref:
+        return 0
+    from vibe_quant.dsl.compiler import compile_strategy
+
+    compiled = compile_strategy(spec.yaml_text)
+    return max([compiled.warmup_for(None)] + [compiled.warmup_for(c) for c in combos])
 
 
 def rank_stored_sweep(store: StateStore, sweep_id: int, **thresholds: Any

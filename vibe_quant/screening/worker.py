@@ -27,7 +27,8 @@ class WorkerSetup:
 
     ``strategy_ref``: ``None`` to compile ``yaml_text`` with the DSL compiler, or
     ``"module:attr"`` naming an importable strategy factory (hand-written strategies in tests
-    and benchmarks).
+    and benchmarks). ``warmup_bars``: bars fed before the window — the parent sets the largest
+    warm-up any combination of the sweep needs, so every combination sees the same data.
     """
 
     yaml_text: str
@@ -60,7 +61,6 @@ def build_strategy(setup: WorkerSetup) -> tuple[Any, int]:
 def init_worker(setup: WorkerSetup) -> None:
     """Process-pool initializer: compile + load data once per worker."""
     from vibe_quant.backtest.marketdata import load_market_data
-    from vibe_quant.backtest.run import BacktestSession
     from vibe_quant.data.intervals import interval_ms
     from vibe_quant.paths import DataDir
 
@@ -70,13 +70,28 @@ def init_worker(setup: WorkerSetup) -> None:
     data = load_market_data(DataDir.resolve(setup.data_dir), setup.symbol, setup.interval,
                             feed_start, setup.end_ns)
     _STATE.clear()
-    _STATE.update(
-        spec=spec, setup=setup,
-        session=BacktestSession(data, trade_start_ns=setup.start_ns, mode=setup.mode,
-                                leverage=setup.leverage, starting_balance=setup.starting_balance,
-                                seed=setup.seed),
-        init_s=time.perf_counter() - t0,
-    )
+    _STATE.update(spec=spec, setup=setup, data=data, sessions={},
+                  init_s=time.perf_counter() - t0)
+
+
+def combo_leverage(spec: Any, params: dict[str, Any], default: float) -> float:
+    """Venue leverage of one combination: a compiled strategy's ``sizing.leverage`` with these
+    params (it may be swept), else the sweep's."""
+    fn = getattr(spec, "leverage", None)
+    return float(fn(params)) if callable(fn) else default
+
+
+def _session(leverage: float) -> Any:
+    """One engine session per leverage value (a swept leverage changes the venue)."""
+    from vibe_quant.backtest.run import BacktestSession
+
+    sessions = _STATE["sessions"]
+    if leverage not in sessions:
+        st = _STATE["setup"]
+        sessions[leverage] = BacktestSession(
+            _STATE["data"], trade_start_ns=st.start_ns, mode=st.mode, leverage=leverage,
+            starting_balance=st.starting_balance, seed=st.seed)
+    return sessions[leverage]
 
 
 def _proc_stats() -> dict[str, Any]:
@@ -93,7 +108,8 @@ def run_combo(combo_idx: int, params: dict[str, Any]) -> dict[str, Any]:
     try:
         from vibe_quant.backtest.metrics import daily_returns
 
-        res = _STATE["session"].run(_STATE["spec"], params)
+        lev = combo_leverage(_STATE["spec"], params, _STATE["setup"].leverage)
+        res = _session(lev).run(_STATE["spec"], params)
         rets = daily_returns(np.asarray(res.daily_equity, dtype=float))
         return {
             "combo_idx": combo_idx, "params": params, "status": "completed",

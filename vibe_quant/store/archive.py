@@ -22,7 +22,7 @@ import numpy as np
 
 from vibe_quant.store.sqlite import connect
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: download_log.path (site-relative path of bulk files)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS download_log (
@@ -95,8 +95,24 @@ class Archive:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.conn = connect(self.path)
-        self.conn.executescript(_SCHEMA)
-        self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        c = self.conn
+        cols = [r[1] for r in c.execute("PRAGMA table_info(download_log)")]
+        if cols and "path" not in cols:  # version 1 archive: add and backfill the path
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                c.execute("ALTER TABLE download_log ADD COLUMN path TEXT")
+                c.execute("UPDATE download_log SET path = substr(url, instr(url, 'data/futures/'))"
+                          " WHERE source = 'bulk'")
+                c.execute("DROP INDEX IF EXISTS download_log_bulk")
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+        c.executescript(_SCHEMA)
+        c.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
         self.conn.close()

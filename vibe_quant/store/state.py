@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from vibe_quant.store import events_sql as _events_sql
+from vibe_quant.store import pipeline_sql as _pipeline_sql
 from vibe_quant.store import validation_sql as _validation_sql
 from vibe_quant.store.sqlite import connect
 
@@ -183,6 +184,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     # Later stages keep their tables and queries in their own modules of this package.
     _validation_sql.MIGRATION,
     _events_sql.MIGRATION,
+    _pipeline_sql.MIGRATION,
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -125,12 +125,15 @@ def validate_sweep(store: StateStore, sweep_id: int, *, data_dir: str,
 
 def _validate_one(store: StateStore, runner: Any, sweep: dict[str, Any], r: dict[str, Any],
                   preset: Any, run_backtest: Any) -> dict[str, Any]:
+    from vibe_quant.screening.worker import combo_leverage
+
     params, sm = r["params"], r["metrics"]
     base = {"combo_idx": r["combo_idx"], "params": params}
     try:
         res = run_backtest(runner.spec, sweep["symbol"], sweep["start_ns"], sweep["end_ns"], MODE,
                            params, data=runner.data, interval=sweep["interval"],
-                           leverage=sweep["leverage"], starting_balance=sweep["starting_balance"],
+                           leverage=combo_leverage(runner.spec, params, sweep["leverage"]),
+                           starting_balance=sweep["starting_balance"],
                            seed=sweep["seed"], warmup_bars=runner.warmup)
         model = preset.fill_model.last
         if model is not None and model.errors:

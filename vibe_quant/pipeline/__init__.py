@@ -1,0 +1,1 @@
+"""The whole research journey as one resumable command: data → sweep → filters → validation."""

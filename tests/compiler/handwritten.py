@@ -1,6 +1,6 @@
 """``strategies/ema_cross.yaml`` written by hand as a plain VQStrategy — no compiler code.
 
-Rules (from the YAML and docs/dsl.md §9, §10, §12, docs/spec/compiler.md):
+Rules (from the YAML and docs/dsl.md §9, §10, §12, SPEC.md §4):
 EMA(12) and EMA(48) of the close (Nautilus EMA, valid once ``initialized``). A cross compares
 the previous bar's values with this bar's (only bars on which both EMAs were valid count).
 Flat: long on fast crossing above slow, short on crossing below (never both). Long: exit on a

@@ -49,7 +49,7 @@ def archive_funding(con, symbol: str, start_ns: int, end_ns: int) -> list[tuple[
 
 
 def hand_equity(close_ts, close, fills, funding_rates, start_balance, start_ns):
-    """Independent marked-to-market equity at every bar close (docs/spec/backtest.md):
+    """Independent marked-to-market equity at every bar close (SPEC.md §3):
     fills (ts, side, qty, price, commission) with ts ≤ t; funding −q × last close × rate at each
     funding time ≤ t on the position after the fills with ts ≤ that time. Returns the array of
     equities aligned with close_ts (bars with close_ts > start_ns)."""

@@ -292,7 +292,7 @@ def run_backtest(
         warmup_bars: bars before ``start`` fed for indicator warm-up only.
         liquidation_guard: place the Binance isolated-LP stop on each position.
         risk: circuit breakers — a :class:`vibe_quant.risk.breakers.BreakerConfig`, a dict of
-            its fields, or None (off; the default). See ``docs/spec/risk.md``.
+            its fields, or None (off; the default). See ``SPEC.md §9``.
     """
     start_ns, end_ns = to_ns(start), to_ns(end, end=True)
     if end_ns <= start_ns:

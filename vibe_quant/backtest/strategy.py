@@ -30,7 +30,7 @@ Bookkeeping done here:
   A trip flattens the position (reduce-only market order, exit reason ``risk_halt``); while halted
   or paused every exposure-increasing order from the helpers is refused (a flip is cut down to a
   reduce-only close). Exposure cap / max positions refuse single entries. Every trip/refusal is a
-  :class:`~vibe_quant.risk.breakers.RiskEvent` in ``self.risk_events`` (see ``docs/spec/risk.md``).
+  :class:`~vibe_quant.risk.breakers.RiskEvent` in ``self.risk_events`` (see ``SPEC.md §9``).
 
 Market orders submitted in ``handle_bar`` fill at that bar's close (measured on 1.231).
 """

@@ -4,7 +4,7 @@
     vibe-quant risk preset list [--json]
     vibe-quant risk preset show NAME [--version N] [--json]
 
-File format and units: :mod:`vibe_quant.risk.presets` and ``docs/spec/risk.md``.
+File format and units: :mod:`vibe_quant.risk.presets` and ``SPEC.md §9``.
 Exit codes: 0 ok, 1 not found, 2 invalid preset / unreadable file.
 """
 

@@ -16,7 +16,7 @@
   indicators, conditions, filters and risk rules from that: every sweepable value is read from
   the run's config, one compiled object serves a whole sweep.
 
-Execution (docs/dsl.md §12, docs/spec/compiler.md):
+Execution (docs/dsl.md §12, SPEC.md §4):
 
 1. Base bars: price fields and base-timeframe indicators update on every base bar.
    Higher-timeframe (HTF) indicators are fed by bars aggregated INSIDE Nautilus from the base

@@ -8,7 +8,7 @@ Modules (one job each):
 * ``pbo``           — probability of backtest overfitting by CSCV.
 * ``walk_forward``  — walk-forward windows, walk-forward efficiency, stitched OOS equity.
 
-Definitions and formulas: ``docs/spec/overfitting.md``.
+Definitions and formulas: ``SPEC.md §6``.
 """
 
 from vibe_quant.overfitting.dsr import (

@@ -6,7 +6,7 @@
   :func:`apply_preset` (by name from the state DB).
 * :mod:`vibe_quant.risk.events` — :func:`build_events`, :func:`write_jsonl`, :func:`log_run`.
 
-Rules and units: ``docs/spec/risk.md``.
+Rules and units: ``SPEC.md §9``.
 """
 
 from vibe_quant.risk.breakers import BreakerConfig, RiskEvent, RiskMonitor

@@ -2,7 +2,7 @@
 
 :class:`BreakerConfig` holds the thresholds; :class:`RiskMonitor` is a plain-Python state machine
 that :class:`vibe_quant.backtest.strategy.VQStrategy` feeds with its own fills, funding payments
-and bar closes, and asks before every exposure-increasing order. Rules (see ``docs/spec/risk.md``
+and bar closes, and asks before every exposure-increasing order. Rules (see ``SPEC.md §9``
 for the full text):
 
 Strategy level (equity of THIS strategy, from its own ledger)::

@@ -24,7 +24,7 @@ What a latency below one bar can and cannot change ON BAR DATA (measured on Naut
   "decide on bar t, execute on bar t+1" stress test, not as a measurement of latency cost.
 * Side effect: the strategy's ``on_bar`` for bar t+1 runs BEFORE the order from bar t fills, so a
   strategy that sizes from its filled position alone sends the same order again (see
-  ``docs/spec/validation.md``).
+  ``SPEC.md §8``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: install everything, then run the main job end to end on the
 # default embedded stores (SQLite archive/state and the Parquet catalog under ./data).
+# Extra arguments go to `vibe-quant pipeline` (e.g. --workers 4, --max-combos 20).
 #
 # Data source: $VIBE_QUANT_BINANCE_VISION_URL if set; else, when ../shared/data/binance-vision
 # exists (these offline machines), a loopback mirror of it; else https://data.binance.vision.
@@ -21,10 +22,10 @@ if [ -z "${VIBE_QUANT_BINANCE_VISION_URL:-}" ] && [ -d ../shared/data/binance-vi
   done
   echo "data source: local mirror of ../shared/data/binance-vision at $VIBE_QUANT_BINANCE_VISION_URL" >&2
   # an offline mirror has no REST API beside it: report unpublished months instead
-  [ -z "${VIBE_QUANT_BINANCE_REST_URL:-}" ] && set -- --no-rest "$@"
+  if [ -z "${VIBE_QUANT_BINANCE_REST_URL:-}" ]; then set -- --no-rest "$@"; fi
 fi
-# The main job (grows into `vibe-quant pipeline` in later issues): the default ingest —
-# BTCUSDT 5m and funding, the last 24 full months — then verify what we have.
-.venv/bin/vibe-quant data ingest "$@" || echo "ingest reported failures (see above)" >&2
-.venv/bin/vibe-quant data verify
-.venv/bin/vibe-quant data status
+# The main job: the whole research pipeline on a shipped example strategy — ingest what is
+# missing, screening sweep, overfitting filters, validation of the survivors, short list and an
+# HTML report. Re-running resumes from the stored stages.
+.venv/bin/vibe-quant pipeline strategies/ema_cross.yaml --symbol BTCUSDT \
+  --start 2023-01-01 --end 2024-12-31 --report reports/ema_cross_pipeline.html "$@"

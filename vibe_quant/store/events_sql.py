@@ -16,8 +16,9 @@ Functions take a :class:`~vibe_quant.store.state.StateStore` (``store.conn`` + `
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
+
+from vibe_quant.store.encode import now_iso as _now
 
 MIGRATION = (
     4,
@@ -44,8 +45,6 @@ MIGRATION = (
 )
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # ---------------------------------------------------------------------- presets
@@ -63,6 +62,8 @@ def add_preset(store: Any, name: str, body: dict[str, Any], source: str | None =
         c.execute("INSERT INTO risk_presets (name, version, body, source, created_at) "
                   "VALUES (?,?,?,?,?)", (name, ver, text, source, _now()))
         return ver, True
+
+
 
 
 def get_preset(store: Any, name: str, version: int | None = None) -> dict[str, Any] | None:

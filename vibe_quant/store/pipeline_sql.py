@@ -4,8 +4,9 @@ recording which stage each finished, so a re-run resumes after the last complete
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
+
+from vibe_quant.store.encode import now_iso as _now
 
 MIGRATION = (
     5,
@@ -31,8 +32,8 @@ MIGRATION = (
 )
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 
 
 def get_or_create(store: Any, *, identity: str, strategy_name: str, symbol: str, start_ns: int,

@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from vibe_quant.store import events_sql as _events_sql
 from vibe_quant.store import pipeline_sql as _pipeline_sql
 from vibe_quant.store import validation_sql as _validation_sql
+from vibe_quant.store.encode import now_iso, num, to_json
 from vibe_quant.store.sqlite import connect
 
 RUN_STATUSES = ("pending", "running", "completed", "failed")
@@ -190,31 +189,7 @@ MIGRATIONS: list[tuple[int, str]] = [
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _num(x: Any) -> float | None:
-    """SQLite-friendly float (NaN/inf → NULL)."""
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def _json(o: Any) -> str:
-    def clean(v: Any) -> Any:
-        if isinstance(v, float) and not math.isfinite(v):
-            return None
-        if isinstance(v, dict):
-            return {str(k): clean(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [clean(x) for x in v]
-        if hasattr(v, "item"):
-            return clean(v.item())
-        return v
-
-    return json.dumps(clean(o), sort_keys=True, allow_nan=False)
+_now, _num, _json = now_iso, num, to_json
 
 
 def yaml_hash(text: str) -> str:

@@ -13,8 +13,11 @@ percent (positive = validation worse), ``slippage_cost`` and ``fees`` USDT.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
+
+from vibe_quant.store.encode import now_iso as _now
+from vibe_quant.store.encode import num as _num
+from vibe_quant.store.encode import to_json as _json
 
 MIGRATION = (
     3,
@@ -59,25 +62,6 @@ _COLS = ("screening_sharpe", "validation_sharpe", "sharpe_degradation_pct", "scr
          "validation_return", "return_degradation_pct", "screening_max_drawdown",
          "validation_max_drawdown", "drawdown_degradation_pct", "screening_trades",
          "validation_trades")
-
-
-def _num(x: Any) -> float | None:
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def _json(o: Any) -> str:
-    from vibe_quant.store.state import _json as j
-
-    return j(o)
-
-
-def _now() -> str:
-    from vibe_quant.store.state import _now as n
-
-    return n()
 
 
 def create_validation_run(store: Any, sweep_id: int, config: dict[str, Any]) -> int:

@@ -62,9 +62,12 @@ def replay(
     fills: list[Fill], funding: list[FundingPayment], starting_balance: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Ledger state after each fill / funding event: ``(ts, balance, signed_qty, avg_price)``."""
-    events: list[tuple[int, int, object]] = [(f.ts, 0, f) for f in fills]
-    events += [(p.ts, 1, p) for p in funding]
-    events.sort(key=lambda e: (e[0], e[1]))
+    # Order: time, then fills before funding at the same instant, then input order. Plain
+    # tuples of ints sort without a Python key function (measured: the key cost ~10 ms).
+    order = [(f.ts, 0, i) for i, f in enumerate(fills)]
+    order += [(p.ts, 1, i) for i, p in enumerate(funding)]
+    order.sort()
+    events = [(t, k, fills[i] if k == 0 else funding[i]) for t, k, i in order]
     n = len(events)
     ts = np.empty(n, dtype=np.int64)
     bal = np.empty(n)

@@ -120,19 +120,15 @@ def drawdown_stats(ts: np.ndarray, equity: np.ndarray) -> dict[str, float]:
     longest = 0.0
     under = ~is_peak
     if under.any():
-        i = 0
+        # runs of consecutive underwater points [i, j): from their peak to the recovery point
+        # (index j, or the last point when the run reaches the end)
+        edges = np.diff(np.r_[0, under.astype(np.int8), 0])
+        starts = np.flatnonzero(edges == 1)
+        ends = np.flatnonzero(edges == -1)
         n = len(e)
-        while i < n:
-            if under[i]:
-                j = i
-                while j < n and under[j]:
-                    j += 1
-                start_t = t[peak_idx[i]]
-                end_t = t[j] if j < n else t[-1]
-                longest = max(longest, (int(end_t) - int(start_t)) / NS_PER_DAY)
-                i = j
-            else:
-                i += 1
+        end_t = t[np.minimum(ends, n - 1)]
+        start_t = t[peak_idx[starts]]
+        longest = float(((end_t - start_t) / NS_PER_DAY).max())
     return dict(max_drawdown=mdd, max_drawdown_duration_days=mdd_dur,
                 longest_drawdown_days=longest)
 

@@ -105,3 +105,31 @@ def test_100_combo_sweep_survives_sigkill_and_filters_run(e2e_data_dir, mirror):
     assert stored == [("dsr", 2), ("pbo", 1), ("pkfold", 2), ("wfa", 1)]
     assert len(con.execute("SELECT * FROM filter_verdicts WHERE filter_run_id=?",
                            (f["filter_run_id"],)).fetchall()) == 2
+
+
+def test_pipeline_validates_candidates_when_filters_are_off(e2e_data_dir, mirror, tmp_path):
+    """With every filter switched off the top screening candidates go to validation: each gets
+    a stored validation run, a consistency row and a short-list entry."""
+    report = tmp_path / "r.html"
+    doc = _cli("pipeline", "tests/e2e/overfit.yaml", "--symbol", "BTCUSDT", "--start",
+               "2024-01-01", "--end", "2024-03-31", "--filters", "", "--top", "2",
+               "--latency", "retail", "--base-url", mirror.url, "--no-rest", "--report",
+               str(report), dd=e2e_data_dir, mirror=mirror)
+    assert doc["filters"] is None and doc["validation_run_id"] is not None
+    assert len(doc["shortlist"]) == 2
+    con = sqlite3.connect(e2e_data_dir.state_db)
+    top2 = [r[0] for r in con.execute(
+        "SELECT combo_idx FROM sweep_results WHERE sweep_id=? ORDER BY sharpe DESC, combo_idx"
+        " LIMIT 2", (doc["sweep"]["sweep_id"],))]
+    assert [s["combo_idx"] for s in doc["shortlist"]] == top2
+    for s in doc["shortlist"]:
+        scr = con.execute("SELECT sharpe FROM sweep_results WHERE sweep_id=? AND combo_idx=?",
+                          (doc["sweep"]["sweep_id"], s["combo_idx"])).fetchone()[0]
+        assert s["screening_sharpe"] == scr
+        mode = con.execute("SELECT mode FROM backtest_runs WHERE id=?",
+                           (s["run_id"],)).fetchone()[0]
+        assert mode == "validation" and s["validation_sharpe"] is not None
+        # degradation in percent of |screening Sharpe| (positive = validation is worse)
+        assert abs(s["sharpe_degradation_pct"]
+                   - (scr - s["validation_sharpe"]) / abs(scr) * 100) < 1e-6
+    assert "Validation runs" in report.read_text()

@@ -28,6 +28,8 @@ import pandas as pd
 from vibe_quant.backtest.ledger import FundingPayment
 from vibe_quant.backtest.strategy import Fill
 
+_NS_PER_DAY = 86_400 * 1_000_000_000
+
 
 @dataclass
 class EquityCurve:
@@ -50,12 +52,16 @@ class EquityCurve:
         The first point is the starting equity, labelled with the day BEFORE the run's start day
         (so a start at 11:00 keeps its partial first day as a full return period).
         """
-        day = pd.to_datetime(self.ts[1:] - 1, unit="ns", utc=True).floor("D")
-        d = pd.Series(self.equity[1:], index=day).groupby(level=0).last()
-        start_day = pd.Timestamp(int(self.ts[0]), unit="ns", tz="UTC").floor("D") - pd.Timedelta(days=1)
-        d = pd.concat([pd.Series([self.equity[0]], index=pd.DatetimeIndex([start_day])), d])
-        d.index.name = "date"
-        return d.rename("equity")
+        # UTC day of each bar close (a bar closing at 00:00 belongs to the day before), then the
+        # last bar of each day; ts is ascending, so day changes mark the groups (numpy: this
+        # runs once per sweep combination).
+        day = (self.ts[1:] - 1) // _NS_PER_DAY
+        last = np.flatnonzero(np.r_[day[1:] != day[:-1], True]) if len(day) else day
+        start_day = int(self.ts[0]) // _NS_PER_DAY - 1
+        days = np.r_[start_day, day[last]].astype(np.int64) * _NS_PER_DAY
+        idx = pd.DatetimeIndex(days.astype("datetime64[ns]")).tz_localize("UTC")
+        idx.name = "date"
+        return pd.Series(np.r_[self.equity[0], self.equity[1:][last]], index=idx, name="equity")
 
 
 def replay(
@@ -67,29 +73,30 @@ def replay(
     order = [(f.ts, 0, i) for i, f in enumerate(fills)]
     order += [(p.ts, 1, i) for i, p in enumerate(funding)]
     order.sort()
-    events = [(t, k, fills[i] if k == 0 else funding[i]) for t, k, i in order]
-    n = len(events)
+    fv = [(f.side, f.qty, f.price, f.commission) for f in fills]
+    pv = [p.amount for p in funding]
+    n = len(order)
     ts = np.empty(n, dtype=np.int64)
     bal = np.empty(n)
     pos = np.empty(n)
     avg = np.empty(n)
     b, q, a = float(starting_balance), 0.0, 0.0
-    for i, (t, kind, ev) in enumerate(events):
+    for i, (t, kind, j) in enumerate(order):
         if kind == 1:
-            b += ev.amount  # type: ignore[union-attr]
+            b += pv[j]
         else:
-            f: Fill = ev  # type: ignore[assignment]
-            s = f.side * f.qty
-            b -= f.commission
+            side, qty, price, fee = fv[j]
+            s = side * qty
+            b -= fee
             if q == 0.0 or (q > 0) == (s > 0):
-                a = (abs(q) * a + f.qty * f.price) / (abs(q) + f.qty)
+                a = (abs(q) * a + qty * price) / (abs(q) + qty)
                 q = q + s
             else:
-                close_q = min(f.qty, abs(q))
-                b += (f.price - a) * close_q * (1.0 if q > 0 else -1.0)
+                close_q = min(qty, abs(q))
+                b += (price - a) * close_q * (1.0 if q > 0 else -1.0)
                 newq = q + s
                 if abs(newq) < 1e-12 or (newq > 0) != (q > 0):
-                    a = f.price if abs(newq) >= 1e-12 else 0.0
+                    a = price if abs(newq) >= 1e-12 else 0.0
                 q = 0.0 if abs(newq) < 1e-12 else newq
         ts[i], bal[i], pos[i], avg[i] = t, b, q, a
     return ts, bal, pos, avg

@@ -124,3 +124,13 @@ def test_instrument_matches_binance_rules():
     assert (float(j.margin_init), float(j.margin_maint)) == (0.1, 0.005)
     b = bracket_for_notional("BTCUSDT", 50_000)  # floor inclusive
     assert (b.maint_margin_rate, b.cum) == (0.005, 50.0)
+
+
+def test_bar_type_names_round_trip():
+    from vibe_quant.data.instruments import bar_type, parse_bar_type
+
+    assert bar_type("BTCUSDT", "1h") == "BTCUSDT-PERP.BINANCE-1-HOUR-LAST-EXTERNAL"
+    for sym, iv in (("BTCUSDT", "5m"), ("ETHUSDT", "15m"), ("BTCUSDT", "4h")):
+        assert parse_bar_type(bar_type(sym, iv)) == (sym, iv)
+    with pytest.raises(ValueError, match="not a vibe-quant bar type"):
+        parse_bar_type("BTCUSDT.BINANCE-1-HOUR-LAST-EXTERNAL")

@@ -13,6 +13,7 @@ Fees (fractions of notional): maker 0.0002 (0.02 %), taker 0.0005 (0.05 %) — B
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -79,6 +80,17 @@ def bar_type(symbol: str, interval: str) -> str:
     from vibe_quant.data.intervals import nautilus_bar_spec
 
     return f"{instrument_id(symbol)}-{nautilus_bar_spec(interval)}-LAST-EXTERNAL"
+
+
+def parse_bar_type(bar_type_str: str) -> tuple[str, str]:
+    """Inverse of :func:`bar_type`: ``BTCUSDT-PERP.BINANCE-1-HOUR-LAST-EXTERNAL`` →
+    ``("BTCUSDT", "1h")``. Raises ValueError for any other shape."""
+    m = re.fullmatch(r"([A-Z0-9]+)-PERP\.BINANCE-(\d+)-(MINUTE|HOUR|DAY)-LAST-EXTERNAL",
+                     bar_type_str)
+    if not m:
+        raise ValueError(f"not a vibe-quant bar type: {bar_type_str!r}")
+    unit = {"MINUTE": "m", "HOUR": "h", "DAY": "d"}[m.group(3)]
+    return m.group(1), f"{int(m.group(2))}{unit}"
 
 
 def parse_exchange_info(payload: str | dict[str, Any]) -> dict[str, ContractSpec]:

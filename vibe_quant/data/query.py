@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vibe_quant.data.catalog import FUNDING_DIR
+from vibe_quant.data.instruments import parse_bar_type
 from vibe_quant.paths import DataDir
 
 FIXED_SCALAR = 10**16  # Nautilus high-precision fixed point (16 decimals, 128-bit)
@@ -38,18 +39,12 @@ def decode_fixed128(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return (hi * 2.0**64 + lo) / FIXED_SCALAR
 
 
-def _interval_of(spec: str) -> str:
-    step, unit = spec.split("-")
-    return f"{step}{ {'MINUTE': 'm', 'HOUR': 'h', 'DAY': 'd'}[unit] }"
-
-
 def _bars_table(data_dir: DataDir) -> pa.Table:
     root = data_dir.catalog / "data" / "bars"
     parts = []
     for d in sorted(root.iterdir()) if root.exists() else []:
         bt = d.name
-        sym = bt.split("-PERP.")[0]
-        iv = _interval_of(bt.split(".BINANCE-")[1].rsplit("-LAST", 1)[0])
+        sym, iv = parse_bar_type(bt)
         for f in sorted(d.glob("*.parquet")):
             t = pq.read_table(f)
             n = t.num_rows

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from vibe_quant.data.catalog import catalog_bar_counts
-from vibe_quant.data.instruments import bar_type
+from vibe_quant.data.instruments import bar_type, parse_bar_type
 from vibe_quant.data.intervals import HOUR_MS, interval_ms, iso_utc
 from vibe_quant.paths import DataDir
 from vibe_quant.store.archive import Archive
@@ -136,10 +136,7 @@ def status(data_dir: DataDir) -> dict:
             )
         for bt, n in counts.items():
             if bt not in seen:
-                sym = bt.split("-PERP.")[0]
-                spec = bt.split(".BINANCE-")[1].rsplit("-LAST", 1)[0]
-                step, unit = spec.split("-")
-                iv = f"{step}{ {'MINUTE': 'm', 'HOUR': 'h', 'DAY': 'd'}[unit] }"
+                sym, iv = parse_bar_type(bt)
                 out["series"].append(
                     {
                         "symbol": sym,

@@ -39,13 +39,26 @@ import pandas as pd
 from tqdm import tqdm
 
 from vibe_quant.overfitting.dsr import DSR_THRESHOLD, deflated_sharpe_test
-from vibe_quant.overfitting.pbo import DEFAULT_BLOCKS, PBO_THRESHOLD, \
-    probability_of_backtest_overfitting
-from vibe_quant.overfitting.purged_kfold import MAX_STD_SHARPE, MIN_MEAN_SHARPE, \
-    purged_kfold_splits, summarise_fold_sharpes
+from vibe_quant.overfitting.pbo import (
+    DEFAULT_BLOCKS,
+    PBO_THRESHOLD,
+    probability_of_backtest_overfitting,
+)
+from vibe_quant.overfitting.purged_kfold import (
+    MAX_STD_SHARPE,
+    MIN_MEAN_SHARPE,
+    purged_kfold_splits,
+    summarise_fold_sharpes,
+)
 from vibe_quant.overfitting.sharpe import annualised_sharpe
-from vibe_quant.overfitting.walk_forward import MIN_PROFITABLE_SHARE, MIN_WFE, WindowResult, \
-    generate_windows, summarise_walk_forward
+from vibe_quant.overfitting.walk_forward import (
+    MIN_PROFITABLE_SHARE,
+    MIN_WFE,
+    WindowResult,
+    generate_windows,
+    summarise_walk_forward,
+)
+from vibe_quant.screening.rerun import SweepRunner
 from vibe_quant.store.state import StateStore
 
 SWEEP_LEVEL = -1
@@ -125,44 +138,6 @@ def _finite(x: Any) -> float:
     return v if math.isfinite(v) else (-math.inf if math.isnan(v) else v)
 
 
-class _Runner:
-    """Compiles the sweep's strategy and loads its data once, for re-runs in this process."""
-
-    def __init__(self, sweep: dict[str, Any], data_dir: str):
-        from vibe_quant.backtest.marketdata import load_market_data
-        from vibe_quant.data.intervals import interval_ms
-        from vibe_quant.paths import DataDir
-        from vibe_quant.screening.worker import WorkerSetup, build_strategy
-
-        self.sweep = sweep
-        setup = WorkerSetup(yaml_text=sweep["yaml"], symbol=sweep["symbol"],
-                            interval=sweep["interval"], start_ns=sweep["start_ns"],
-                            end_ns=sweep["end_ns"], data_dir=data_dir, mode=sweep["mode"],
-                            leverage=sweep["leverage"], seed=sweep["seed"],
-                            starting_balance=sweep["starting_balance"],
-                            strategy_ref=sweep["strategy_ref"])
-        self.spec, warm = build_strategy(setup)
-        wfor = getattr(self.spec, "warmup_for", None)
-        self.warmup = max([warm] + ([wfor(c) for c in sweep["combos"]] if callable(wfor) else []))
-        self.step_ns = interval_ms(sweep["interval"]) * 1_000_000
-        self.data = load_market_data(DataDir.resolve(data_dir), sweep["symbol"],
-                                     sweep["interval"],
-                                     sweep["start_ns"] - self.warmup * self.step_ns,
-                                     sweep["end_ns"])
-
-    def run(self, params: dict[str, Any], start_ns: int, end_ns: int):
-        from vibe_quant.backtest.run import run_backtest
-
-        s = self.sweep
-        from vibe_quant.screening.worker import combo_leverage
-
-        return run_backtest(self.spec, s["symbol"], start_ns, end_ns, s["mode"], params,
-                            data=self.data, interval=s["interval"],
-                            leverage=combo_leverage(self.spec, params, s["leverage"]),
-                            starting_balance=s["starting_balance"], seed=s["seed"],
-                            warmup_bars=self.warmup)
-
-
 def _returns_matrix(rows: list[dict[str, Any]]) -> tuple[pd.DatetimeIndex, np.ndarray, list[int]]:
     """(dates, T × N daily returns, combo indices) of the completed rows, aligned on dates."""
     series = {}
@@ -194,7 +169,7 @@ def run_filters(store: StateStore, sweep_id: int, *, data_dir: str,
     cands = select_candidates(rows, cfg.candidates)
     results: list[dict[str, Any]] = []
     sweep_level: dict[str, Any] = {}
-    runner: _Runner | None = None
+    runner: SweepRunner | None = None
 
     # ---- sweep-level: PBO
     pbo_pass = True
@@ -219,7 +194,7 @@ def run_filters(store: StateStore, sweep_id: int, *, data_dir: str,
     # ---- sweep-level: walk-forward with re-optimisation
     wfa_pass = True
     if cfg.wfa:
-        runner = runner or _Runner(sweep, data_dir)
+        runner = runner or SweepRunner(sweep, data_dir)
         value, wfa_pass, det = _walk_forward(runner, sweep, dates, R, cols, rows, cfg, progress)
         results.append({"combo_idx": SWEEP_LEVEL, "filter": "wfa", "value": value,
                         "threshold": {"min_wfe": cfg.wfa_min_wfe,
@@ -255,8 +230,8 @@ def run_filters(store: StateStore, sweep_id: int, *, data_dir: str,
                                        "sr0": det.get("sr0"), "min_trl": det.get("min_trl")}
             ok = ok and passed
         if cfg.pkfold:
-            runner = runner or _Runner(sweep, data_dir)
-            value, passed, det = _purged_kfold(runner, sweep, r["params"], cfg)
+            runner = runner or SweepRunner(sweep, data_dir)
+            value, passed, det = _purged_kfold(runner, r["params"], cfg)
             results.append({"combo_idx": ci, "filter": "pkfold", "value": value,
                             "threshold": {"min_mean": cfg.pkfold_min_mean,
                                           "max_std": cfg.pkfold_max_std},
@@ -276,7 +251,7 @@ def run_filters(store: StateStore, sweep_id: int, *, data_dir: str,
                         passed=[c for c, v in verdicts.items() if v])
 
 
-def _walk_forward(runner: _Runner, sweep: dict[str, Any], dates: pd.DatetimeIndex,
+def _walk_forward(runner: SweepRunner, sweep: dict[str, Any], dates: pd.DatetimeIndex,
                   R: np.ndarray, cols: list[int], rows: list[dict[str, Any]],
                   cfg: FilterConfig, progress: bool) -> tuple[float | None, bool, dict]:
     start = pd.Timestamp(sweep["start_ns"], unit="ns", tz="UTC")
@@ -324,11 +299,11 @@ def _walk_forward(runner: _Runner, sweep: dict[str, Any], dates: pd.DatetimeInde
     return summ.wfe, summ.passed, _clean(det)
 
 
-def _purged_kfold(runner: _Runner, sweep: dict[str, Any], params: dict[str, Any],
+def _purged_kfold(runner: SweepRunner, params: dict[str, Any],
                   cfg: FilterConfig) -> tuple[float | None, bool, dict]:
     from vibe_quant.backtest.metrics import daily_returns
 
-    res = runner.run(params, sweep["start_ns"], sweep["end_ns"])
+    res = runner.run(params)
     eq = res.daily_equity
     r = daily_returns(eq.to_numpy())
     days = eq.index[1:]

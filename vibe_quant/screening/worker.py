@@ -50,8 +50,8 @@ def build_strategy(setup: WorkerSetup) -> tuple[Any, int]:
     if setup.strategy_ref:
         mod, _, attr = setup.strategy_ref.partition(":")
         return getattr(importlib.import_module(mod), attr), setup.warmup_bars
-    from vibe_quant.dsl.compiler import compile_strategy
     from vibe_quant.dsl import load_strategy, warmup_bars
+    from vibe_quant.dsl.compiler import compile_strategy
 
     spec = load_strategy(setup.yaml_text)
     compiled = compile_strategy(spec)

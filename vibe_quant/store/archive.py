@@ -157,6 +157,23 @@ class Archive:
 
     # ---- writes (one transaction per file) ----------------------------------------------
 
+    def _add_file(self, insert_sql: str, values: Iterable[tuple], **log: object) -> int:
+        """Log one downloaded file and insert its rows (each tuple without the trailing
+        ``file_id``) in ONE transaction; returns how many rows were new."""
+        c = self.conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            fid = self._log(**log)
+            before = c.total_changes
+            c.executemany(insert_sql, ((*v, fid) for v in values))
+            new = c.total_changes - before
+            c.execute("UPDATE download_log SET rows_new=? WHERE id=?", (new, fid))
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        return new
+
     def add_klines_file(
         self,
         *,
@@ -174,33 +191,12 @@ class Archive:
 
         ``rows`` are tuples in ``csvparse.KLINE_COLUMNS`` order.
         """
-        c = self.conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            fid = self._log(
-                kind="klines",
-                source=source,
-                symbol=symbol,
-                interval=interval,
-                period=period,
-                path=path,
-                url=url,
-                sha256=sha256,
-                rows=len(rows),
-                n_columns=n_columns,
-            )
-            before = c.total_changes
-            c.executemany(
-                "INSERT OR IGNORE INTO raw_klines VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                ((symbol, interval, *r, fid) for r in rows),
-            )
-            new = c.total_changes - before
-            c.execute("UPDATE download_log SET rows_new=? WHERE id=?", (new, fid))
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-        return new
+        return self._add_file(
+            "INSERT OR IGNORE INTO raw_klines VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            ((symbol, interval, *r) for r in rows),
+            kind="klines", source=source, symbol=symbol, interval=interval, period=period,
+            path=path, url=url, sha256=sha256, rows=len(rows), n_columns=n_columns,
+        )
 
     def add_funding_file(
         self,
@@ -214,33 +210,12 @@ class Archive:
         path: str | None = None,
     ) -> int:
         """Archive one funding file atomically; returns how many rows were new."""
-        c = self.conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            fid = self._log(
-                kind="funding",
-                source=source,
-                symbol=symbol,
-                interval=None,
-                period=period,
-                path=path,
-                url=url,
-                sha256=sha256,
-                rows=len(rows),
-                n_columns=3,
-            )
-            before = c.total_changes
-            c.executemany(
-                "INSERT OR IGNORE INTO raw_funding VALUES (?,?,?,?,?)",
-                ((symbol, *r, fid) for r in rows),
-            )
-            new = c.total_changes - before
-            c.execute("UPDATE download_log SET rows_new=? WHERE id=?", (new, fid))
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-        return new
+        return self._add_file(
+            "INSERT OR IGNORE INTO raw_funding VALUES (?,?,?,?,?)",
+            ((symbol, *r) for r in rows),
+            kind="funding", source=source, symbol=symbol, interval=None, period=period,
+            path=path, url=url, sha256=sha256, rows=len(rows), n_columns=3,
+        )
 
     def add_exchange_info(self, *, url: str, sha256: str, payload: str) -> None:
         """Keep a raw ``GET /fapi/v1/exchangeInfo`` payload (deduplicated by sha256)."""

@@ -94,8 +94,7 @@ def validate_sweep(store: StateStore, sweep_id: int, *, data_dir: str,
     Raises:
         LookupError: unknown sweep. ValueError: no candidate to validate / bad options.
     """
-    from vibe_quant.backtest.run import run_backtest
-    from vibe_quant.overfitting.filters import _Runner
+    from vibe_quant.screening.rerun import SweepRunner
 
     cfg = config or ValidateConfig()
     t0 = time.perf_counter()
@@ -106,13 +105,13 @@ def validate_sweep(store: StateStore, sweep_id: int, *, data_dir: str,
     if not cands:
         raise ValueError(f"sweep {sweep_id} has no completed candidate to validate"
                          + (" that passed its filters" if cfg.only_passed else ""))
-    runner = _Runner(sweep, str(data_dir))
+    runner = SweepRunner(sweep, str(data_dir))
     vrun = vsql.create_validation_run(store, sweep_id, cfg.to_dict())
     out: list[dict[str, Any]] = []
     it = tqdm(cands, desc=f"validate {sweep_id}", unit="cand", disable=not progress)
     with use_validation(cfg.settings) as preset:
         for r in it:
-            row = _validate_one(store, runner, sweep, r, preset, run_backtest)
+            row = _validate_one(store, runner, r, preset)
             vsql.record_validation_result(store, vrun, row)
             out.append(row)
     vsql.finish_validation_run(store, vrun)
@@ -123,18 +122,12 @@ def validate_sweep(store: StateStore, sweep_id: int, *, data_dir: str,
         seconds=round(time.perf_counter() - t0, 3))
 
 
-def _validate_one(store: StateStore, runner: Any, sweep: dict[str, Any], r: dict[str, Any],
-                  preset: Any, run_backtest: Any) -> dict[str, Any]:
-    from vibe_quant.screening.worker import combo_leverage
-
+def _validate_one(store: StateStore, runner: Any, r: dict[str, Any], preset: Any
+                  ) -> dict[str, Any]:
     params, sm = r["params"], r["metrics"]
     base = {"combo_idx": r["combo_idx"], "params": params}
     try:
-        res = run_backtest(runner.spec, sweep["symbol"], sweep["start_ns"], sweep["end_ns"], MODE,
-                           params, data=runner.data, interval=sweep["interval"],
-                           leverage=combo_leverage(runner.spec, params, sweep["leverage"]),
-                           starting_balance=sweep["starting_balance"],
-                           seed=sweep["seed"], warmup_bars=runner.warmup)
+        res = runner.run(params, mode=MODE)
         model = preset.fill_model.last
         if model is not None and model.errors:
             raise RuntimeError(f"fill model failed on {len(model.errors)} order(s), which the "

@@ -251,20 +251,31 @@ def test_no_rest_reports_unpublished_months_without_calling_rest(tmp_path, mirro
 
 def test_a_version_1_archive_is_migrated_and_not_downloaded_again(tmp_path, mirror):
     dd = DataDir(tmp_path / "dd").ensure()
-    kw = dict(symbols=["BTCUSDT"], intervals=["5m"], start=(2023, 1), end=(2023, 1),
-              base_url=mirror.url, rest_url=NO_REST, now_ms=NOW, progress=False,
-              build_catalog=False)
+    kw = dict(
+        symbols=["BTCUSDT"],
+        intervals=["5m"],
+        start=(2023, 1),
+        end=(2023, 1),
+        base_url=mirror.url,
+        rest_url=NO_REST,
+        now_ms=NOW,
+        progress=False,
+        build_catalog=False,
+    )
     ingest(dd, **kw)
     con = sqlite3.connect(dd.archive_db)  # turn it into a version-1 archive (no path column)
     con.execute("DROP INDEX download_log_bulk")
     con.execute("ALTER TABLE download_log DROP COLUMN path")
+    con.execute("DROP TABLE raw_leverage_brackets")  # added by version 3
     con.execute("PRAGMA user_version=1")
     con.commit()
     con.close()
     rep = ingest(dd, **kw)
     assert (rep.files_archived, rep.files_skipped) == (0, 2)
     a = Archive(dd.archive_db)
-    assert a.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert a.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert a.execute("SELECT COUNT(*) FROM raw_leverage_brackets").fetchone() == (0,)
     assert sorted(a.execute("SELECT path FROM download_log").fetchall()) == [
         ("data/futures/um/monthly/fundingRate/BTCUSDT/BTCUSDT-fundingRate-2023-01.zip",),
-        ("data/futures/um/monthly/klines/BTCUSDT/5m/BTCUSDT-5m-2023-01.zip",)]
+        ("data/futures/um/monthly/klines/BTCUSDT/5m/BTCUSDT-5m-2023-01.zip",),
+    ]

@@ -27,6 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="never call the REST API (offline mirror): unpublished months are reported as missing",
     )
+    ing.add_argument(
+        "--brackets",
+        metavar="FILE",
+        help="leverage brackets JSON (Binance GET /fapi/v1/leverageBracket response, or the "
+        "ccxt/freqtrade leverage-tiers shape); used when no signed fetch has the symbol "
+        "(env VIBE_QUANT_BINANCE_API_KEY/_SECRET enable the signed fetch)",
+    )
     ing.add_argument("--workers", type=int, default=4, help="parallel downloads (default 4)")
     ing.add_argument("--no-catalog", action="store_true", help="archive only")
     ing.add_argument("--now", help=argparse.SUPPRESS)  # pin "now" (ISO UTC) for tests
@@ -34,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     ing.set_defaults(func=_ingest)
 
     rb = dsub.add_parser("rebuild", help="recreate the catalog from the archive")
+    rb.add_argument(
+        "--brackets", metavar="FILE", help="archive this leverage brackets JSON first (as ingest)"
+    )
     add_common(rb)
     rb.set_defaults(func=_rebuild)
 
@@ -79,10 +89,13 @@ def _ingest(args: argparse.Namespace) -> int:
             now_ms=now_ms,
             progress=not args.json,
             build_catalog=not args.no_catalog,
+            brackets_file=args.brackets,
         )
     except ValueError as e:
         eprint(f"error: {e}")
         return 2
+    for reason in report.not_catalogued.values():
+        eprint(f"error: {reason}")
     if args.json:
         emit_json(report.to_dict())
     else:
@@ -99,6 +112,11 @@ def _ingest(args: argparse.Namespace) -> int:
                 f"  filled from REST: {r['kind']} {r['symbol']} {r['period']}: "
                 f"{r['rows_new']} new rows"
             )
+        for sym, t in report.contract_terms.items():
+            eprint(
+                f"  {sym}: specs from {t['spec_source']}, leverage brackets from "
+                f"{t['brackets_source']}"
+            )
         for w in report.warnings:
             eprint(f"  warning: {w}")
         for f in report.failed:
@@ -113,7 +131,25 @@ def _rebuild(args: argparse.Namespace) -> int:
     if not dd.archive_db.exists():
         eprint(f"error: no archive at {dd.archive_db}: run `vibe-quant data ingest` first")
         return 1
+    if args.brackets:
+        from pathlib import Path
+
+        from vibe_quant.data.ingest import read_brackets_file
+        from vibe_quant.store.archive import Archive
+
+        try:
+            text = read_brackets_file(args.brackets)
+        except ValueError as e:
+            eprint(f"error: {e}")
+            return 2
+        with Archive(dd.archive_db) as arch:
+            arch.add_leverage_brackets(
+                source="file", origin=str(Path(args.brackets).resolve()), payload=text
+            )
     summary = rebuild_catalog(dd)
+    for reason in summary["not_catalogued"].values():
+        eprint(f"error: {reason}")
+    summary["ok"] = not summary["not_catalogued"]
     if args.json:
         emit_json(summary)
     else:
@@ -122,7 +158,7 @@ def _rebuild(args: argparse.Namespace) -> int:
             eprint(f"{sym}: bars {bars}; funding {info['funding']}")
         for w in summary["warnings"]:
             eprint(f"warning: {w}")
-    return 0
+    return 0 if summary["ok"] else 1
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -23,10 +23,18 @@ same tree with columns ``rate`` (exact decimal string, fraction per interval), `
 Nautilus' own serializer — and ``load_funding`` turns the rows into
 ``nautilus_pyo3.FundingRateUpdate``. ``ts_event`` is the *scheduled* funding time: Binance's
 ``calc_time`` floored to the whole minute (it carries a few ms of calculation jitter).
+
+**Contract terms.** Each catalogued symbol's resolved spec and leverage brackets, with their
+sources (:func:`resolve_terms`, SPEC.md 2.4), are written to
+``contract_terms/<instrument_id>.json`` (outside ``data/``, which Nautilus owns);
+:func:`load_instrument` makes them the terms in force for the backtest
+(:func:`vibe_quant.data.instruments.use_terms`). A symbol whose spec or brackets no source has is
+not catalogued: ``build_catalog`` lists it under ``not_catalogued`` with the one-line reason.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -43,6 +51,7 @@ from vibe_quant.paths import DataDir
 from vibe_quant.store.archive import Archive
 
 FUNDING_DIR = "funding_rate_update"
+TERMS_DIR = "contract_terms"
 
 
 def _catalog(path: Path) -> n3.ParquetDataCatalog:
@@ -74,13 +83,65 @@ def plan_intervals(ingested: list[str]) -> dict[str, str]:
     return plan
 
 
-def _contract_spec(archive: Archive, symbol: str) -> tuple[ins.ContractSpec, str]:
-    payload = archive.latest_exchange_info()
-    if payload:
-        specs = ins.parse_exchange_info(payload)
-        if symbol in specs:
-            return specs[symbol], "archived exchangeInfo"
-    return ins.reference_spec(symbol), "packaged reference"
+def resolve_terms(archive: Archive, symbol: str) -> ins.ContractTerms:
+    """Contract spec and leverage brackets of ``symbol`` from their sources, in precedence order.
+
+    Spec: the newest archived exchangeInfo listing the symbol > the packaged reference.
+    Brackets: the newest archived signed leverageBracket response listing it > the newest
+    archived ``--brackets`` file listing it > the packaged reference.
+
+    Raises:
+        MissingContractTermsError: no source has the spec and/or the brackets.
+    """
+    spec, spec_src = None, ""
+    for _, payload in archive.exchange_info_payloads():
+        got = ins.parse_exchange_info(payload).get(symbol)
+        if got is not None:
+            spec, spec_src = got, ins.SPEC_ARCHIVED
+            break
+    if spec is None:
+        try:
+            spec, spec_src = ins.reference_spec(symbol), ins.SPEC_PACKAGED
+        except ins.MissingContractTermsError:
+            spec = None
+    brs, brs_src = None, ""
+    for source, label in (("signed", ins.BRACKETS_SIGNED), ("file", ins.BRACKETS_FILE)):
+        for _, _origin, payload in archive.leverage_bracket_payloads(source):
+            try:
+                got = ins.parse_leverage_brackets(payload).get(symbol)
+            except ValueError:
+                continue  # e.g. an error document archived by an older version: not brackets
+            if got:
+                brs, brs_src = got, label
+                break
+        if brs is not None:
+            break
+    if brs is None:
+        ref = ins.reference_brackets(symbol)
+        if ref is not None:
+            brs, brs_src = ref, ins.BRACKETS_PACKAGED
+    if spec is None or brs is None:
+        raise ins.MissingContractTermsError(symbol, spec=spec is None, brackets=brs is None)
+    return ins.ContractTerms(symbol, spec, spec_src, tuple(brs), brs_src)
+
+
+def _terms_path(root: Path, symbol: str) -> Path:
+    return root / TERMS_DIR / f"{ins.instrument_id(symbol)}.json"
+
+
+def _write_terms(root: Path, terms: ins.ContractTerms) -> None:
+    p = _terms_path(root, terms.symbol)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(terms.to_dict(), indent=1))
+
+
+def load_terms(data_dir: DataDir, symbol: str) -> ins.ContractTerms | None:
+    """The contract terms catalogued with ``symbol``, or None (not catalogued, or a catalog
+    written before terms were stored: then the packaged reference applies)."""
+    p = _terms_path(data_dir.catalog, symbol)
+    if not p.exists():
+        return None
+    return ins.ContractTerms.from_dict(json.loads(p.read_text()))
 
 
 def build_catalog(
@@ -92,12 +153,15 @@ def build_catalog(
 ) -> dict:
     """(Re)write the catalog entries of ``symbols`` (default: every archived symbol).
 
-    Each symbol's instrument, bars and funding are deleted and written anew, so the result
-    depends only on the archive. Returns a summary ``{"symbols": {sym: {...}}, "warnings": [...]}``.
+    Each symbol's instrument, contract terms, bars and funding are deleted and written anew,
+    so the result depends only on the archive. Returns a summary ``{"symbols": {sym: {...}},
+    "not_catalogued": {sym: reason}, "warnings": [...]}``; a symbol without contract spec or
+    leverage brackets from any source (:func:`resolve_terms`) lands in ``not_catalogued`` and
+    its previous catalog entry, if any, is left as it was.
     """
     own = archive is None
     archive = archive or Archive(data_dir.archive_db)
-    summary: dict = {"symbols": {}, "warnings": []}
+    summary: dict = {"symbols": {}, "not_catalogued": {}, "warnings": []}
     try:
         series = archive.kline_series()
         by_sym: dict[str, list[str]] = {}
@@ -108,16 +172,19 @@ def build_catalog(
         cat = _catalog(data_dir.catalog)
         for sym in targets:
             try:
-                spec, source = _contract_spec(archive, sym)
-            except ins.UnknownSymbolError as e:
-                summary["warnings"].append(f"{sym}: not catalogued: {e}")
+                terms = resolve_terms(archive, sym)
+            except ins.MissingContractTermsError as e:
+                summary["not_catalogued"][sym] = str(e)
                 continue
-            instrument = ins.binance_perpetual(sym, spec=spec)
+            instrument = ins.binance_perpetual(sym, spec=terms.spec, brackets=terms.brackets)
             _clear_symbol(data_dir.catalog, sym)
             cat.write_instruments([instrument])
+            _write_terms(data_dir.catalog, terms)
             info: dict = {
                 "instrument": ins.instrument_id(sym),
-                "spec_source": source,
+                "spec_source": terms.spec_source,
+                "brackets_source": terms.brackets_source,
+                "liquidation_fee": float(terms.spec.liquidation_fee),
                 "bars": {},
                 "funding": 0,
             }
@@ -165,6 +232,7 @@ def rebuild_catalog(data_dir: DataDir, *, progress: bool = False) -> dict:
 
 def _clear_symbol(root: Path, symbol: str) -> None:
     iid = ins.instrument_id(symbol)
+    _terms_path(root, symbol).unlink(missing_ok=True)
     data = root / "data"
     for sub in ("instruments", FUNDING_DIR):
         p = data / sub / iid
@@ -236,12 +304,21 @@ def _rate_str(r: float) -> str:
 
 
 def load_instrument(data_dir: DataDir, symbol: str) -> n3.CryptoPerpetual:
-    """The catalogued instrument of ``symbol``. Raises LookupError when not catalogued."""
+    """The catalogued instrument of ``symbol``; also makes its catalogued contract terms
+    (brackets, liquidation fee) the ones in force (:func:`vibe_quant.data.instruments.use_terms`;
+    a catalog without stored terms falls back to the packaged reference).
+
+    Raises LookupError when not catalogued."""
     cat = _catalog(data_dir.catalog)
     iid = ins.instrument_id(symbol)
     found = [i for i in cat.instruments() if str(i.id) == iid]
     if not found:
         raise LookupError(f"{iid} is not in the catalog at {data_dir.catalog}: run data ingest")
+    terms = load_terms(data_dir, symbol)
+    if terms is not None:
+        ins.use_terms(terms)
+    else:
+        ins.forget_terms(symbol)
     return found[-1]
 
 

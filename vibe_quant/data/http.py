@@ -9,7 +9,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -48,15 +50,26 @@ class Fetcher:
     def close(self) -> None:
         self.client.close()
 
-    def get(self, url: str, params: dict | None = None) -> bytes | None:
-        """GET ``url``; the body on 200, ``None`` on 404. Raises FetchError otherwise."""
+    def get(
+        self,
+        url: str,
+        params: dict | str | Callable[[], Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> bytes | None:
+        """GET ``url``; the body on 200, ``None`` on 404. Raises FetchError otherwise.
+
+        ``params`` may be a callable returning the query (dict or an encoded string): it is
+        called for every attempt, so a signed request gets a fresh ``timestamp`` and signature
+        on a retry. Error messages name ``url`` without the query (no signature in logs).
+        """
         pol = self.policy
         last = ""
         for attempt in range(pol.attempts):
             if attempt:
                 self.retries += 1
             try:
-                r = self.client.get(url, params=params)
+                q = params() if callable(params) else params
+                r = self.client.get(url, params=q, headers=headers)
             except httpx.TransportError as e:  # timeouts, refused connections, resets
                 last = f"{type(e).__name__}: {e}"
                 self._sleep(min(pol.backoff_s * 2**attempt, pol.backoff_cap_s))

@@ -6,6 +6,12 @@ transaction per file. Files already archived are skipped, so re-running adds not
 ``end`` fetches only new months. A month the bulk site does not have (404) is reported; when it
 is the current or previous month (not yet published), it is filled from the REST API up to the
 last closed bar. Downloads run in a bounded thread pool; writes happen on the calling thread.
+
+Contract terms come first (SPEC.md 2.4): unless ``use_rest`` is off, ``GET /fapi/v1/exchangeInfo``
+is fetched and archived, and with ``VIBE_QUANT_BINANCE_API_KEY``/``_SECRET`` set the signed
+``GET /fapi/v1/leverageBracket`` too; a ``brackets_file`` is archived as given. A symbol whose
+spec or brackets no source has is refused before anything of it is downloaded: it is listed in
+``report.not_catalogued`` with the one-line reason and ``report.ok`` is False.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -40,7 +47,8 @@ DEFAULT_WORKERS = 4
 @dataclass
 class IngestReport:
     """What one ingest did. ``failed`` entries are ``{"url", "error"}``; ``missing`` are URLs
-    the bulk site answered 404 for (and that REST did not fill)."""
+    the bulk site answered 404 for (and that REST did not fill); ``not_catalogued`` maps each
+    requested symbol that is not in the catalog after the run to the one-line reason."""
 
     symbols: list[str]
     intervals: list[str]
@@ -54,12 +62,14 @@ class IngestReport:
     rest_filled: list[dict] = field(default_factory=list)
     failed: list[dict] = field(default_factory=list)
     catalog: dict | None = None
+    not_catalogued: dict[str, str] = field(default_factory=dict)
+    contract_terms: dict[str, dict] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.not_catalogued
 
     def to_dict(self) -> dict:
         d = {k: v for k, v in self.__dict__.items()}
@@ -92,6 +102,8 @@ def ingest(
     progress: bool = True,
     build_catalog: bool = True,
     fetcher: Fetcher | None = None,
+    brackets_file: str | Path | None = None,
+    api_credentials: tuple[str, str] | None = None,
 ) -> IngestReport:
     """Download, verify and archive; then rebuild the catalog of the touched symbols.
 
@@ -102,9 +114,15 @@ def ingest(
         now_ms: "now" in UTC epoch ms (tests pin it); default the wall clock.
         use_rest: False = never call the REST API (offline mirrors): unpublished recent months
             are reported as missing and contract specs come from the archive or the reference.
+        brackets_file: a leverage-bracket JSON the user names (``--brackets``; Binance's
+            leverageBracket response or the ccxt/freqtrade tiers shape, see
+            :func:`vibe_quant.data.instruments.parse_leverage_brackets`); archived as given.
+        api_credentials: ``(api_key, api_secret)`` for the signed leverageBracket; default the
+            environment (:func:`vibe_quant.data.rest.api_credentials`).
 
     Never raises for a single bad file: it lands in ``report.failed`` and nothing of it is
-    archived. Raises only for unusable arguments.
+    archived. Raises only for unusable arguments (ValueError, including an unreadable or
+    malformed ``brackets_file``).
     """
     t0 = time.perf_counter()
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
@@ -114,6 +132,8 @@ def ingest(
         raise ValueError(f"--start {month_str(start)} is after --end {month_str(end)}")
     base = bulk.base_url(base_url)
     rbase = rest.rest_url(rest_url)
+    brackets_text = read_brackets_file(brackets_file) if brackets_file is not None else None
+    creds = api_credentials if api_credentials is not None else rest.api_credentials()
     now_month = month_of_ms(now_ms)
     span = [m for m in months(start, end) if m <= now_month]
     report = IngestReport(
@@ -127,8 +147,32 @@ def ingest(
     fetcher = fetcher or Fetcher()
     archive = Archive(data_dir.archive_db)
     try:
+        if brackets_text is not None:
+            archive.add_leverage_brackets(
+                source="file", origin=str(Path(brackets_file).resolve()), payload=brackets_text
+            )
+        if use_rest:
+            _refresh_exchange_info(archive, rbase, report)
+            if creds is not None:
+                _fetch_signed_brackets(archive, rbase, creds, report)
+        elif creds is not None:
+            report.warnings.append(
+                "API key set but --no-rest: the signed leverageBracket was not fetched"
+            )
+        wanted = list(symbols)
+        if build_catalog:
+            from vibe_quant.data.catalog import resolve_terms
+            from vibe_quant.data.instruments import MissingContractTermsError
+
+            for sym in symbols:
+                try:
+                    report.contract_terms[sym] = _terms_summary(resolve_terms(archive, sym))
+                except MissingContractTermsError as e:
+                    report.not_catalogued[sym] = str(e)
+                    wanted.remove(sym)
+
         files: list[bulk.BulkFile] = []
-        for sym in symbols:
+        for sym in wanted:
             for m in span:
                 for iv in intervals:
                     files.append(bulk.klines_file(sym, iv, month_str(m)))
@@ -172,24 +216,112 @@ def ingest(
         for f in to_rest:
             _rest_fill(archive, fetcher, rbase, f, now_ms, report)
 
-        if use_rest:
-            _refresh_exchange_info(archive, rbase, report)
-
-        if build_catalog and (
-            report.kline_rows_new or report.funding_rows_new or not _catalog_has(data_dir, symbols)
+        if (
+            build_catalog
+            and wanted
+            and (
+                report.kline_rows_new
+                or report.funding_rows_new
+                or not _catalog_has(data_dir, wanted)
+                or _terms_changed(archive, data_dir, wanted)
+            )
         ):
             from vibe_quant.data.catalog import build_catalog as _build
 
-            report.catalog = _build(
-                data_dir, symbols=list(symbols), archive=archive, progress=progress
-            )
+            report.catalog = _build(data_dir, symbols=wanted, archive=archive, progress=progress)
             report.warnings.extend(report.catalog.get("warnings", []))
+            report.not_catalogued.update(report.catalog.get("not_catalogued", {}))
+        if build_catalog:
+            _check_catalogued(data_dir, wanted, intervals, report)
     finally:
         archive.close()
         if own_fetcher:
             fetcher.close()
     report.seconds = round(time.perf_counter() - t0, 3)
     return report
+
+
+def read_brackets_file(path: str | Path) -> str:
+    """The text of a ``--brackets`` file, checked to parse. Raises ValueError (one line)."""
+    from vibe_quant.data.instruments import parse_leverage_brackets
+
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise ValueError(f"--brackets {p}: cannot read it ({e.strerror or e})") from None
+    try:
+        if not parse_leverage_brackets(text):
+            raise ValueError("no brackets in it")
+    except ValueError as e:
+        raise ValueError(
+            f"--brackets {p}: not a leverage-bracket file ({e}); expected Binance's "
+            "GET /fapi/v1/leverageBracket JSON"
+        ) from None
+    return text
+
+
+def _terms_summary(terms) -> dict:
+    return {
+        "spec_source": terms.spec_source,
+        "brackets_source": terms.brackets_source,
+        "liquidation_fee": float(terms.spec.liquidation_fee),
+        "brackets": len(terms.brackets),
+    }
+
+
+def _terms_changed(archive: Archive, data_dir: DataDir, symbols: list[str]) -> bool:
+    """True when a symbol's resolved terms differ from the ones its catalog entry holds."""
+    from vibe_quant.data.catalog import load_terms, resolve_terms
+
+    return any(resolve_terms(archive, s) != load_terms(data_dir, s) for s in symbols)
+
+
+def _check_catalogued(
+    data_dir: DataDir, symbols: list[str], intervals: list[str], report: IngestReport
+) -> None:
+    """A requested symbol counts as catalogued when the catalog holds bars of it for every
+    requested interval."""
+    from vibe_quant.data.catalog import catalog_bar_counts
+    from vibe_quant.data.instruments import bar_type
+
+    counts = catalog_bar_counts(data_dir)
+    for sym in symbols:
+        if sym in report.not_catalogued:
+            continue
+        empty = [iv for iv in intervals if not counts.get(bar_type(sym, iv))]
+        if empty:
+            report.not_catalogued[sym] = (
+                f"{sym} not catalogued: no {', '.join(empty)} bars archived for "
+                f"{report.start}..{report.end} (see the missing files; check the symbol and "
+                "the months)"
+            )
+
+
+def _fetch_signed_brackets(
+    archive: Archive, rbase: str, creds: tuple[str, str], report: IngestReport
+) -> None:
+    """Fetch and archive the signed leverageBracket; a failure goes to ``report.failed``."""
+    from vibe_quant.data.http import RetryPolicy
+
+    quick = Fetcher(timeout_s=10.0, policy=RetryPolicy(attempts=2))
+    try:
+        payload, url = rest.fetch_leverage_brackets(quick, rbase, creds[0], creds[1])
+    except FetchError as e:
+        report.failed.append(
+            {"url": f"{rbase}/fapi/v1/leverageBracket", "error": f"signed leverageBracket: {e}"}
+        )
+        return
+    finally:
+        quick.close()
+    from vibe_quant.data.instruments import parse_leverage_brackets
+
+    try:
+        parse_leverage_brackets(payload)
+    except ValueError as e:
+        report.failed.append({"url": url, "error": f"signed leverageBracket: unreadable ({e})"})
+        return
+    archive.add_leverage_brackets(source="signed", origin=url, payload=payload)
 
 
 def _refresh_exchange_info(archive: Archive, rbase: str, report: IngestReport) -> None:

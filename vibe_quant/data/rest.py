@@ -6,7 +6,12 @@
   ``startTime = last openTime + interval``.
 * ``GET /fapi/v1/fundingRate?symbol&startTime&endTime&limit=1000`` → objects
   ``{"symbol", "fundingTime", "fundingRate", "markPrice"}``, ascending.
-* ``GET /fapi/v1/exchangeInfo`` → contract specs.
+* ``GET /fapi/v1/exchangeInfo`` → contract specs (public).
+* ``GET /fapi/v1/leverageBracket`` → leverage brackets (SIGNED, ``USER_DATA``): query
+  ``timestamp`` (ms) and ``recvWindow`` (ms), then ``signature`` = hex HMAC-SHA256 of the exact
+  query string keyed with the API secret; header ``X-MBX-APIKEY``. Source: Binance USDⓈ-M
+  Futures API docs, "Endpoint security type" / "SIGNED Endpoint security". The key, secret
+  and signature are never logged, stored or printed.
 
 Only closed klines are kept (``closeTime < now``).
 """
@@ -14,8 +19,11 @@ Only closed klines are kept (``closeTime < now``).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
+import time
+from urllib.parse import urlencode
 
 from vibe_quant.data.http import Fetcher, FetchError
 from vibe_quant.data.intervals import HOUR_MS, interval_ms
@@ -24,6 +32,9 @@ DEFAULT_REST_URL = "https://fapi.binance.com"
 REST_URL_ENV = "VIBE_QUANT_BINANCE_REST_URL"
 KLINES_LIMIT = 1500
 FUNDING_LIMIT = 1000
+API_KEY_ENV = "VIBE_QUANT_BINANCE_API_KEY"
+API_SECRET_ENV = "VIBE_QUANT_BINANCE_API_SECRET"
+RECV_WINDOW_MS = 5000
 
 
 def rest_url(explicit: str | None = None) -> str:
@@ -146,3 +157,44 @@ def fetch_exchange_info(fetcher: Fetcher, base: str) -> tuple[str, str, str] | N
     if body is None:
         return None
     return body.decode(), url, hashlib.sha256(body).hexdigest()
+
+
+def api_credentials() -> tuple[str, str] | None:
+    """``(api_key, api_secret)`` from ``VIBE_QUANT_BINANCE_API_KEY`` /
+    ``VIBE_QUANT_BINANCE_API_SECRET`` when both are set (non-empty), else None."""
+    key = os.environ.get(API_KEY_ENV, "").strip()
+    secret = os.environ.get(API_SECRET_ENV, "").strip()
+    return (key, secret) if key and secret else None
+
+
+def signed_query(params: dict, secret: str) -> str:
+    """``params`` URL-encoded in order, then ``&signature=<hex HMAC-SHA256(secret, query)>``."""
+    q = urlencode(params)
+    sig = hmac.new(secret.encode(), q.encode(), hashlib.sha256).hexdigest()
+    return f"{q}&signature={sig}"
+
+
+def fetch_leverage_brackets(
+    fetcher: Fetcher,
+    base: str,
+    api_key: str,
+    api_secret: str,
+    *,
+    clock_ms=lambda: int(time.time() * 1000),
+    recv_window_ms: int = RECV_WINDOW_MS,
+) -> tuple[str, str]:
+    """The signed ``GET /fapi/v1/leverageBracket`` response for every symbol.
+
+    Returns ``(payload, url)``: the raw JSON text and the endpoint URL *without* its query.
+    Raises FetchError (Binance's ``{"code", "msg"}`` in the message, e.g. -1022 for a bad
+    signature, -2015 for an invalid key) — the message never holds the key or the signature.
+    """
+    url = f"{base}/fapi/v1/leverageBracket"
+
+    def query() -> str:  # re-signed per attempt: a retry gets a fresh timestamp
+        return signed_query({"recvWindow": recv_window_ms, "timestamp": clock_ms()}, api_secret)
+
+    body = fetcher.get(url, params=query, headers={"X-MBX-APIKEY": api_key})
+    if body is None:
+        raise FetchError(f"{url}: 404")
+    return body.decode(), url

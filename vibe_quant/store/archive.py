@@ -6,6 +6,12 @@ updated; a later file that repeats a key adds nothing. Each downloaded file is w
 transaction together with its ``download_log`` row, so an interrupted ingest leaves whole files
 or nothing, and a re-run skips every file already logged.
 
+Contract terms: ``raw_exchange_info`` keeps each ``GET /fapi/v1/exchangeInfo`` payload with its
+fetch time; ``raw_leverage_brackets`` keeps each signed ``GET /fapi/v1/leverageBracket`` response
+(``source='signed'``, ``origin`` = the endpoint URL without its query, so neither the timestamp
+nor the signature is stored; the API key never is) and each ``--brackets FILE`` a user named
+(``source='file'``, ``origin`` = its absolute path).
+
 Units: times are UTC epoch milliseconds; prices and volumes as in the source files (floats);
 ``last_funding_rate`` is a fraction per funding interval (0.0001 = 0.01 %).
 """
@@ -22,7 +28,8 @@ import numpy as np
 
 from vibe_quant.store.sqlite import connect
 
-SCHEMA_VERSION = 2  # 2: download_log.path (site-relative path of bulk files)
+SCHEMA_VERSION = 3  # 2: download_log.path (site-relative path of bulk files)
+#                    3: raw_leverage_brackets (signed leverageBracket responses, --brackets files)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS download_log (
@@ -73,6 +80,14 @@ CREATE TABLE IF NOT EXISTS raw_exchange_info (
     fetched_at TEXT NOT NULL,
     url TEXT NOT NULL,
     sha256 TEXT NOT NULL UNIQUE,
+    payload TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS raw_leverage_brackets (
+    id INTEGER PRIMARY KEY,
+    fetched_at TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('signed', 'file')),
+    origin TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
     payload TEXT NOT NULL
 );
 """
@@ -225,6 +240,36 @@ class Archive:
             (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), url, sha256, payload),
         )
 
+    def add_leverage_brackets(self, *, source: str, origin: str, payload: str) -> bool:
+        """Keep a raw leverage-bracket document (``source`` 'signed' or 'file').
+
+        Insert-only; nothing is added when the newest row of that source has the same bytes
+        (so re-running with the same file keeps one row). Returns True when a row was added.
+        """
+        import hashlib
+
+        sha = hashlib.sha256(payload.encode()).hexdigest()
+        c = self.conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            last = c.execute(
+                "SELECT sha256 FROM raw_leverage_brackets WHERE source=? ORDER BY id DESC LIMIT 1",
+                (source,),
+            ).fetchone()
+            added = not (last and last[0] == sha)
+            if added:
+                c.execute(
+                    "INSERT INTO raw_leverage_brackets"
+                    " (fetched_at, source, origin, sha256, payload) VALUES (?,?,?,?,?)",
+                    (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), source, origin, sha,
+                     payload),
+                )
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        return added
+
     # ---- reads --------------------------------------------------------------------------
 
     def latest_exchange_info(self) -> str | None:
@@ -232,6 +277,25 @@ class Archive:
             "SELECT payload FROM raw_exchange_info ORDER BY id DESC LIMIT 1"
         ).fetchone()
         return row[0] if row else None
+
+    def exchange_info_payloads(self) -> Iterable[tuple[str, str]]:
+        """``(fetched_at, payload)`` of every archived exchangeInfo, newest first (lazy)."""
+        for (rid,) in self.conn.execute(
+            "SELECT id FROM raw_exchange_info ORDER BY id DESC"
+        ).fetchall():
+            yield self.conn.execute(
+                "SELECT fetched_at, payload FROM raw_exchange_info WHERE id=?", (rid,)
+            ).fetchone()
+
+    def leverage_bracket_payloads(self, source: str) -> Iterable[tuple[str, str, str]]:
+        """``(fetched_at, origin, payload)`` of archived bracket documents of ``source``
+        ('signed' or 'file'), newest first (lazy)."""
+        for (rid,) in self.conn.execute(
+            "SELECT id FROM raw_leverage_brackets WHERE source=? ORDER BY id DESC", (source,)
+        ).fetchall():
+            yield self.conn.execute(
+                "SELECT fetched_at, origin, payload FROM raw_leverage_brackets WHERE id=?", (rid,)
+            ).fetchone()
 
     def kline_series(self) -> list[SeriesSummary]:
         rows = self.conn.execute(

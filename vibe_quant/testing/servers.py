@@ -6,6 +6,8 @@ Both bind port 0 (a free port), run in a daemon thread and stop on ``close()`` /
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import json
 import threading
@@ -191,12 +193,50 @@ class _RestHandler(BaseHTTPRequestHandler):
         if u.path == "/fapi/v1/time":
             return self._json(200, {"serverTime": srv.now_ms})
         if u.path == "/fapi/v1/exchangeInfo":
-            return self._json(200, json.loads(srv.exchange_info_path.read_text()))
+            return self._json(200, srv.exchange_info())
+        if u.path == "/fapi/v1/leverageBracket":
+            return self._leverage_bracket(u.query)
         if u.path == "/fapi/v1/klines":
             return self._klines(q)
         if u.path == "/fapi/v1/fundingRate":
             return self._funding(q)
         return self._json(404, {"code": -1, "msg": "not found"})
+
+    def _leverage_bracket(self, raw_query: str):
+        """Binance's SIGNED check: API key header, then mandatory ``timestamp``/``signature``,
+        then HMAC-SHA256(secret, query without ``&signature=…``). Error bodies and statuses as
+        Binance answers them (-2014/-2015 HTTP 401, -1102/-1022 HTTP 400)."""
+        srv = self.server_ref
+        key = self.headers.get("X-MBX-APIKEY")
+        if not key:
+            return self._json(401, {"code": -2014, "msg": "API-key format invalid."})
+        secret = srv.api_keys.get(key)
+        if secret is None:
+            return self._json(
+                401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}
+            )
+        parts = raw_query.split("&") if raw_query else []
+        sig = [p.split("=", 1)[1] for p in parts if p.startswith("signature=")]
+        rest = "&".join(p for p in parts if not p.startswith("signature="))
+        q = {k: v[-1] for k, v in parse_qs(rest).items()}
+        for name in ("timestamp", "signature"):
+            if (name == "timestamp" and "timestamp" not in q) or (name == "signature" and not sig):
+                return self._json(
+                    400,
+                    {
+                        "code": -1102,
+                        "msg": f"Mandatory parameter '{name}' was not sent, was empty/null, "
+                        "or malformed.",
+                    },
+                )
+        want = hmac.new(secret.encode(), rest.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(want, sig[0]):
+            return self._json(
+                400, {"code": -1022, "msg": "Signature for this request is not valid."}
+            )
+        with srv.lock:
+            srv.signed_ok += 1
+        return self._json(200, srv.leverage_brackets())
 
     def _klines(self, q):
         srv = self.server_ref
@@ -255,16 +295,73 @@ class _RestHandler(BaseHTTPRequestHandler):
 
 
 class FakeBinanceRest(_Server):
-    """Binance USDⓈ-M futures REST fake for market data: ``/fapi/v1/klines`` (limit ≤ 1500,
-    startTime/endTime inclusive), ``/fapi/v1/fundingRate`` (limit ≤ 1000), ``/fapi/v1/exchangeInfo``
-    (the real payload), ``/fapi/v1/time``. Serves only data with times ≤ ``now_ms``."""
+    """Binance USDⓈ-M futures REST fake: ``/fapi/v1/klines`` (limit ≤ 1500, startTime/endTime
+    inclusive), ``/fapi/v1/fundingRate`` (limit ≤ 1000), ``/fapi/v1/time``, public
+    ``/fapi/v1/exchangeInfo`` (the real 2022-02-19 payload, BTCUSDT and ETHUSDT, plus
+    ``extra_symbols``) and the SIGNED ``/fapi/v1/leverageBracket`` (Binance's response shape:
+    the real BTC/ETH/SOL brackets of ``shared/data/binance-api`` plus ``extra_brackets``),
+    which verifies the HMAC-SHA256 signature with the secret of the ``X-MBX-APIKEY`` key in
+    ``api_keys`` and answers Binance's error documents otherwise. Serves only market data with
+    times ≤ ``now_ms``.
+
+    Args:
+        extra_symbols: exchangeInfo ``symbols`` entries (Binance's shape) to serve as well.
+        extra_brackets: leverageBracket entries ``{"symbol", "brackets": [...]}`` to serve too.
+        api_keys: API key → secret accepted by the signed endpoint.
+    """
 
     handler_cls = _RestHandler
 
-    def __init__(self, shared: str | Path, *, now_ms: int):
+    def __init__(
+        self,
+        shared: str | Path,
+        *,
+        now_ms: int,
+        extra_symbols: list[dict] | None = None,
+        extra_brackets: list[dict] | None = None,
+        api_keys: dict[str, str] | None = None,
+    ):
         shared = Path(shared)
         self.root = shared / "binance-vision"
         self.exchange_info_path = shared / "binance-api" / "fapi_v1_exchangeInfo_2022-02-19.json"
+        self.brackets_path = shared / "binance-api" / "leverage_brackets_BTC_ETH_SOL.json"
+        self.extra_symbols = list(extra_symbols or [])
+        self.extra_brackets = list(extra_brackets or [])
+        self.api_keys = dict(api_keys or {})
         self.now_ms = now_ms
         self.requests: list = []
+        self.signed_ok = 0
         self.lock = threading.Lock()
+
+    def exchange_info(self) -> dict:
+        doc = json.loads(self.exchange_info_path.read_text())
+        doc["symbols"] = list(doc["symbols"]) + self.extra_symbols
+        return doc
+
+    def leverage_brackets(self) -> list[dict]:
+        """The shared ccxt-shaped tiers turned back into Binance's leverageBracket response
+        (each tier's ``info`` is Binance's bracket; numbers as JSON numbers, as Binance sends)."""
+        doc = json.loads(self.brackets_path.read_text())
+        out = []
+        for key, tiers in doc.items():
+            if "-" in key:  # dated futures
+                continue
+            base, rest_ = key.split("/")
+            quote = rest_.split(":")[0]
+            out.append(
+                {
+                    "symbol": base + quote,
+                    "brackets": [
+                        {
+                            "bracket": int(t["info"]["bracket"]),
+                            "initialLeverage": int(t["info"]["initialLeverage"]),
+                            "notionalCap": float(t["info"]["notionalCap"]),
+                            "notionalFloor": float(t["info"]["notionalFloor"]),
+                            "maintMarginRatio": float(t["info"]["maintMarginRatio"]),
+                            "cum": float(t["info"]["cum"]),
+                        }
+                        for t in tiers
+                    ],
+                }
+            )
+        return out + self.extra_brackets

@@ -8,6 +8,8 @@ Operands (numeric series or constants)::
     IndicatorRef(name, output, offset) rsi, macd.signal, dc.upper[1]
     Neg(operand)                       -x
     BinOp(op, left, right)             + - * /  (division by zero makes the condition false)
+    Call(func, args)                   abs(x) min(a, b, ...) max(a, b, ...) exp(x) log(x) sqrt(x)
+                                       clip(x, lo, hi)  (see :data:`FUNCTIONS`)
 
 Conditions (booleans)::
 
@@ -78,7 +80,31 @@ class BinOp:
     span: Span = field(default=(0, 0), compare=False)
 
 
-Operand = Number | ParamRef | PriceRef | IndicatorRef | Neg | BinOp
+@dataclass(frozen=True)
+class Call:
+    """A built-in function applied to operands (never a Python call: the evaluator maps
+    ``func`` to its own implementation, see :data:`FUNCTIONS`)."""
+
+    func: str
+    args: tuple[Operand, ...]
+    span: Span = field(default=(0, 0), compare=False)
+
+
+Operand = Number | ParamRef | PriceRef | IndicatorRef | Neg | BinOp | Call
+
+#: function name -> (minimum arguments, maximum arguments or None = any, signature, meaning).
+#: Domain rule (docs/dsl.md §7): an undefined result is NaN (``log(x)`` for x <= 0,
+#: ``sqrt(x)`` for x < 0), NaN propagates through arithmetic and every function, and a
+#: comparison with NaN is false -- the same rule as division by zero.
+FUNCTIONS: dict[str, tuple[int, int | None, str, str]] = {
+    "abs": (1, 1, "abs(x)", "absolute value"),
+    "min": (2, None, "min(a, b, ...)", "smallest argument (NaN if any argument is NaN)"),
+    "max": (2, None, "max(a, b, ...)", "largest argument (NaN if any argument is NaN)"),
+    "exp": (1, 1, "exp(x)", "e to the power x (+inf on overflow)"),
+    "log": (1, 1, "log(x)", "natural logarithm; NaN for x <= 0"),
+    "sqrt": (1, 1, "sqrt(x)", "square root; NaN for x < 0"),
+    "clip": (3, 3, "clip(x, lo, hi)", "min(max(x, lo), hi), as numpy.clip"),
+}
 
 
 @dataclass(frozen=True)
@@ -143,6 +169,8 @@ def to_text(node: Operand | Condition) -> str:
         return f"(-{to_text(node.operand)})"
     if isinstance(node, BinOp):
         return f"({to_text(node.left)} {node.op} {to_text(node.right)})"
+    if isinstance(node, Call):
+        return f"{node.func}(" + ", ".join(to_text(a) for a in node.args) + ")"
     if isinstance(node, Compare):
         return f"({to_text(node.left)} {node.op} {to_text(node.right)})"
     if isinstance(node, Cross):
@@ -164,6 +192,10 @@ def walk(node: object) -> Iterator[object]:
     if isinstance(node, (All, AnyOf)):
         for item in node.items:
             yield from walk(item)
+        return
+    if isinstance(node, Call):
+        for arg in node.args:
+            yield from walk(arg)
         return
     if is_dataclass(node):
         for f in fields(node):
@@ -193,6 +225,8 @@ def map_refs(node, fn):  # type: ignore[no-untyped-def]
         return fn(node)
     if isinstance(node, (All, AnyOf)):
         return replace(node, items=tuple(map_refs(i, fn) for i in node.items))
+    if isinstance(node, Call):
+        return replace(node, args=tuple(map_refs(a, fn) for a in node.args))
     if is_dataclass(node):
         changes = {}
         for f in fields(node):

@@ -17,7 +17,9 @@ EBNF (keywords are case-sensitive, lower case)::
     expr       = term , { ( "+" | "-" ) , term } ;
     term       = unary , { ( "*" | "/" ) , unary } ;
     unary      = "-" , unary | primary ;
-    primary    = number | param | series | "(" , expr , ")" ;
+    primary    = number | param | call | series | "(" , expr , ")" ;
+    call       = function , "(" , expr , { "," , expr } , ")" ;
+    function   = "abs" | "min" | "max" | "exp" | "log" | "sqrt" | "clip" ;
     series     = ident , [ "." , ident ] , [ "[" , integer , "]" ] ;
     param      = "$" , ident ;
     ident      = letter_or_underscore , { letter_or_underscore | digit } ;
@@ -28,17 +30,24 @@ Precedence, loosest first: ``or`` < ``and`` < ``not`` < comparison/cross/between
 A ``series`` without a dot that names a price field (open high low close volume hl2 hlc3 ohlc4)
 is a :class:`~vibe_quant.dsl.expr.PriceRef`; anything else is an
 :class:`~vibe_quant.dsl.expr.IndicatorRef` resolved later by semantic validation.
+A name directly followed by ``(`` is a function call (:class:`~vibe_quant.dsl.expr.Call`);
+only the functions of :data:`~vibe_quant.dsl.expr.FUNCTIONS` exist, each with a fixed arity
+(checked here, so an unknown function or a wrong argument count is reported with its position).
+Method calls (``rsi.shift(1)``) are not part of the language; the error suggests ``rsi[1]``.
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 from vibe_quant.dsl.expr import (
+    FUNCTIONS,
     All,
     AnyOf,
     Between,
     BinOp,
+    Call,
     Compare,
     Condition,
     Cross,
@@ -50,13 +59,30 @@ from vibe_quant.dsl.expr import (
     ParamRef,
     PriceRef,
 )
-from vibe_quant.dsl.registry import PRICE_FIELDS
+from vibe_quant.dsl.registry import PRICE_FIELDS, lookup
 
 KEYWORDS = frozenset({"and", "or", "not", "between", "crosses_above", "crosses_below"})
 MAX_OFFSET = 1000
 MAX_LENGTH = 2000
 MAX_NESTING = 20
-_OPERAND = "an operand (indicator, price field, number or $parameter)"
+_OPERAND = "an operand (indicator, price field, number, $parameter or function call)"
+_FUNC_LIST = ", ".join(FUNCTIONS)
+#: spellings of the predicate keywords in other libraries (qtpylib, pandas-ta, Pine) -> ours
+KEYWORD_SYNONYMS = {
+    "crossed_above": "crosses_above", "crossed_below": "crosses_below",
+    "cross_above": "crosses_above", "cross_below": "crosses_below",
+    "crossover": "crosses_above", "crossunder": "crosses_below",
+    "cross_over": "crosses_above", "cross_under": "crosses_below",
+    "crosses_over": "crosses_above", "crosses_under": "crosses_below",
+    "crossed_over": "crosses_above", "crossed_under": "crosses_below",
+    "crossabove": "crosses_above", "crossbelow": "crosses_below",
+}
+_PREDICATE_WORDS = ("crosses_above", "crosses_below", "between")
+#: other spellings of our functions (numpy, C, spreadsheets) -> ours
+FUNCTION_SYNONYMS = {
+    "ln": "log", "fabs": "abs", "clamp": "clip", "maximum": "max", "minimum": "min",
+    "fmax": "max", "fmin": "min", "amax": "max", "amin": "min",
+}
 
 
 class ConditionSyntaxError(ValueError):
@@ -68,16 +94,18 @@ class ConditionSyntaxError(ValueError):
         expected: what the parser would have accepted there.
     """
 
-    def __init__(self, message: str, offset: int, expected: str | None = None):
+    def __init__(self, message: str, offset: int, expected: str | None = None,
+                 code: str = "syntax"):
         super().__init__(f"{message} at character {offset + 1}")
         self.message = message
         self.offset = offset
         self.expected = expected
+        self.code = code  # "syntax", "unknown-function" or "bad-arity"
 
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # NUM IDENT PARAM OP KW LPAREN RPAREN LBRACK RBRACK DOT END
+    kind: str  # NUM IDENT PARAM OP KW LPAREN RPAREN LBRACK RBRACK DOT COMMA END
     text: str
     start: int
     end: int
@@ -85,7 +113,8 @@ class Token:
 
 _TWO_CHAR = {">=", "<=", "==", "!=", "=>", "=<", "&&", "||"}
 _ONE_CHAR = {">": "OP", "<": "OP", "+": "OP", "-": "OP", "*": "OP", "/": "OP",
-             "(": "LPAREN", ")": "RPAREN", "[": "LBRACK", "]": "RBRACK", ".": "DOT"}
+             "(": "LPAREN", ")": "RPAREN", "[": "LBRACK", "]": "RBRACK", ".": "DOT",
+             ",": "COMMA"}
 _BAD_OPS = {
     "==": "'==' is not supported; use 'between' or '>=' and '<='",
     "!=": "'!=' is not supported",
@@ -306,8 +335,16 @@ class _Parser:
                 self.take()
             high = self.expr()
             return Between(left, low, high, (start, self.toks[self.i - 1].end))
+        hint = ""
+        if t.kind == "IDENT":
+            word = KEYWORD_SYNONYMS.get(t.text.lower())
+            if word is None:
+                close = difflib.get_close_matches(t.text.lower(), _PREDICATE_WORDS, 1, 0.75)
+                word = close[0] if close else None
+            if word is not None:
+                hint = f" (did you mean '{word}'?)"
         raise self.error(
-            f"expected a comparison after the operand, found {_describe(t)}",
+            f"expected a comparison after the operand, found {_describe(t)}{hint}",
             expected="one of > < >= <= crosses_above crosses_below between",
         )
 
@@ -355,6 +392,8 @@ class _Parser:
             return node
         if t.kind == "IDENT":
             self.take()
+            if self.at("LPAREN"):
+                return self.call(t)
             output = None
             end = t.end
             if self.at("DOT"):
@@ -364,6 +403,8 @@ class _Parser:
                                      expected="an output name such as 'signal'")
                 out_tok = self.take()
                 output, end = out_tok.text, out_tok.end
+                if self.at("LPAREN"):
+                    raise self.method_call(t, out_tok)
             offset = 0
             if self.at("LBRACK"):
                 self.take()
@@ -383,6 +424,57 @@ class _Parser:
         if t.kind == "KW":
             raise self.error(f"keyword '{t.text}' cannot be used as an operand", expected=_OPERAND)
         raise self.error(f"expected {_OPERAND}, found {_describe(t)}", expected=_OPERAND)
+
+    # -- function calls -------------------------------------------------------------------
+    def call(self, name: Token) -> Operand:
+        """``name(arg, ...)`` with the '(' as the current token; arity checked here."""
+        func = name.text
+        if func not in FUNCTIONS:
+            lower = func.lower()
+            if lower in FUNCTIONS:
+                hint = f" (did you mean '{lower}'? function names are lower case)"
+            elif lookup(func) is not None:
+                hint = (f"; '{func}' is an indicator type: declare it under indicators "
+                        f"(e.g. my_{lower}: {{type: {lower}}}) and use its name here")
+            elif lower in FUNCTION_SYNONYMS:
+                hint = f" (did you mean '{FUNCTION_SYNONYMS[lower]}'?)"
+            else:
+                close = difflib.get_close_matches(lower, list(FUNCTIONS), 1, 0.75)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ConditionSyntaxError(f"unknown function '{func}'{hint}", name.start,
+                                       f"one of the functions {_FUNC_LIST}",
+                                       code="unknown-function")
+        lo, hi, sig, _ = FUNCTIONS[func]
+        self.take()  # (
+        args: list[Operand] = []
+        if not self.at("RPAREN"):
+            args.append(self.expr())
+            while self.at("COMMA"):
+                self.take()
+                args.append(self.expr())
+        end = self.expect("RPAREN", ")", "',' or ')'").end
+        n = len(args)
+        if n < lo or (hi is not None and n > hi):
+            want = (f"{lo}" if lo == hi else f"at least {lo}") + \
+                (" argument" if lo == hi == 1 else " arguments")
+            raise ConditionSyntaxError(
+                f"{func}() takes {want}, got {n}", name.start, sig, code="bad-arity")
+        return Call(func, tuple(args), (name.start, end))
+
+    def method_call(self, obj: Token, meth: Token) -> ConditionSyntaxError:
+        """Error for ``x.method(...)``: not supported; ``shift(n)`` → ``x[n]``."""
+        if meth.text == "shift":
+            self.take()  # (
+            n = self.tok
+            k = n.text if n.kind == "NUM" and n.text.isdigit() else "n"
+            return ConditionSyntaxError(
+                f"method calls are not supported ('{obj.text}.shift(...)'); "
+                f"write {obj.text}[{k}] for the value {k} bar{'' if k == '1' else 's'} ago",
+                obj.start,
+                f"{obj.text}[{k}]")
+        return ConditionSyntaxError(
+            f"method calls are not supported ('{obj.text}.{meth.text}(...)')", obj.start,
+            f"an operand such as {obj.text}, {obj.text}[1], or a function ({_FUNC_LIST})")
 
 
 def parse_condition(text: str) -> Condition:

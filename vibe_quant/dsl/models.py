@@ -58,6 +58,20 @@ def finite(x: object) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
+def quoted_number(value: object) -> str | None:
+    """For a string that reads as a finite number (``"14"``), the hint
+    ``"'14' is a quoted string; write 14 without quotes"``; else ``None``."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            num = float(text)
+        except ValueError:
+            return None
+        if math.isfinite(num) and text:
+            return f"'{value}' is a quoted string; write {text} without quotes"
+    return None
+
+
 def param_ref(value: object) -> str | None:
     """``"$name"`` -> ``"name"``; anything else -> ``None``."""
     if isinstance(value, str):
@@ -132,6 +146,10 @@ def _num_slot(spec: ParamSpec):  # type: ignore[no-untyped-def]
         if isinstance(value, str) and value.startswith("$"):
             raise PydanticCustomError("param_ref", "bad parameter reference {value}",
                                       {"value": repr(value), "expected": "$name"})
+        hint = quoted_number(value)
+        if hint:
+            raise PydanticCustomError("param_value", hint,
+                                      {"expected": spec.expected() + " or a $parameter"})
         msg = spec.check(value)
         if msg:
             raise PydanticCustomError(
@@ -282,6 +300,9 @@ class Parameter(Model):
 def _check_param_value(value: Any) -> Any:
     if finite(value) or param_ref(value) is not None:
         return value
+    hint = quoted_number(value)
+    if hint:
+        raise PydanticCustomError("param_value", hint, {"expected": "a number or a $parameter"})
     raise PydanticCustomError("param_value", "bad parameter value {value}",
                               {"value": _show(value), "expected": "a number or a $parameter"})
 

@@ -186,6 +186,15 @@ def _fast_lt_slow(fast: str, slow: str) -> Callable[[dict[str, float]], list[tup
     return check
 
 
+def _le(small: str, big: str) -> Callable[[dict[str, float]], list[tuple[str, str]]]:
+    def check(p: dict[str, float]) -> list[tuple[str, str]]:
+        if p[small] > p[big]:
+            return [(small, f"{small} ({p[small]}) must not exceed {big} ({p[big]})")]
+        return []
+
+    return check
+
+
 _PERIOD = _int("period", 20, 1, 10_000, "look-back length in bars")
 
 _DEFS: list[IndicatorDef] = [
@@ -213,6 +222,18 @@ _DEFS: list[IndicatorDef] = [
         lambda p: 2 * p["period"] - 1, "2*period - 1",
         notes="2*EMA - EMA(EMA). Nautilus reports initialized after `period` inputs; the DSL "
         "warm-up is the conventional 2*period-1.",
+    ),
+    IndicatorDef(
+        "tema", "Triple exponential moving average", (_PERIOD,), _value("price"), "value",
+        "source", "own",
+        "own streaming: e1 = ema(source), e2 = ema(e1), e3 = ema(e2), each alpha = 2/(period+1) "
+        "and seeded with the SMA of its first `period` inputs (TA-Lib); TEMA = 3*e1 - 3*e2 + e3",
+        lambda p: 3 * p["period"] - 2, "3*period - 2",
+        notes="TA-Lib's TEMA convention (each EMA stage seeded with an SMA), so ports of "
+        "freqtrade strategies (ta.TEMA) see the same values from the first valid bar; Nautilus "
+        "1.231 has no TEMA. Matches talib.TEMA to 1e-9 (tests/compiler/"
+        "test_indicators_reference.py).",
+        aliases=("triple_ema",),
     ),
     IndicatorDef(
         "hma", "Hull moving average", (_int("period", 20, 2, 10_000, "look-back length"),),
@@ -278,7 +299,28 @@ _DEFS: list[IndicatorDef] = [
         "k_period + smooth + d_period - 2",
         notes="Nautilus value_k matches the textbook raw %K; its value_d (Ratio or MovingAverage "
         "d_method) does not equal SMA(%K), so d is built from k.",
-        aliases=("stochastic",),
+        aliases=("stochastic", "stochf"),
+    ),
+    IndicatorDef(
+        "stochrsi", "Stochastic RSI",
+        (
+            _int("period", 14, 2, 1_000, "RSI period"),
+            _int("stoch_period", 14, 1, 1_000, "look-back of the stochastic over RSI"),
+            _int("smooth", 3, 1, 100, "SMA smoothing of raw %K (1 = TA-Lib STOCHRSI's fastk)"),
+            _int("d_period", 3, 1, 1_000, "%D = SMA of k over d_period"),
+        ),
+        (OutputSpec("k", "0..100"), OutputSpec("d", "0..100")),
+        "k", "source", "own",
+        "own streaming: Wilder rsi(period) (as `rsi`); raw %K = 100 * (rsi - lowest rsi) / "
+        "(highest rsi - lowest rsi) over stoch_period values; k = sma(smooth) of raw %K; "
+        "d = sma(d_period) of k",
+        lambda p: p["period"] + p["stoch_period"] + p["smooth"] + p["d_period"] - 2,
+        "period + stoch_period + smooth + d_period - 2",
+        notes="Defaults are TradingView's / jesse's (14, 14, 3, 3). TA-Lib "
+        "STOCHRSI(timeperiod, fastk_period, fastd_period) is smooth=1 with stoch_period="
+        "fastk_period (fastk = k, fastd = d). A flat RSI window (highest = lowest) gives NaN "
+        "(TA-Lib writes 0).",
+        aliases=("stoch_rsi", "srsi"),
     ),
     IndicatorDef(
         "cci", "Commodity channel index",
@@ -294,6 +336,14 @@ _DEFS: list[IndicatorDef] = [
         lambda p: p["period"] + 1, "period + 1",
         notes="pyo3 RateOfChange(n) compares with the value n-1 bars back and returns a "
         "fraction: construct with period+1 and scale x100.",
+    ),
+    IndicatorDef(
+        "mom", "Momentum", (_int("period", 10, 1, 1_000),),
+        _value("price", "x - x[period]"), "value", "source", "own",
+        "own streaming: source minus the source `period` bars earlier (ring buffer)",
+        lambda p: p["period"] + 1, "period + 1",
+        notes="TA-Lib MOM. Nautilus 1.231 has no momentum class.",
+        aliases=("momentum",),
     ),
     IndicatorDef(
         "willr", "Williams %R", (_int("period", 14, 1, 1_000),),
@@ -357,7 +407,7 @@ _DEFS: list[IndicatorDef] = [
         lambda p: p["period"], "period",
         notes="Nautilus BollingerBands averages the typical price (h+l+c)/3 of update_raw; feeding "
         "the source three times gives bands on the source. Population standard deviation.",
-        aliases=("bollinger",),
+        aliases=("bollinger", "bollinger_bands"),
     ),
     IndicatorDef(
         "keltner", "Keltner Channel",
@@ -388,11 +438,63 @@ _DEFS: list[IndicatorDef] = [
         "bar's channel: `close > dc.upper[1]`.",
     ),
     IndicatorDef(
+        "sar", "Parabolic SAR (Wilder)",
+        (
+            _pos("acceleration", 0.02, 1.0, "acceleration factor: start and step"),
+            _pos("maximum", 0.2, 1.0, "acceleration factor cap"),
+        ),
+        _value("price"), "value", ("high", "low"), "own",
+        "own streaming port of TA-Lib's SAR: initial direction from the first two bars (short "
+        "when the first -DM > 0, else long), initial SAR = the first bar's low (long) / high "
+        "(short), EP = the second bar's high / low; the SAR shown on a bar is the stop for that "
+        "bar, and is overridden by the EP (clamped to the last two bars' range) on a reversal",
+        lambda p: 2, "2",
+        notes="TA-Lib's convention (used by freqtrade's ta.SAR); Nautilus 1.231 has no SAR. "
+        "A bar whose low touches a long SAR (low <= SAR) reverses. `close > sar` means uptrend.",
+        aliases=("psar", "parabolic_sar"),
+        cross_check=_le("acceleration", "maximum"),
+    ),
+    IndicatorDef(
+        "supertrend", "Supertrend",
+        (
+            _int("period", 10, 1, 1_000, "ATR period (Wilder)"),
+            _pos("multiplier", 3.0, 100.0, "ATR multiple"),
+        ),
+        (
+            OutputSpec("value", "price", "the trailing line: lower band in an uptrend, upper "
+                       "band in a downtrend"),
+            OutputSpec("direction", "+1/-1", "+1 uptrend (close above the line), -1 downtrend"),
+            OutputSpec("upper", "price", "final upper band"),
+            OutputSpec("lower", "price", "final lower band"),
+        ),
+        "value", ("high", "low", "close"), "own",
+        "own streaming: basic bands = hl2 +- multiplier * Wilder atr(period); final upper = basic "
+        "upper if it is lower than the previous final upper or the previous close was above it, "
+        "else the previous final upper (lower band mirrored); direction flips to -1 when close < "
+        "final lower (in an uptrend) and to +1 when close > final upper (in a downtrend); starts "
+        "as a downtrend on the first valid bar (TradingView's ta.supertrend)",
+        lambda p: p["period"] + 1, "period + 1",
+        notes="TradingView's ta.supertrend with its sign flipped (there -1 means up); ATR as our "
+        "`atr` (TA-Lib's ATR). Nautilus 1.231 has no Supertrend.",
+        aliases=("super_trend",),
+    ),
+    IndicatorDef(
         "obv", "On-balance volume", (), _value("volume"), "value", ("close", "volume"), "own",
         "own streaming: obv += volume * sign(close - previous close)",
         lambda p: 2, "2",
         notes="Nautilus OnBalanceVolume signs volume by close vs OPEN of the same bar (checked), "
         "not close vs previous close, so the textbook OBV is our own (one addition per bar).",
+    ),
+    IndicatorDef(
+        "mfi", "Money flow index", (_int("period", 14, 1, 1_000),),
+        _value("0..100"), "value", ("high", "low", "close", "volume"), "own",
+        "own streaming: tp = (h+l+c)/3, flow = tp * volume, positive when tp > previous tp, "
+        "negative when tp < previous tp (neither when equal); MFI = 100 * sum(positive) / "
+        "(sum(positive) + sum(negative)) over the last `period` bars",
+        lambda p: p["period"] + 1, "period + 1",
+        notes="TA-Lib MFI (freqtrade's ta.MFI). A window without flow gives NaN (TA-Lib writes "
+        "0). Nautilus 1.231 has no MFI.",
+        aliases=("money_flow_index",),
     ),
     IndicatorDef(
         "vwap", "Volume-weighted average price (resets 00:00 UTC)", (),
@@ -420,6 +522,53 @@ def lookup(type_name: str) -> IndicatorDef | None:
     key = type_name.strip().lower()
     key = ALIASES.get(key, key)
     return INDICATORS.get(key)
+
+
+#: Indicator names of other libraries (TA-Lib, pandas-ta, jesse, TradingView) that vibe-quant
+#: does not have -> what to say. A typo suggestion never points from one of these to a
+#: different indicator of ours (``trima`` must not become "did you mean 'sma'?").
+NOT_AVAILABLE: dict[str, str] = {
+    "trima": "triangular moving average", "t3": "T3 moving average",
+    "mama": "MESA adaptive moving average", "fama": "MESA adaptive moving average",
+    "rma": "Wilder's moving average (use rsi/atr, which use it)", "zlema": "zero-lag EMA",
+    "vwma": "volume-weighted moving average", "alma": "Arnaud Legoux moving average",
+    "jma": "Jurik moving average", "vidya": "variable index dynamic average",
+    "sarext": "extended parabolic SAR (use sar)", "ht_trendline": "Hilbert transform",
+    "ht_sine": "Hilbert transform sine wave", "ht_dcperiod": "Hilbert transform",
+    "ht_dcphase": "Hilbert transform", "ht_phasor": "Hilbert transform",
+    "ht_trendmode": "Hilbert transform", "midpoint": "midpoint over period",
+    "midprice": "midpoint price over period", "adxr": "ADX rating",
+    "apo": "absolute price oscillator", "ppo": "percentage price oscillator",
+    "bop": "balance of power", "cmo": "Chande momentum oscillator",
+    "dx": "directional movement index (use adx)", "plus_di": "use adx.plus_di",
+    "minus_di": "use adx.minus_di", "plus_dm": "directional movement",
+    "minus_dm": "directional movement", "trix": "TRIX", "ultosc": "ultimate oscillator",
+    "natr": "normalised ATR (write atr / close * 100)", "trange": "true range",
+    "ad": "Chaikin A/D line", "adosc": "Chaikin A/D oscillator", "cmf": "Chaikin money flow",
+    "linearreg": "linear regression", "linearreg_slope": "linear regression slope",
+    "linearreg_angle": "linear regression angle", "stddev": "standard deviation",
+    "var": "variance", "tsf": "time series forecast", "beta": "beta", "correl": "correlation",
+    "rocp": "rate of change as a fraction (write roc / 100)", "rocr": "rate of change ratio",
+    "ichimoku": "Ichimoku cloud", "heikin_ashi": "Heikin-Ashi candles",
+    "heikinashi": "Heikin-Ashi candles", "fisher": "Fisher transform (write it with log())",
+    "fisher_rsi": "Fisher transform of RSI (write it with exp()/log() on rsi)",
+    "kdj": "KDJ", "kst": "know sure thing", "tsi": "true strength index",
+    "ao": "awesome oscillator", "squeeze": "TTM squeeze", "chop": "choppiness index",
+    "vortex": "vortex indicator", "efi": "Elder force index", "eom": "ease of movement",
+    "pvt": "price-volume trend", "nvi": "negative volume index", "pvi": "positive volume index",
+    "zigzag": "zig-zag", "pivots": "pivot points", "fibonacci": "Fibonacci levels",
+}
+
+
+def suggest_type(name: str) -> str:
+    """Hint for an unknown indicator type: ``" (did you mean 'x'?)"`` only for a near spelling
+    of one of ours; for a known indicator of another library, a sentence saying it is not
+    available (never a different indicator of ours); else ``""``."""
+    key = name.strip().lower()
+    if key in NOT_AVAILABLE:
+        return (f": '{key}' ({NOT_AVAILABLE[key]}) is not available in vibe-quant "
+                "(docs/dsl.md, 'Not supported')")
+    return suggest(key, all_type_names())
 
 
 def all_type_names() -> list[str]:

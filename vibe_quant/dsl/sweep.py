@@ -15,6 +15,7 @@ value bound to ``$p`` is swept through ``$p``, not directly.
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import math
 from collections.abc import Mapping
@@ -92,77 +93,105 @@ def _section_fields(section: str, obj: Any) -> dict[str, ParamSpec]:
 
 
 def resolve_key(parts: Parts, key: str,
-                param_specs: Mapping[str, list[ParamSpec]] | None = None) -> Target:
+                param_specs: Mapping[str, list[ParamSpec]] | None = None, *,
+                label: str | None = None, verb: str = "sweep") -> Target:
     """Resolve a sweep key; raises :class:`SweepKeyError` when it reaches no live value.
 
     ``param_specs`` maps a parameter name to the constraints of the places it is used (the
-    validator collects them); without it, ``$p`` targets carry no constraints.
+    validator collects them); without it, ``$p`` targets carry no constraints.  ``label``
+    names the key in messages (default ``"sweep key 'k'"``; :func:`apply_params` passes
+    ``"override 'k=v'"``) and ``verb`` is what the user does with it (``sweep``/``override``).
     """
     key = key.strip()
+    lab = label or f"sweep key '{key}'"
     if key.startswith("$"):
         name = key[1:]
         if name not in parts.parameters:
             raise SweepKeyError(
-                f"sweep key '{key}' reaches nothing: no parameter '{name}'"
+                f"{lab} reaches nothing: no parameter '{name}'"
                 f"{suggest(name, list(parts.parameters))}",
                 "a parameter declared under parameters")
         if name not in parts.used_params:
             raise SweepKeyError(
-                f"sweep key '{key}' reaches nothing: parameter '{name}' is not used by any "
+                f"{lab} reaches nothing: parameter '{name}' is not used by any "
                 "condition, indicator, stop, take profit or sizing value",
                 "a parameter that is referenced somewhere as $" + name)
         specs = tuple((param_specs or {}).get(name, ()))
         return Target("parameter", name, "default", specs)
     if "." not in key:
+        close = difflib.get_close_matches(key, list(parts.parameters), 1, 0.6)
+        hint = f" (did you mean '${close[0]}'?)" if close else ""
         raise SweepKeyError(
-            f"sweep key '{key}' reaches nothing",
+            f"{lab} reaches nothing: no parameter or indicator field '{key}'{hint}",
             "indicator.param, $parameter, stop_loss.<field>, take_profit.<field> or sizing.<field>")
     owner, fld = key.split(".", 1)
     if owner in ("stop_loss", "take_profit", "sizing"):
         obj = getattr(parts, owner)
         if obj is None:
-            raise SweepKeyError(f"sweep key '{key}' reaches nothing: there is no {owner}",
+            raise SweepKeyError(f"{lab} reaches nothing: there is no {owner}",
                                 f"a {owner} section")
         fields = _section_fields(owner, obj)
         kind = getattr(obj, "type", None) or getattr(obj, "method", None)
         if fld not in fields:
             choices = ", ".join(f"{owner}.{f}" for f in fields)
             raise SweepKeyError(
-                f"sweep key '{key}' reaches nothing: {owner} '{kind}' has no numeric field "
+                f"{lab} reaches nothing: {owner} '{kind}' has no numeric field "
                 f"'{fld}'{suggest(fld, list(fields))}", choices or None)
         current = getattr(obj, fld, None)
         if param_ref(current) is not None:
-            raise SweepKeyError(f"sweep key '{key}' reaches nothing directly: {key} is set to "
-                                f"{current}", f"sweep '{current}' instead")
+            raise SweepKeyError(f"{lab} reaches nothing directly: {key} is set to "
+                                f"{current}", f"{verb} '{current}' instead")
         return Target(owner, None, fld, (fields[fld],))
     if owner not in parts.indicators:
         raise SweepKeyError(
-            f"sweep key '{key}' reaches nothing: no indicator '{owner}'"
+            f"{lab} reaches nothing: no indicator '{owner}'"
             f"{suggest(owner, list(parts.indicators))}",
             "indicator.param for an indicator declared under indicators")
     ind = parts.indicators[owner]
     if ind is None:
-        raise SweepKeyError(f"sweep key '{key}': indicator '{owner}' is invalid")
+        raise SweepKeyError(f"{lab}: indicator '{owner}' is invalid")
     defn = lookup(ind.type)
     if defn is None:
-        raise SweepKeyError(f"sweep key '{key}': indicator '{owner}' has an unknown type")
+        raise SweepKeyError(f"{lab}: indicator '{owner}' has an unknown type")
     spec = defn.param(fld)
     if spec is None:
         names = [p.name for p in defn.params]
         raise SweepKeyError(
-            f"sweep key '{key}' reaches nothing: {defn.type} has no parameter '{fld}'"
+            f"{lab} reaches nothing: {defn.type} has no parameter '{fld}'"
             f"{suggest(fld, names)}",
             ", ".join(f"{owner}.{n}" for n in names) or f"({defn.type} has no parameters)")
     if owner not in parts.used_indicators:
         raise SweepKeyError(
-            f"sweep key '{key}' reaches nothing: indicator '{owner}' is not used by any "
+            f"{lab} reaches nothing: indicator '{owner}' is not used by any "
             "condition, stop, take profit or sizing rule",
             "a parameter of an indicator that is used")
     current = ind.params.get(fld)
     if param_ref(current) is not None:
-        raise SweepKeyError(f"sweep key '{key}' reaches nothing directly: {key} is set to "
-                            f"{current}", f"sweep '{current}' instead")
+        raise SweepKeyError(f"{lab} reaches nothing directly: {key} is set to "
+                            f"{current}", f"{verb} '{current}' instead")
     return Target("indicator", owner, fld, (spec,))
+
+
+def param_uses(spec: StrategySpec) -> dict[str, list[tuple[str, ParamSpec]]]:
+    """``$name`` -> ``[(field path, constraint), ...]`` for every constrained place that
+    reads the parameter (indicator params, stop/take-profit/sizing fields)."""
+    out: dict[str, list[tuple[str, ParamSpec]]] = {}
+    for iname, ind in spec.indicators.items():
+        defn = lookup(ind.type)
+        for k, v in ind.params.items():
+            ref = param_ref(v)
+            p = defn.param(k) if defn else None
+            if ref and p is not None:
+                out.setdefault(ref, []).append((f"indicators.{iname}.params.{k}", p))
+    for section in ("stop_loss", "take_profit", "sizing"):
+        obj = getattr(spec, section)
+        if obj is None:
+            continue
+        for fld, p in _section_fields(section, obj).items():
+            ref = param_ref(getattr(obj, fld, None))
+            if ref:
+                out.setdefault(ref, []).append((f"{section}.{fld}", p))
+    return out
 
 
 def _decimals(x: Value) -> int:
@@ -262,16 +291,34 @@ def apply_params(spec: StrategySpec, params: Mapping[str, Value]) -> StrategySpe
     """
     from vibe_quant.dsl.api import validate_data
     from vibe_quant.dsl.errors import Diagnostic, StrategyError
+    from vibe_quant.dsl.registry import _show
 
     parts = Parts.from_spec(spec)
+    uses = param_uses(spec)
     data = spec.model_dump(mode="python", exclude_none=True)
     diags: list[Diagnostic] = []
     for key, value in params.items():
+        shown = f"{str(key).strip()}={_show(value)}"
         try:
-            target = resolve_key(parts, key)
+            target = resolve_key(parts, key, label=f"override '{shown}'", verb="override")
         except SweepKeyError as exc:
             diags.append(Diagnostic(exc.message, path=key, expected=exc.expected,
                                     code="sweep-key"))
+            continue
+        if target.kind == "parameter":
+            places = uses.get(target.owner or "", [])
+        elif target.kind == "indicator":
+            ind_type = lookup(spec.indicators[target.owner or ""].type)
+            places = [(f"{ind_type.type if ind_type else target.owner}.{target.field}", s)
+                      for s in target.specs]
+        else:
+            places = [(f"{target.kind}.{target.field}", s) for s in target.specs]
+        bad = next(((where, s) for where, s in places if s.check(value)), None)
+        if bad is not None:
+            where, s = bad
+            diags.append(Diagnostic(
+                f"override '{shown}': bad value {_show(value)} for {where}", path=key,
+                expected=s.expected(), code="bad-value"))
             continue
         if target.kind == "parameter":
             data["parameters"][target.owner]["default"] = value

@@ -21,6 +21,7 @@ section does not hide problems elsewhere):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,7 @@ from vibe_quant.dsl.models import (
     TimeFilters,
     finite,
     param_ref,
+    quoted_number,
 )
 from vibe_quant.dsl.registry import (
     INDICATORS,
@@ -67,6 +69,7 @@ from vibe_quant.dsl.registry import (
     check_params,
     lookup,
     suggest,
+    suggest_type,
 )
 from vibe_quant.dsl.sweep import (
     MAX_GRID,
@@ -82,6 +85,7 @@ _OPERAND_EXPECTED = ("an indicator declared under indicators, a price field "
 _ITEM_EXPECTED = "a condition string, a list (AND), {any: [...]} (OR) or {all: [...]}"
 
 _TA: dict[Any, TypeAdapter] = {}
+_NAME_IN_TEXT = re.compile(r"(\$?)\b([A-Za-z_][A-Za-z0-9_]*)\b")
 
 
 def _adapter(tp: Any) -> TypeAdapter:
@@ -190,7 +194,15 @@ def _pydantic_diag(ctx: _Ctx, err: dict[str, Any]) -> None:
                 code="unknown-field", key=True)
         return
     if etype == "literal_error":
-        ctx.add(path, f"invalid value {_show(val)} for '{last}'", f"one of {expected}",
+        allowed = re.findall(r"'([^']*)'", str(expected or ""))
+        hint = ""
+        if isinstance(val, str) and val not in allowed:
+            if val.lower() in allowed:
+                hint = (f" (timeframes are lower-case: {val.lower()})" if last == "timeframe"
+                        else f" (values are lower-case: {val.lower()})")
+            else:
+                hint = suggest(val.lower(), allowed)
+        ctx.add(path, f"invalid value {_show(val)} for '{last}'{hint}", f"one of {expected}",
                 code="bad-value")
         return
     if etype == "union_tag_invalid":
@@ -210,6 +222,10 @@ def _pydantic_diag(ctx: _Ctx, err: dict[str, Any]) -> None:
                  "session_empty", "version"):
         ctx.add(path, err["msg"] + ("" if etype != "slot" else f" for '{last}'"),
                 expected, code="bad-value")
+        return
+    hint = quoted_number(val)
+    if hint and (etype.startswith(("int_", "float_")) or etype in ("finite_number",)):
+        ctx.add(path, hint, None, code="bad-type")
         return
     numeric_union = bool(err["loc"]) and err["loc"][-1] in ("int", "float")
     if numeric_union and etype.startswith(("int_", "float_")):
@@ -254,6 +270,30 @@ def _pydantic_diag(ctx: _Ctx, err: dict[str, Any]) -> None:
                 code="bad-value")
         return
     ctx.add(path, f"{err['msg']} ('{last}')", None, code=etype)
+
+
+def _literal(node: E.Operand) -> float | None:
+    """Value of an operand made of numbers only (no series, no $parameters), else ``None``."""
+    if any(isinstance(x, (E.ParamRef, E.PriceRef, E.IndicatorRef)) for x in E.walk(node)):
+        return None
+    from vibe_quant.dsl.runtime.conditions import constant_value
+
+    return constant_value(node, {})
+
+
+def _constant_domain_problem(call: E.Call) -> str | None:
+    """A message when a call on literal numbers is undefined (``log(0)``, ``sqrt(-1)``) or
+    ``clip`` has literal bounds in the wrong order; runtime values out of the domain give NaN
+    instead (docs/dsl.md §7)."""
+    vals = [_literal(a) for a in call.args]
+    if call.func == "log" and vals[0] is not None and not vals[0] > 0:
+        return f"log({_show(vals[0])}) is undefined: log needs a positive argument"
+    if call.func == "sqrt" and vals[0] is not None and not vals[0] >= 0:
+        return f"sqrt({_show(vals[0])}) is undefined: sqrt needs an argument >= 0"
+    if call.func == "clip" and vals[1] is not None and vals[2] is not None and vals[1] > vals[2]:
+        return (f"clip bounds are in the wrong order: lo ({_show(vals[1])}) > "
+                f"hi ({_show(vals[2])})")
+    return None
 
 
 # -- the checker ---------------------------------------------------------------------------
@@ -328,14 +368,17 @@ class _Checker:
             defn = lookup(ind.type)
             if defn is None:
                 self.add(base + ("type",), f"unknown indicator type '{ind.type}'"
-                         f"{suggest(ind.type.lower(), list(INDICATORS))}",
+                         f"{suggest_type(ind.type)}",
                          "one of: " + ", ".join(INDICATORS), code="unknown-indicator")
                 continue
             for pname, raw in ind.params.items():
                 ref = param_ref(raw)
                 if isinstance(raw, str) and ref is None:
-                    self.add(base + ("params", pname), f"bad value {_show(raw)} for "
-                             f"{defn.type}.{pname}", "a number or a $parameter", code="bad-param")
+                    hint = quoted_number(raw)
+                    msg = (f"{defn.type}.{pname}: {hint}" if hint else
+                           f"bad value {_show(raw)} for {defn.type}.{pname}")
+                    self.add(base + ("params", pname), msg, "a number or a $parameter",
+                             code="bad-param")
                     continue
                 if ref is not None:
                     if ref not in self.raw_params:
@@ -390,13 +433,25 @@ class _Checker:
                 self.add((kind,), "entry needs at least one of 'long' or 'short'",
                          "entry: {long: [...], short: [...]}", code="missing")
 
+    def _mark_text_uses(self, text: str) -> None:
+        """A condition that failed to parse still counts as using the names it mentions, so
+        its error is not followed by misleading 'never used' / 'sweep reaches nothing'."""
+        for m in _NAME_IN_TEXT.finditer(text):
+            name = m.group(2)
+            if m.group(1) and name in self.raw_params:
+                self.uses.append(_Use(name, None, ("entry",)))
+            elif not m.group(1) and name in self.raw_inds:
+                self.used_inds.add(name)
+
     def build(self, path: PathT, item: Any) -> E.Condition | None:
         if isinstance(item, str):
             try:
                 node = parse_condition(item)
             except ConditionSyntaxError as exc:
-                self.add(path, f"syntax error in condition: {exc.message}", exc.expected,
-                         code="syntax", offset=exc.offset)
+                self._mark_text_uses(item)
+                msg = exc.message if exc.code != "syntax" else \
+                    f"syntax error in condition: {exc.message}"
+                self.add(path, msg, exc.expected, code=exc.code, offset=exc.offset)
                 return None
             return self.resolve(path, node)
         if isinstance(item, list):
@@ -495,6 +550,12 @@ class _Checker:
                 if not any(E.has_series(o) for o in ops):
                     self.add(path, "condition compares constants only", _OPERAND_EXPECTED,
                              code="bad-condition", offset=n.span[0])
+                    ok = False
+            elif isinstance(n, E.Call):
+                problem = _constant_domain_problem(n)
+                if problem:
+                    self.add(path, problem, E.FUNCTIONS[n.func][3], code="bad-value",
+                             offset=n.span[0])
                     ok = False
         return new if ok else None
 
@@ -659,8 +720,9 @@ class _Checker:
                     getattr(self, {"stop_loss": "stop", "take_profit": "target",
                                    "sizing": "sizing"}[owner]) is None:
                 continue  # the section itself is invalid and already reported
-            if "." in str(key) and owner in self.inds and self.inds[owner] is None:
-                continue
+            if "." in str(key) and owner in self.inds and (
+                    self.inds[owner] is None or lookup(self.inds[owner].type) is None):
+                continue  # the indicator itself is invalid and already reported
             try:
                 target = resolve_key(parts, str(key), specs)
             except SweepKeyError as exc:

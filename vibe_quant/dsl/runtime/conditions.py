@@ -16,10 +16,16 @@ Semantics (docs/dsl.md §7, settled by the compiler):
 * ``a between lo hi``: ``lo <= a <= hi``.
 * ``x[n]``: the value ``n`` bars of ``x``'s own timeframe ago (:class:`Ring`).
 * ``$name``: the parameter's value in the run's config (read when the run starts).
+* Functions (``abs min max exp log sqrt clip``, :data:`vibe_quant.dsl.expr.FUNCTIONS`) are
+  implemented here with :mod:`math`, never looked up by name in Python: an undefined result is
+  NaN (``log(x)``, x <= 0; ``sqrt(x)``, x < 0), ``exp`` overflow is ``+inf``, and NaN in any
+  argument gives NaN (``min``/``max``/``clip`` propagate NaN like ``numpy.minimum``), so a
+  comparison that depends on it is false -- the rule already used for ``x / 0``.
 """
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from functools import partial
@@ -127,6 +133,48 @@ def _div(a: float, b: float) -> float:
 _BIN = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": _div}
 
 
+def _log(x: float) -> float:
+    return math.log(x) if x > 0 else NAN  # NaN for x <= 0 and for NaN
+
+
+def _sqrt(x: float) -> float:
+    return math.sqrt(x) if x >= 0 else NAN  # NaN for x < 0 and for NaN
+
+
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def _min(*xs: float) -> float:
+    for x in xs:
+        if x != x:
+            return NAN
+    return min(xs)
+
+
+def _max(*xs: float) -> float:
+    for x in xs:
+        if x != x:
+            return NAN
+    return max(xs)
+
+
+def _clip(x: float, lo: float, hi: float) -> float:
+    if x != x or lo != lo or hi != hi:
+        return NAN
+    return min(max(x, lo), hi)  # numpy.clip: hi wins when lo > hi
+
+
+#: DSL function name -> implementation (the only functions a condition can call)
+FUNCS: dict[str, Callable[..., float]] = {
+    "abs": abs, "min": _min, "max": _max, "exp": _exp, "log": _log, "sqrt": _sqrt,
+    "clip": _clip,
+}
+
+
 def constant_value(node: E.Operand, params: dict[str, float]) -> float | None:
     """Value of an operand without series (numbers/params/arithmetic), else ``None``."""
     if E.has_series(node):
@@ -141,6 +189,8 @@ def constant_value(node: E.Operand, params: dict[str, float]) -> float | None:
         a = constant_value(node.left, params)
         b = constant_value(node.right, params)
         return _BIN[node.op](a, b)
+    if isinstance(node, E.Call):
+        return float(FUNCS[node.func](*(constant_value(a, params) for a in node.args)))
     raise TypeError(f"not an operand: {node!r}")
 
 
@@ -169,6 +219,16 @@ def operand(node: E.Operand, env: Env) -> Getter:
             k = constant_value(node.right, env.params)
             return lambda: f(a(), k)
         return lambda: f(a(), b())
+    if isinstance(node, E.Call):
+        fn = FUNCS[node.func]
+        args = [operand(a, env) for a in node.args]
+        if len(args) == 1:
+            g = args[0]
+            return lambda: fn(g())
+        if len(args) == 2:
+            g, h = args
+            return lambda: fn(g(), h())
+        return lambda: fn(*[g() for g in args])
     raise TypeError(f"not an operand: {node!r}")
 
 

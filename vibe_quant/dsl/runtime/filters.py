@@ -42,7 +42,7 @@ class TimeFilter:
     def on_funding(self, ts_ns: int, interval_min: int | None, next_ns: int | None) -> None:
         """Record one funding update (times UTC ns, interval minutes)."""
         self.last_funding_ns = int(ts_ns)
-        if next_ns:
+        if next_ns and int(next_ns) > int(ts_ns):  # else a settlement stamp, not a schedule
             self.next_funding_ns = int(next_ns)
         elif interval_min:
             self.next_funding_ns = int(ts_ns) + int(interval_min) * MINUTE_NS

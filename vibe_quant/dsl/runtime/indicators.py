@@ -21,6 +21,12 @@ Implementations (checked against textbook pandas/numpy formulas in ``tests/compi
   the next day; ours assigns a bar to the day of ``close − 1 ns``); Aroon (Nautilus's down
   line looks back one bar less than its up line); KAMA (Nautilus seeds with the first input
   and uses partial efficiency-ratio windows).
+* Own streaming code for what Nautilus 1.231 lacks, in TA-Lib's conventions where TA-Lib has
+  the indicator (checked against ``talib`` on a real year in
+  ``tests/compiler/test_indicators_reference.py``): TEMA (each EMA stage seeded with the SMA of
+  its first ``period`` inputs), Parabolic SAR (TA-Lib's initial direction and reversal rules),
+  MFI, momentum, Stochastic RSI; Supertrend in TradingView's ``ta.supertrend`` rules on our
+  (TA-Lib) ATR.
 
 Price sources: ``open high low close volume hl2 hlc3 ohlc4`` (``hl2 = (h+l)/2``,
 ``hlc3 = (h+l+c)/3``, ``ohlc4 = (o+h+l+c)/4``).
@@ -125,6 +131,60 @@ class RollingMean:
         if len(buf) == self.n:
             self.value = self.s / self.n
         return self.value
+
+
+class SeededEma:
+    """EMA with alpha = 2/(period+1), seeded with the SMA of the first ``period`` inputs
+    (TA-Lib's ``TA_EMA``); ``value`` is NaN until then."""
+
+    __slots__ = ("n", "a", "k", "s", "value")
+
+    def __init__(self, period: int) -> None:
+        self.n = int(period)
+        self.a = 2.0 / (self.n + 1)
+        self.k = 0
+        self.s = 0.0
+        self.value = NAN
+
+    def update(self, x: float) -> float:
+        self.k += 1
+        if self.k < self.n:
+            self.s += x
+        elif self.k == self.n:
+            self.value = (self.s + x) / self.n
+        else:
+            v = self.value
+            self.value = (x - v) * self.a + v
+        return self.value
+
+
+class RollingExtremes:
+    """Highest and lowest of the last ``period`` inputs (monotonic deques, amortised O(1))."""
+
+    __slots__ = ("n", "t", "hi", "lo")
+
+    def __init__(self, period: int) -> None:
+        self.n = int(period)
+        self.t = 0
+        self.hi: deque[tuple[int, float]] = deque()
+        self.lo: deque[tuple[int, float]] = deque()
+
+    def update(self, x: float) -> tuple[float, float]:
+        t = self.t
+        self.t += 1
+        hi, lo = self.hi, self.lo
+        while hi and hi[-1][1] <= x:
+            hi.pop()
+        hi.append((t, x))
+        while lo and lo[-1][1] >= x:
+            lo.pop()
+        lo.append((t, x))
+        oldest = t - self.n + 1
+        while hi[0][0] < oldest:
+            hi.popleft()
+        while lo[0][0] < oldest:
+            lo.popleft()
+        return hi[0][1], lo[0][1]
 
 
 # ----------------------------------------------------------------- single-source (Nautilus)
@@ -521,6 +581,267 @@ class Vwap(Indicator):
         self.value = self._pv / self._v if self._v > 0 else NAN
 
 
+class Tema(Indicator):
+    """TEMA = 3·e1 − 3·e2 + e3 with e1 = EMA(source), e2 = EMA(e1), e3 = EMA(e2), every stage
+    a :class:`SeededEma` (TA-Lib ``TA_TEMA``); valid from bar 3·period − 2."""
+
+    def __init__(self, period: int, source: str, warmup: int) -> None:
+        super().__init__(warmup)
+        self._src = SOURCES[source]
+        self._e1, self._e2, self._e3 = SeededEma(period), SeededEma(period), SeededEma(period)
+
+    def update(self, o, h, l, c, v, ts):
+        self.count += 1
+        e1 = self._e1.update(self._src(o, h, l, c, v))
+        if e1 != e1:
+            return
+        e2 = self._e2.update(e1)
+        if e2 != e2:
+            return
+        e3 = self._e3.update(e2)
+        if e3 == e3:
+            self.value = 3.0 * e1 - 3.0 * e2 + e3
+
+
+class Mom(Indicator):
+    """Momentum: ``x − x[period]`` (TA-Lib ``TA_MOM``), valid from bar period + 1."""
+
+    def __init__(self, period: int, source: str, warmup: int) -> None:
+        super().__init__(warmup)
+        self._src = SOURCES[source]
+        self._x: deque[float] = deque(maxlen=int(period) + 1)
+
+    def update(self, o, h, l, c, v, ts):
+        x = self._src(o, h, l, c, v)
+        xs = self._x
+        xs.append(x)
+        self.count += 1
+        if len(xs) == xs.maxlen:
+            self.value = x - xs[0]
+
+
+class StochRsi(Indicator):
+    """Stochastic RSI: r = Wilder RSI(period) (as :class:`Rsi`); raw %K = 100·(r − min r)/
+    (max r − min r) over the last ``stoch_period`` RSI values (NaN when max = min); k =
+    SMA(smooth) of raw %K (raw when smooth = 1); d = SMA(d_period) of k."""
+
+    outputs = ("k", "d")
+
+    def __init__(self, period: int, stoch_period: int, smooth: int, d_period: int,
+                 source: str, warmup: int) -> None:
+        super().__init__(warmup)
+        self._rsi = Rsi(period, source, int(period) + 1)
+        self._ext = RollingExtremes(stoch_period)
+        self._sp = int(stoch_period)
+        self._nr = 0
+        self._smooth = RollingMean(smooth) if int(smooth) > 1 else None
+        self._d = RollingMean(d_period)
+
+    def update(self, o, h, l, c, v, ts):
+        self.count += 1
+        rsi = self._rsi
+        rsi.update(o, h, l, c, v, ts)
+        r = rsi.value
+        if r != r:
+            return
+        hi, lo = self._ext.update(r)
+        self._nr += 1
+        if self._nr < self._sp:
+            return
+        raw = 100.0 * (r - lo) / (hi - lo) if hi > lo else NAN
+        k = self._smooth.update(raw) if self._smooth is not None else raw
+        self.k = k
+        self.d = self._d.update(k) if k == k else self._d.value
+
+
+class Mfi(Indicator):
+    """Money flow index (TA-Lib ``TA_MFI``): tp = (h+l+c)/3, flow = tp·volume, positive when
+    tp > previous tp, negative when tp < previous tp; MFI = 100·Σpos/(Σpos + Σneg) over the last
+    ``period`` bars (valid from bar period + 1; NaN when both sums are 0)."""
+
+    def __init__(self, period: int, warmup: int) -> None:
+        super().__init__(warmup)
+        self._n = int(period)
+        self._flows: deque[tuple[float, float]] = deque()
+        self._pos = 0.0
+        self._neg = 0.0
+        self._ptp = NAN
+
+    def update(self, o, h, l, c, v, ts):
+        tp = (h + l + c) / 3.0
+        ptp = self._ptp
+        self._ptp = tp
+        self.count += 1
+        if ptp != ptp:
+            return
+        mf = tp * v
+        pos = mf if tp > ptp else 0.0
+        neg = mf if tp < ptp else 0.0
+        fl = self._flows
+        if len(fl) == self._n:
+            op, on = fl.popleft()
+            self._pos -= op
+            self._neg -= on
+        fl.append((pos, neg))
+        self._pos += pos
+        self._neg += neg
+        if self.count % 1_000 == 0:  # bound the drift of the running sums
+            self._pos = math.fsum(f[0] for f in fl)
+            self._neg = math.fsum(f[1] for f in fl)
+        if len(fl) == self._n:
+            tot = self._pos + self._neg
+            self.value = 100.0 * self._pos / tot if tot > 0 else NAN
+
+
+class Sar(Indicator):
+    """Parabolic SAR, a streaming port of TA-Lib ``TA_SAR`` (Wilder 1978).
+
+    Bar 1 only records its high/low. Bar 2 fixes the initial direction: short when its −DM is
+    positive (``low1 − low2 > 0`` and greater than ``high2 − high1``), else long; long starts
+    with SAR = low1 and EP = high2 (short: high1 and low2), af = ``acceleration``. Then on every
+    bar (bar 2 included, with "yesterday" = bar 2 itself): a long whose low is <= SAR reverses —
+    the SAR becomes the EP, clamped to >= the two bars' highs, and is the value shown; af resets
+    and EP = the bar's low — otherwise the SAR shown is the one computed on the previous bar and
+    EP/af are advanced (af += acceleration on a new extreme, capped at ``maximum``). The next
+    bar's SAR = SAR + af·(EP − SAR), clamped to the two bars' lows (long) / highs (short).
+    Short mirrored. Valid from bar 2.
+    """
+
+    def __init__(self, acceleration: float, maximum: float, warmup: int) -> None:
+        super().__init__(warmup)
+        self._acc = float(acceleration)
+        self._max = float(maximum)
+        self._af = self._acc
+        self._long = True
+        self._sar = NAN
+        self._ep = NAN
+        self._ph = self._pl = NAN
+
+    def update(self, o, h, l, c, v, ts):
+        self.count += 1
+        if self.count == 1:
+            self._ph, self._pl = h, l
+            return
+        if self.count == 2:
+            h0, l0 = self._ph, self._pl
+            dm_minus, dm_plus = l0 - l, h - h0
+            self._long = not (dm_minus > 0 and dm_plus < dm_minus)
+            if self._long:
+                self._ep, self._sar = h, l0
+            else:
+                self._ep, self._sar = l, h0
+            self._af = self._acc
+            ph, pl = h, l
+        else:
+            ph, pl = self._ph, self._pl
+        self._ph, self._pl = h, l
+        sar, ep, af = self._sar, self._ep, self._af
+        if self._long:
+            if l <= sar:
+                self._long = False
+                sar = ep
+                if sar < ph:
+                    sar = ph
+                if sar < h:
+                    sar = h
+                self.value = sar
+                af = self._acc
+                ep = l
+                sar = sar + af * (ep - sar)
+                if sar < ph:
+                    sar = ph
+                if sar < h:
+                    sar = h
+            else:
+                self.value = sar
+                if h > ep:
+                    ep = h
+                    af += self._acc
+                    if af > self._max:
+                        af = self._max
+                sar = sar + af * (ep - sar)
+                if sar > pl:
+                    sar = pl
+                if sar > l:
+                    sar = l
+        else:
+            if h >= sar:
+                self._long = True
+                sar = ep
+                if sar > pl:
+                    sar = pl
+                if sar > l:
+                    sar = l
+                self.value = sar
+                af = self._acc
+                ep = h
+                sar = sar + af * (ep - sar)
+                if sar > pl:
+                    sar = pl
+                if sar > l:
+                    sar = l
+            else:
+                self.value = sar
+                if l < ep:
+                    ep = l
+                    af += self._acc
+                    if af > self._max:
+                        af = self._max
+                sar = sar + af * (ep - sar)
+                if sar < ph:
+                    sar = ph
+                if sar < h:
+                    sar = h
+        self._sar, self._ep, self._af = sar, ep, af
+
+
+class Supertrend(Indicator):
+    """Supertrend (TradingView ``ta.supertrend``, direction sign flipped: +1 = uptrend).
+
+    ATR = Wilder ATR(period) (:class:`Atr`, TA-Lib's); basic bands = hl2 ± multiplier·ATR.
+    Final lower = basic lower if it is above the previous final lower or the previous close was
+    below the previous final lower, else the previous final lower; final upper mirrored. The
+    first bar with an ATR is a downtrend with final = basic bands. Then a downtrend turns up
+    when close > final upper, an uptrend turns down when close < final lower. ``value`` = final
+    lower in an uptrend, final upper in a downtrend. Valid from bar period + 1.
+    """
+
+    outputs = ("value", "direction", "upper", "lower")
+
+    def __init__(self, period: int, multiplier: float, warmup: int) -> None:
+        super().__init__(warmup)
+        self._atr = Atr(period, int(period) + 1)
+        self._m = float(multiplier)
+        self._pc = NAN
+        self._dir = 0
+
+    def update(self, o, h, l, c, v, ts):
+        self.count += 1
+        atr = self._atr
+        atr.update(o, h, l, c, v, ts)
+        pc = self._pc
+        self._pc = c
+        a = atr.value
+        if a != a:
+            return
+        mid = (h + l) / 2.0
+        bu = mid + self._m * a
+        bl = mid - self._m * a
+        if self._dir == 0:
+            fu, fl, d = bu, bl, -1
+        else:
+            pu, pl = self.upper, self.lower
+            fl = bl if (bl > pl or pc < pl) else pl
+            fu = bu if (bu < pu or pc > pu) else pu
+            if self._dir < 0:
+                d = 1 if c > fu else -1
+            else:
+                d = -1 if c < fl else 1
+        self._dir = d
+        self.upper, self.lower, self.direction = fu, fl, float(d)
+        self.value = fl if d > 0 else fu
+
+
 def build(type_name: str, params: dict[str, Any], source: str | None) -> Indicator:
     """The streaming object for one DSL indicator.
 
@@ -552,6 +873,19 @@ def build(type_name: str, params: dict[str, Any], source: str | None) -> Indicat
                               src, wu)
     if t == "dema":
         return NautilusSource(NI.DoubleExponentialMovingAverage(int(p["period"])), src, wu)
+    if t == "tema":
+        return Tema(int(p["period"]), src, wu)
+    if t == "mom":
+        return Mom(int(p["period"]), src, wu)
+    if t == "stochrsi":
+        return StochRsi(int(p["period"]), int(p["stoch_period"]), int(p["smooth"]),
+                        int(p["d_period"]), src, wu)
+    if t == "mfi":
+        return Mfi(int(p["period"]), wu)
+    if t == "sar":
+        return Sar(float(p["acceleration"]), float(p["maximum"]), wu)
+    if t == "supertrend":
+        return Supertrend(int(p["period"]), float(p["multiplier"]), wu)
     if t == "hma":
         return NautilusSource(NI.HullMovingAverage(int(p["period"])), src, wu)
     if t == "kama":

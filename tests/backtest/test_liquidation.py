@@ -18,19 +18,36 @@ START_MS = 1704279600000  # 2024-01-03 11:00 UTC
 TICK = 0.1
 LEV = 50
 BAL = 1_000.0
+TAKER = 0.0005  # Binance USDⓈ-M VIP 0 taker fee rate
 
 
 def _brackets(shared_data):
-    doc = json.loads((shared_data / "binance-api" / "leverage_brackets_BTC_ETH_SOL.json").read_text())
-    return [(float(b["info"]["notionalFloor"]), float(b["info"]["notionalCap"]),
-             float(b["info"]["maintMarginRatio"]), float(b["info"]["cum"]))
-            for b in doc["BTC/USDT:USDT"]]
+    doc = json.loads(
+        (shared_data / "binance-api" / "leverage_brackets_BTC_ETH_SOL.json").read_text()
+    )
+    return [
+        (
+            float(b["info"]["notionalFloor"]),
+            float(b["info"]["notionalCap"]),
+            float(b["info"]["maintMarginRatio"]),
+            float(b["info"]["cum"]),
+        )
+        for b in doc["BTC/USDT:USDT"]
+    ]
 
 
 @pytest.fixture(scope="module")
 def liq(btc_2024):
-    return run_backtest(AllInLong, "BTCUSDT", START, END, data=btc_2024, leverage=LEV,
-                        starting_balance=BAL, params={"frac": 0.95})
+    return run_backtest(
+        AllInLong,
+        "BTCUSDT",
+        START,
+        END,
+        data=btc_2024,
+        leverage=LEV,
+        starting_balance=BAL,
+        params={"frac": 0.95},
+    )
 
 
 def test_liquidated_at_binance_isolated_price(liq, archive, shared_data):
@@ -64,25 +81,67 @@ def test_loss_capped_at_margin(liq):
     assert abs(liq.reconciliation_error) < 1e-6
 
 
-def test_engine_liquidation_backstop_never_negative(btc_2024):
-    """Without the LP stop, Nautilus's own liquidation (on close quotes) fires late on this crash;
-    the wallet would go negative, and the result floors it at zero (insurance fund)."""
-    r = run_backtest(AllInLong, "BTCUSDT", START, END, data=btc_2024, leverage=LEV,
-                     starting_balance=BAL, params={"frac": 0.95}, liquidation_guard=False)
-    assert r.trades[0].exit_reason == "liquidation"
-    assert any(f.order_id.startswith("LIQUIDATION") for f in r.fills)
-    assert r.equity.equity.min() >= 0
-    assert r.metrics["end_equity"] >= 0
-    if r.engine_balance < 0:
-        assert r.equity.bankrupt and r.metrics["end_equity"] == 0
+def test_engine_liquidation_backstop_fires_at_binance_price(btc_2024, archive, shared_data):
+    """Without the LP stop, Nautilus's own liquidation (checked on close quotes, bid = ask =
+    close) is the only one left. It must close the whole position on a bar whose close is at or
+    beyond the isolated LP worked out by hand (never before it) and still short of the
+    bankruptcy price (before the isolated margin is gone), against that close; the loss must
+    lie between the price loss + the taker fees and the isolated margin + the taker fees
+    (whatever a clearance fee takes, never more than the margin; no wallet floor needed)."""
+    r = run_backtest(
+        AllInLong,
+        "BTCUSDT",
+        START,
+        END,
+        data=btc_2024,
+        leverage=LEV,
+        starting_balance=BAL,
+        params={"frac": 0.95},
+        liquidation_guard=False,
+    )
+    assert [t.exit_reason for t in r.trades] == ["liquidation"]
+    entry, liq = r.fills[0], r.fills[1:]
+    assert liq and all(f.order_id.startswith("LIQUIDATION") and f.side == -1 for f in liq)
+    assert len({f.ts for f in liq}) == 1 and sum(f.qty for f in liq) == pytest.approx(entry.qty)
+    k = archive_klines(archive, "BTCUSDT", "5m", START_MS, START_MS + 86_400_000)
+    close_ns = (k["open_time"] + 300_000) * 1_000_000
+    i0, i1 = int(np.searchsorted(close_ns, entry.ts)), int(np.searchsorted(close_ns, liq[0].ts))
+    assert (close_ns[i0], close_ns[i1]) == (entry.ts, liq[0].ts)
+    q, ep = entry.qty, k["close"][i0]
+    assert entry.price == pytest.approx(ep, abs=1e-6)  # market entry at its bar's close
+    notional = q * ep
+    _floor, _cap, mmr, cum = next(b for b in _brackets(shared_data) if b[0] <= notional < b[1])
+    margin = notional / LEV
+    lp = (margin + cum - q * ep) / (q * mmr - q)  # Binance isolated LP, long, one-way mode
+    bankruptcy = ep - margin / q  # the price at which the isolated margin is used up
+    assert bankruptcy < k["close"][i1] <= lp  # after LP, before the margin is gone
+    assert (k["low"][i0 + 1 : i1] > bankruptcy).all()
+    market = [f.ref_price if getattr(f, "ref_price", None) is not None else f.price for f in liq]
+    assert market == pytest.approx([k["close"][i1]] * len(liq), abs=1e-6)  # at that close
+    assert entry.commission == pytest.approx(q * ep * TAKER, abs=1e-6)  # taker fee, USDT
+    for f in liq:  # taker rate on the liquidated notional, valued between BP and the market
+        assert f.qty * bankruptcy * TAKER - 1e-6 <= f.commission <= f.qty * f.price * TAKER + 1e-6
+    fees = sum(f.commission for f in r.fills)
+    loss = BAL - r.metrics["end_equity"]  # no funding settles in this window
+    assert q * (ep - k["close"][i1]) + fees - 1e-6 <= loss <= margin + fees + 1e-6
+    assert not r.equity.bankrupt and r.equity.equity.min() > 0  # the zero floor never engaged
+    assert abs(r.reconciliation_error) < 1e-6
 
 
 def test_short_liquidated_at_binance_price(btc_2024, archive, shared_data):
     """50× short before the 2024-08-05 rebound (+8 % within an hour after the crash low)."""
     from .strategies import AllInShort
 
-    r = run_backtest(AllInShort, "BTCUSDT", "2024-08-05T13:25", "2024-08-06", data=btc_2024,
-                     leverage=LEV, starting_balance=BAL, params={"frac": 0.95})
+    r = run_backtest(
+        AllInShort,
+        "BTCUSDT",
+        "2024-08-05T13:25",
+        "2024-08-06",
+        data=btc_2024,
+        leverage=LEV,
+        starting_balance=BAL,
+        params={"frac": 0.95},
+    )
     t = r.trades[0]
     assert t.side == "short" and t.exit_reason == "liquidation"
     q, ep = t.qty, t.entry_price

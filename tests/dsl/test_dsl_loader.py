@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -32,16 +32,22 @@ def only_error(source, **kw):
     return diags[0]
 
 
-@pytest.mark.parametrize("text,tag", [
-    ("name: !!python/object/apply:os.system ['echo hi']\n", "!!python/object/apply:os.system"),
-    ("name: !!python/name:os.system\n", "!!python/name:os.system"),
-    ("x: !!python/object:collections.OrderedDict {}\n", "!!python/object:collections.OrderedDict"),
-    ("x: !!python/tuple [1, 2]\n", "!!python/tuple"),
-    ("x: [1, !!python/bytes 'aGk=']\n", "!!python/bytes"),
-    ("x: !!binary aGVsbG8=\n", "!!binary"),
-    ("x: !!set {a, b}\n", "!!set"),
-    ("x: !custom 3\n", "!custom"),
-])
+@pytest.mark.parametrize(
+    "text,tag",
+    [
+        ("name: !!python/object/apply:os.system ['echo hi']\n", "!!python/object/apply:os.system"),
+        ("name: !!python/name:os.system\n", "!!python/name:os.system"),
+        (
+            "x: !!python/object:collections.OrderedDict {}\n",
+            "!!python/object:collections.OrderedDict",
+        ),
+        ("x: !!python/tuple [1, 2]\n", "!!python/tuple"),
+        ("x: [1, !!python/bytes 'aGk=']\n", "!!python/bytes"),
+        ("x: !!binary aGVsbG8=\n", "!!binary"),
+        ("x: !!set {a, b}\n", "!!set"),
+        ("x: !custom 3\n", "!custom"),
+    ],
+)
 def test_non_standard_tags_are_refused(text, tag):
     d = only_error(text)
     assert d.code == "yaml-tag"
@@ -118,18 +124,21 @@ def test_just_under_the_limit_is_parsed():
     assert loaded.data is not None and not loaded.diagnostics
 
 
-@pytest.mark.parametrize("text,code,message", [
-    ("", "not-mapping", "the file is empty"),
-    ("- a\n- b\n", "not-mapping", "top level is a list"),
-    ("just text\n", "not-mapping", "top level is a single value"),
-    ("a: 1\n---\nb: 2\n", "yaml-syntax", "expected a single document"),
-    ("name: a\nname: b\n", "yaml-duplicate-key", "duplicate key 'name'"),
-    ("a: &a {x: 1}\nb:\n  <<: *a\n", "yaml-merge", "merge keys"),
-    ("yes: 1\n", "yaml-key", "keys must be strings"),
-    ("a: " + "[" * 100 + "]" * 100 + "\n", "yaml-depth-limit", "nesting deeper"),
-    ("name: a\x07b\n", "not-text", "U+0007"),
-    ("name: [a, b\ntimeframe: 5m\n", "yaml-syntax", "YAML syntax error"),
-])
+@pytest.mark.parametrize(
+    "text,code,message",
+    [
+        ("", "not-mapping", "the file is empty"),
+        ("- a\n- b\n", "not-mapping", "top level is a list"),
+        ("just text\n", "not-mapping", "top level is a single value"),
+        ("a: 1\n---\nb: 2\n", "yaml-syntax", "expected a single document"),
+        ("name: a\nname: b\n", "yaml-duplicate-key", "duplicate key 'name'"),
+        ("a: &a {x: 1}\nb:\n  <<: *a\n", "yaml-merge", "merge keys"),
+        ("yes: 1\n", "yaml-key", "keys must be strings"),
+        ("a: " + "[" * 100 + "]" * 100 + "\n", "yaml-depth-limit", "nesting deeper"),
+        ("name: a\x07b\n", "not-text", "U+0007"),
+        ("name: [a, b\ntimeframe: 5m\n", "yaml-syntax", "YAML syntax error"),
+    ],
+)
 def test_structural_refusals(text, code, message):
     d = only_error(text)
     assert d.code == code
@@ -148,15 +157,38 @@ def test_missing_file_is_a_diagnostic(tmp_path):
     assert d.code == "io"
 
 
-def test_no_eval_exec_or_python_ast_in_the_dsl_package():
-    import vibe_quant.dsl as pkg
+def test_no_eval_exec_or_python_ast_anywhere_in_vibe_quant():
+    """Every module of the package, at any depth (dsl/, dsl/runtime/, the compiler, the
+    backtest and the screening workers that run compiled strategies): no eval/exec/compile,
+    no Python AST, no unsafe YAML loader."""
+    import vibe_quant as pkg
 
-    root = os.path.dirname(pkg.__file__)
-    for name in os.listdir(root):
-        if name.endswith(".py"):
-            with open(os.path.join(root, name)) as fh:
-                src = fh.read()
-            for bad in (r"(?<![.\w])eval\(", r"(?<![.\w])exec\(", r"(?<![.\w])compile\(",
-                        r"\bimport ast\b", r"\bfrom ast\b", r"yaml\.load\(", "unsafe_load",
-                        "UnsafeLoader", "FullLoader", r"yaml\.Loader\b"):
-                assert not re.search(bad, src), f"{name} matches {bad}"
+    root = Path(pkg.__file__).parent
+    files = sorted(root.rglob("*.py"))
+    names = {f.relative_to(root).as_posix() for f in files}
+    assert {
+        "dsl/compiler.py",
+        "dsl/expr.py",
+        "dsl/runtime/conditions.py",
+        "dsl/runtime/indicators.py",
+        "screening/worker.py",
+    } <= names
+    bad = (
+        r"(?<![.\w])eval\(",
+        r"(?<![.\w])exec\(",
+        r"(?<![.\w])compile\(",
+        r"\bimport ast\b",
+        r"\bfrom ast\b",
+        r"yaml\.load\(",
+        "unsafe_load",
+        "UnsafeLoader",
+        "FullLoader",
+        r"yaml\.Loader\b",
+    )
+    hits = [
+        f"{f.relative_to(root)}: {p}"
+        for f in files
+        for p in bad
+        if re.search(p, f.read_text(encoding="utf-8"))
+    ]
+    assert hits == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
 import pytest
 
 from vibe_quant.backtest.run import to_ns
@@ -16,6 +17,8 @@ from vibe_quant.store import validation_sql as vsql
 from vibe_quant.store.state import StateStore
 from vibe_quant.validation.consistency import consistency, degradation_pct, execution_sensitive
 from vibe_quant.validation.validate import ValidateConfig, validate_sweep
+
+from .test_fill_model import by_hand
 
 GRID = [
     {"qty": 0.1, "fast": 24, "slow": 144, "long_only": 1},  # trend-following: positive Sharpe
@@ -34,12 +37,46 @@ def sweep_dd(real_data_dir, tmp_path_factory):
     os.symlink(real_data_dir.catalog, dd.root / "catalog")
     dd.ensure()
     with StateStore.open(dd) as store:
-        rep = run_sweep(store, SweepSpec(
-            yaml_text="", symbol="BTCUSDT", start_ns=to_ns("2024-02-01"),
-            end_ns=to_ns("2024-03-01"), strategy_ref="tests.validation.strategies:EmaCrossPA",
-            leverage=3.0, grid=GRID), data_dir=str(dd.root), workers=1, progress=False)
+        rep = run_sweep(
+            store,
+            SweepSpec(
+                yaml_text="",
+                symbol="BTCUSDT",
+                start_ns=to_ns("2024-02-01"),
+                end_ns=to_ns("2024-03-01"),
+                strategy_ref="tests.validation.strategies:EmaCrossPA",
+                leverage=3.0,
+                grid=GRID,
+            ),
+            data_dir=str(dd.root),
+            workers=1,
+            progress=False,
+        )
     assert rep.completed == 3, rep
     return dd, rep.sweep_id
+
+
+def _slippage_by_hand(md, trades) -> float:
+    """Σ |fill price − close of the fill bar| × qty (USDT) over the run's fills, rebuilt from
+    its stored round trips (a flip is the close of one trade and the open of the next at the
+    same time: one market order of their summed quantity). Every fill must also sit at the
+    square-root-impact price worked out by hand (``by_hand``, default k / spread / window)."""
+    fills: dict[int, list[tuple[int, float, float]]] = {}
+    for t in trades:
+        assert t["exit_reason"] in ("signal", "end_of_data")  # market orders only
+        s = 1 if t["side"] == "long" else -1
+        fills.setdefault(t["entry_ns"], []).append((s, t["qty"], t["entry_price"]))
+        fills.setdefault(t["exit_ns"], []).append((-s, t["qty"], t["exit_price"]))
+    cost = 0.0
+    for ts, parts in fills.items():
+        side, price = parts[0][0], parts[0][2]
+        assert all(p[0] == side and p[2] == pytest.approx(price, abs=1e-6) for p in parts)
+        qty = sum(p[1] for p in parts)
+        assert price == pytest.approx(by_hand(md, ts, side, qty), abs=1e-6), (ts, side, qty)
+        close = md.close[int(np.searchsorted(md.close_ts, ts))]
+        cost += abs(price - close) * qty
+    assert cost > 0
+    return cost
 
 
 def test_consistency_definitions():
@@ -50,24 +87,28 @@ def test_consistency_definitions():
     assert execution_sensitive(2.0, 0.99) is True
     assert execution_sensitive(2.0, 1.0) is False  # exactly half kept: not "more than half"
     assert execution_sensitive(-1.0, -5.0) is None and execution_sensitive(None, 1.0) is None
-    row = consistency({"sharpe": 2, "total_return": 0.1, "max_drawdown": 0.05},
-                      {"sharpe": 0.5, "total_return": 0.02, "max_drawdown": 0.1})
+    row = consistency(
+        {"sharpe": 2, "total_return": 0.1, "max_drawdown": 0.05},
+        {"sharpe": 0.5, "total_return": 0.02, "max_drawdown": 0.1},
+    )
     assert row["return_degradation_pct"] == pytest.approx(80.0)
     assert row["drawdown_degradation_pct"] == pytest.approx(100.0)
     assert row["execution_sensitive"] is True
 
 
-def test_validate_sweep_end_to_end(sweep_dd):
+def test_validate_sweep_end_to_end(sweep_dd, btc_q1):
     dd, sid = sweep_dd
     with StateStore.open(dd) as store:
         scr = {r["combo_idx"]: r for r in store.sweep_results(sid)}
-        rep = validate_sweep(store, sid, data_dir=str(dd.root), config=ValidateConfig(top=3),
-                             progress=False)
+        rep = validate_sweep(
+            store, sid, data_dir=str(dd.root), config=ValidateConfig(top=3), progress=False
+        )
         assert rep.failed == []
         rows = vsql.validation_results(store, rep.validation_run_id)
         assert vsql.latest_validation_run(store, sid)["status"] == "completed"
         assert [r["combo_idx"] for r in rows] == sorted(
-            scr, key=lambda i: -scr[i]["metrics"]["sharpe"])
+            scr, key=lambda i: -scr[i]["metrics"]["sharpe"]
+        )
         for row in rows:
             sm = scr[row["combo_idx"]]["metrics"]
             run = store.run(row["run_id"])
@@ -80,37 +121,61 @@ def test_validate_sweep_end_to_end(sweep_dd):
             # the row is recomputable by hand from the two stored metric sets
             assert row["screening_sharpe"] == pytest.approx(sm["sharpe"])
             assert row["validation_sharpe"] == pytest.approx(vm["sharpe"])
-            assert (row["screening_trades"], row["validation_trades"]) == (sm["trades"],
-                                                                           vm["trades"])
+            assert (row["screening_trades"], row["validation_trades"]) == (
+                sm["trades"],
+                vm["trades"],
+            )
             assert row["sharpe_degradation_pct"] == pytest.approx(
-                (sm["sharpe"] - vm["sharpe"]) / abs(sm["sharpe"]) * 100)
+                (sm["sharpe"] - vm["sharpe"]) / abs(sm["sharpe"]) * 100
+            )
             assert row["return_degradation_pct"] == pytest.approx(
-                (sm["total_return"] - vm["total_return"]) / abs(sm["total_return"]) * 100)
+                (sm["total_return"] - vm["total_return"]) / abs(sm["total_return"]) * 100
+            )
             assert row["drawdown_degradation_pct"] == pytest.approx(
-                (vm["max_drawdown"] - sm["max_drawdown"]) / sm["max_drawdown"] * 100)
+                (vm["max_drawdown"] - sm["max_drawdown"]) / sm["max_drawdown"] * 100
+            )
             want = None if sm["sharpe"] <= 0 else vm["sharpe"] < sm["sharpe"] / 2
             assert row["execution_sensitive"] is want
-            assert row["slippage_cost"] > 0
+            assert row["slippage_cost"] == pytest.approx(
+                _slippage_by_hand(btc_q1, store.trades(row["run_id"])), rel=1e-9, abs=1e-9
+            )
             assert row["details"]["market_orders_slipped"] >= vm["trades"]
             assert abs(row["details"]["reconciliation_error"]) < 1e-6
         by_idx = {r["combo_idx"]: r for r in rows}
         assert by_idx[0]["screening_sharpe"] > 0 and by_idx[0]["execution_sensitive"] is not None
         assert by_idx[1]["screening_sharpe"] < 0 and by_idx[1]["execution_sensitive"] is None
-        assert rep.execution_sensitive == [r["combo_idx"] for r in rows
-                                           if r["execution_sensitive"]]
+        assert rep.execution_sensitive == [r["combo_idx"] for r in rows if r["execution_sensitive"]]
 
 
 def test_only_passed_needs_a_filter_run(sweep_dd):
     dd, sid = sweep_dd
     with StateStore.open(dd) as store, pytest.raises(ValueError, match="filter"):
-        validate_sweep(store, sid, data_dir=str(dd.root),
-                       config=ValidateConfig(only_passed=True), progress=False)
+        validate_sweep(
+            store,
+            sid,
+            data_dir=str(dd.root),
+            config=ValidateConfig(only_passed=True),
+            progress=False,
+        )
 
 
 def test_cli_json(sweep_dd, capsys):
     dd, sid = sweep_dd
-    code = main(["validate", str(sid), "--top", "1", "--latency", "colocated", "--fee-tier", "2",
-                 "--json", "--data-dir", str(dd.root)])
+    code = main(
+        [
+            "validate",
+            str(sid),
+            "--top",
+            "1",
+            "--latency",
+            "colocated",
+            "--fee-tier",
+            "2",
+            "--json",
+            "--data-dir",
+            str(dd.root),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     doc = json.loads(out)  # exactly one JSON document

@@ -38,7 +38,7 @@ def expected(archive):
     pays = []
     for calc, rate in archive_funding(archive, "BTCUSDT", START_MS, END_MS):
         sched = calc // 60_000 * 60_000
-        if not (entry_ms < sched < exit_ms):
+        if not (entry_ms < sched <= exit_ms):  # held at the instant of the exit bar's close
             continue
         i = np.searchsorted(close_time, sched, side="right") - 1  # last bar closed by then
         pays.append((sched, -QTY * k["close"][i] * rate))
@@ -47,7 +47,7 @@ def expected(archive):
 
 def test_funding_total_equals_sum_qty_price_rate(hold, expected):
     exp_total = sum(p for _, p in expected["pays"])
-    assert len(expected["pays"]) == 3 * 366 - 1  # every 8 h of 2024 after the 00:05 entry
+    assert len(expected["pays"]) == 3 * 366  # every 8 h of 2024 after the 00:05 entry, incl. 2025-01-01 00:00
     assert abs(hold.total_funding - exp_total) < 0.01
     # what the ENGINE settled: its balance change minus price PnL and fees
     t = hold.trades[0]

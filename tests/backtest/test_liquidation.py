@@ -75,7 +75,10 @@ def test_loss_capped_at_margin(liq):
     t = liq.trades[0]
     margin = t.notional / LEV
     assert -t.realized_pnl < margin  # price loss stops at LP, before the margin is gone
-    assert -t.net_pnl <= margin  # including both taker fees
+    # Binance keeps what is left of the isolated margin (clearance fee): the trade loses
+    # exactly its isolated margin plus both taker fees, less any funding received
+    assert t.liquidation_fee > 0
+    assert -t.net_pnl == pytest.approx(margin + t.fees - t.funding, abs=1e-4)
     assert liq.engine_balance > 0
     assert liq.metrics["end_equity"] == pytest.approx(liq.engine_balance, abs=1e-6)
     assert abs(liq.reconciliation_error) < 1e-6
@@ -148,7 +151,8 @@ def test_short_liquidated_at_binance_price(btc_2024, archive, shared_data):
     _f, _c, mmr, cum = next(b for b in _brackets(shared_data) if b[0] <= q * ep < b[1])
     lp = (q * ep / LEV + cum + q * ep) / (q * mmr + q)  # side = −1
     assert abs(t.exit_price - lp) <= TICK
-    assert -t.net_pnl <= q * ep / LEV and r.engine_balance > 0
+    assert t.liquidation_fee > 0 and r.engine_balance > 0
+    assert -t.net_pnl == pytest.approx(q * ep / LEV + t.fees - t.funding, abs=1e-4)
     k = archive_klines(archive, "BTCUSDT", "5m", 1722864300000, 1722864300000 + 86_400_000)
     hit = int(np.argmax(k["high"] >= lp))
     assert t.exit_ts == (k["open_time"][hit] + 300_000) * 1_000_000

@@ -54,8 +54,8 @@ def test_exposure_cap_single_strategy(btc_2024h1, risk_archive):
         assert e.rule == "max_exposure" and e.scope == "portfolio" and e.action == "deny"
         assert e.value == pytest.approx((f0.qty + add_q) * px, rel=1e-9)
         # account equity at the decision point of the bar: funding at this very close is
-        # settled after the bar (engine order), so only earlier payments count
-        funding = sum(a for t, a in pays if t < e.ts)
+        # settled at the funding instant, before the bar's decision (SPEC §3 Funding)
+        funding = sum(a for t, a in pays if t <= e.ts)
         equity = 10_000 - f0.commission + funding + f0.qty * (px - f0.price)
         assert e.equity == pytest.approx(equity, abs=1e-6)
         assert e.reference == pytest.approx(1.0 * equity, abs=1e-6) and e.threshold == 1.0

@@ -9,9 +9,12 @@ rate)::
 
     payment(t) = −signed_qty(t) × price(t) × rate(t)      rounded to 8 decimals (USDT precision)
 
-``signed_qty(t)`` is the position after every fill with ``ts ≤ t`` (base units); ``price(t)`` is
-the close of the last bar with close time ``≤ t`` — the only quote Nautilus holds (no mark price
-is fed, so it uses the bid/ask midpoint, which equals that close).
+``signed_qty(t)`` is the position HELD AT the funding instant: after every fill with ``ts < t``
+and before any fill with ``ts = t`` (base units). A fill stamped ``t`` comes from the bar closing
+at ``t`` — a decision taken on that close fills after the instant (Binance exchanges funding at
+00:00/08:00/16:00 UTC on the positions open at that moment). ``price(t)`` is the close of the
+last bar with close time ``≤ t``, fed to Nautilus as the mark price just before the funding
+update (:meth:`vibe_quant.backtest.marketdata.MarketData.engine_stream`).
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ def funding_payments(fills: list[Fill], md: MarketData, size_precision: int) -> 
     fill_ts = np.array([f.ts for f in fills], dtype=np.int64)
     signed = np.array([f.side * f.qty for f in fills], dtype=np.float64)
     pos_after = np.round(np.cumsum(signed), size_precision) if len(fills) else np.zeros(0)
-    k = np.searchsorted(fill_ts, f_ts, side="right") - 1
+    k = np.searchsorted(fill_ts, f_ts, side="left") - 1  # last fill strictly before t
     bi = np.searchsorted(md.close_ts, f_ts, side="right") - 1
     out: list[FundingPayment] = []
     for t, r, kk, b in zip(f_ts, f_rate, k, bi):

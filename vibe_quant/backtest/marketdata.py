@@ -4,14 +4,23 @@ Timestamp convention (matters for fills, funding and daily resampling): a bar's 
 ``ts_init`` = its CLOSE time (``open_time + interval``) in UTC epoch **ns**. Funding records
 carry Binance's ``calc_time`` (UTC epoch ms in the archive, ns here).
 
-Engine stream order at one timestamp ``t``: the bar closing at ``t``, then one QuoteTick with
-bid = ask = that bar's close (size 1 000 000 base units, so it never limits a fill), then any
-funding update with ``ts = t``. Hence:
+Engine stream order at one timestamp ``t``: when ``t`` is a funding time, a MarkPriceUpdate
+(price = the close of the last bar closing at or before ``t``, i.e. the bar closing at ``t``)
+and the FundingRateUpdate (``ts_event = t``), initialised 1 ns after the previous bar close
+(:func:`_funding`, which also explains why); then the bar closing at ``t``; then one QuoteTick
+with bid = ask = that bar's close (size 1 000 000 base units, so it never limits a fill). Hence:
 
-* the exchange first walks the bar O→H→L→C (stop / limit / liquidation-guard triggers), then the
-  strategy's ``on_bar`` runs, then its market orders fill at the close;
-* Nautilus's liquidation check and the funding settlement both see the bar's close as the
-  price (no mark price is fed, so Nautilus uses the bid/ask midpoint = close).
+* funding is settled on the position held at the funding instant, before any fill of the bar
+  closing at ``t`` (its bar-path stops/limits and the market orders decided on its close), at
+  that bar's close (Nautilus settles funding at the cached mark price);
+* the exchange then walks the bar O→H→L→C (stop / limit / liquidation-guard triggers), the
+  strategy's ``on_bar`` runs, and its market orders fill at the close;
+* Nautilus's liquidation check sees the close quote (the mark price feeds only funding: the
+  1.231 engine does not route MarkPriceUpdate to the matching engine, and the portfolio's
+  ``use_mark_prices`` is off).
+
+Funding records between two bar closes (a data gap) are fed before the next bar, priced at the
+last close before them.
 """
 
 from __future__ import annotations
@@ -108,39 +117,65 @@ class MarketData:
         )
 
     def engine_stream(self, size_precision: int) -> list[Any]:
-        """Bars, one close quote per bar and funding updates, merged in engine order."""
+        """Mark price + funding updates, bars and one close quote per bar, in engine order
+        (module docstring)."""
         iid = n3.InstrumentId.from_str(self.instrument_id)
         size = n3.Quantity(QUOTE_SIZE, size_precision)
-        # Funding only inside the bar span (a quote must exist before it is settled).
+        # Funding only inside the bar span (its price is a bar close).
         first = self.close_ts[0] if len(self.close_ts) else 0
         keep = self.funding_ts >= first
         f_ts = self.funding_ts[keep]
         f_rate = self.funding_rate[keep]
         f_int = self.funding_interval_min[keep]
-        # index of the last bar with close_ts <= funding ts
-        pos = np.searchsorted(self.close_ts, f_ts, side="right")
+        # first bar closing at or after the funding time: the funding goes right before it
+        nxt = np.searchsorted(self.close_ts, f_ts, side="left")
+        # last bar closing at or before the funding time: its close is the funding price
+        last = np.searchsorted(self.close_ts, f_ts, side="right") - 1
         out: list[Any] = []
         fi = 0
         nf = len(f_ts)
-        for i, b in enumerate(self.bars):
-            while fi < nf and pos[fi] <= i:  # funding with ts < this bar's close
-                out.append(_funding(iid, f_ts[fi], f_rate[fi], f_int[fi]))
+        bars = self.bars
+
+        def funding(k: int, i: int) -> list[Any]:
+            # i = index of the first bar closing at or after the funding time (len = none)
+            init = int(bars[i - 1].ts_event) + 1 if i > 0 else int(f_ts[k]) - 1
+            return _funding(iid, f_ts[k], f_rate[k], f_int[k], bars[last[k]].close, init)
+
+        for i, b in enumerate(bars):
+            while fi < nf and nxt[fi] <= i:  # funding with ts ≤ this bar's close
+                out += funding(fi, i)
                 fi += 1
             ts = b.ts_event
             out.append(b)
             c = b.close
             out.append(n3.QuoteTick(iid, c, c, size, size, ts, ts))
         while fi < nf:
-            out.append(_funding(iid, f_ts[fi], f_rate[fi], f_int[fi]))
+            out += funding(fi, len(bars))
             fi += 1
         return out
 
 
-def _funding(iid: Any, ts: int, rate: float, interval_min: int) -> Any:
-    ts = int(ts)
-    return n3.FundingRateUpdate(
-        iid, Decimal(repr(float(rate))), ts, ts, interval=int(interval_min)
-    )
+def _funding(iid: Any, ts: int, rate: float, interval_min: int, price: Any, init_ts: int,
+             ) -> list[Any]:
+    """The engine items settling the funding of time ``ts`` (ns), initialised at ``init_ts``
+    (1 ns after the previous bar close, so nothing else happens in between):
+
+    1. ``MarkPriceUpdate(price)``: Nautilus settles funding at the cached mark price;
+    2. ``FundingRateUpdate(rate, ts_event=ts, interval, next_funding_ns=init_ts)``.
+
+    Measured on NautilusTrader 1.231: an update with ``next_funding_ns ≤ now`` is settled at the
+    end of the engine time step it arrives in; one aligned to ``interval`` (``ts`` only) is
+    settled at the end of the step ``ts``, i.e. AFTER the fills of the bar closing at ``ts``
+    (which is why the funding gets its own step before that bar). The mark price is cached
+    from ``init_ts`` on; the only strategy callback before the bar closing at ``ts`` is
+    ``on_funding_rate`` (nothing in vibe-quant reads the mark price).
+    """
+    ts, init_ts = int(ts), int(init_ts)
+    return [
+        n3.MarkPriceUpdate(iid, price, init_ts, init_ts),
+        n3.FundingRateUpdate(iid, Decimal(repr(float(rate))), ts, init_ts,
+                             interval=int(interval_min), next_funding_ns=init_ts),
+    ]
 
 
 def load_market_data(

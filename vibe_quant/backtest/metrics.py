@@ -25,12 +25,15 @@ Crypto trades every day, so **365 periods per year**. Risk-free rate 0.
 * ``longest_drawdown_days``: longest span spent below a previous peak, in days.
 * ``calmar`` = cagr / max_drawdown (nan when max_drawdown = 0).
 * ``profit_factor`` = Σ net_pnl of winning trades / |Σ net_pnl of losing trades| (inf with no
-  losers, nan with no trades); net_pnl = realized − fees + funding.
+  losers, nan with no trades); net_pnl = realized − fees − liquidation fee + insurance
+  absorbed + funding.
 * ``win_rate`` = #trades with net_pnl > 0 / #trades.
 * ``trades``, ``avg_trade`` = mean net_pnl (USDT), ``avg_trade_return`` = mean(net_pnl / notional).
 * ``exposure`` = fraction of bars of the trading window whose close finds a position open.
 * ``fees`` (USDT paid, ≥ 0), ``funding`` (USDT, + received / − paid), ``liquidations`` (count of
-  trades with exit_reason = liquidation).
+  trades with exit_reason = liquidation), ``liquidation_fees`` (Σ liquidation clearance fees kept
+  by Binance, USDT ≥ 0), ``insurance_fund_absorbed`` (Σ liquidation losses beyond the isolated
+  margin taken over by the insurance fund, USDT ≥ 0).
 """
 
 from __future__ import annotations
@@ -189,4 +192,7 @@ def compute_metrics(
     out["fees"] = float(fees)
     out["funding"] = float(funding)
     out["liquidations"] = int(sum(1 for t in trades if t.exit_reason == "liquidation"))
+    out["liquidation_fees"] = float(sum(getattr(t, "liquidation_fee", 0.0) for t in trades))
+    out["insurance_fund_absorbed"] = float(
+        sum(getattr(t, "insurance_fund_absorbed", 0.0) for t in trades))
     return out

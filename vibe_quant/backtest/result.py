@@ -35,6 +35,8 @@ class BacktestResult:
             (all of them; only the first per halt/pause is an event).
         orders: orders sent through the strategy helpers
             (:class:`~vibe_quant.backtest.strategy.OrderRecord`).
+        warnings: plain-text notes a user must see (e.g. the insurance fund absorbed a
+            liquidation loss beyond the isolated margin).
     """
 
     strategy: str
@@ -61,6 +63,18 @@ class BacktestResult:
     risk_events: list[Any] = field(default_factory=list)
     orders: list[Any] = field(default_factory=list)
     risk_blocked_entries: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def liquidation_fees(self) -> float:
+        """Σ liquidation clearance fees kept by Binance (USDT, ≥ 0)."""
+        return sum(t.liquidation_fee for t in self.trades)
+
+    @property
+    def insurance_fund_absorbed(self) -> float:
+        """Σ liquidation losses beyond the isolated margin absorbed by the insurance fund
+        (USDT, ≥ 0; > 0 only when a liquidation filled beyond the bankruptcy price)."""
+        return sum(t.insurance_fund_absorbed for t in self.trades)
 
     @property
     def halted(self) -> bool:
@@ -105,6 +119,9 @@ class BacktestResult:
             "engine_balance": self.engine_balance,
             "reconciliation_error": self.reconciliation_error,
             "bankrupt": self.equity.bankrupt,
+            "liquidation_fees": self.liquidation_fees,
+            "insurance_fund_absorbed": self.insurance_fund_absorbed,
+            "warnings": list(self.warnings),
             "denied_orders": len(self.denied),
             "risk_trips": sum(1 for e in self.risk_events if e.kind == "risk_trip"),
             "risk_denied_orders": sum(1 for e in self.risk_events if e.kind == "risk_deny"),

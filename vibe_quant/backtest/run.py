@@ -36,7 +36,14 @@ from vibe_quant.backtest.metrics import compute_metrics
 from vibe_quant.backtest.result import BacktestResult
 from vibe_quant.backtest.strategy import RunContext, VQStrategy
 from vibe_quant.backtest.trades import build_trades
-from vibe_quant.backtest.venue import VENUE_NAME, VenueSettings, add_venue, get_preset
+from vibe_quant.backtest.venue import (
+    VENUE_NAME,
+    LiquidationBook,
+    VenueSettings,
+    add_venue,
+    get_preset,
+    liquidation_fill_model,
+)
 from vibe_quant.data.intervals import interval_ms
 
 
@@ -118,6 +125,9 @@ class BacktestSession:
         self.trade_start_ns = int(trade_start_ns)
         self.liquidation_guard = liquidation_guard
         self.risk = _breaker_config(risk)
+        # shared by the strategy and the fill model: prices liquidation clearance (venue.py)
+        self.liquidations = LiquidationBook(data.close_ts, data.open_,
+                                            self.settings.liquidation_fee)
         self._engine: Any = None
         self._used = False
         self._spec: Any = None
@@ -131,7 +141,7 @@ class BacktestSession:
                                     component_levels={"nautilus_system::kernel": "OFF"}),
         )
         eng = BacktestEngine(cfg)
-        add_venue(eng, self.settings, self.preset, self.seed)
+        add_venue(eng, self.settings, self.preset, self.seed, self.liquidations)
         eng.add_instrument(self.instrument)
         # sort=True is a stable sort on ts_init: the stream order at equal timestamps is kept.
         eng.add_data(self.data.engine_stream(self.instrument.size_precision), sort=True)
@@ -159,6 +169,7 @@ class BacktestSession:
             liquidation_guard=self.liquidation_guard,
             risk=self.risk,
             bar_interval_ns=interval_ms(self.data.interval) * 1_000_000,
+            liquidations=self.liquidations,
         )
 
     def run(self, strategy_spec: StrategySpec, params: dict[str, Any] | None = None) -> BacktestResult:
@@ -176,8 +187,10 @@ class BacktestSession:
             self._engine.reset()  # logs a harmless "READY -> INITIALIZE" state-trigger ERROR
             if self.preset.fill_model is not None:
                 # reset() does not reseed a fill model's RNG: install a freshly seeded one.
-                self._engine.change_fill_model(n3.Venue(VENUE_NAME),
-                                               self.preset.fill_model(self.seed))
+                self._engine.change_fill_model(
+                    n3.Venue(VENUE_NAME),
+                    liquidation_fill_model(self.liquidations,
+                                           self.preset.fill_model(self.seed)))
             strat.params = params
         else:
             self.dispose()
@@ -189,6 +202,7 @@ class BacktestSession:
             self._engine.add_strategy(strat)
             self._spec, self._strategy = strategy_spec, strat
         eng = self._engine
+        self.liquidations.reset()
         strat.strategy_error = None
         t0 = time.perf_counter()
         eng.run()
@@ -239,9 +253,23 @@ def assemble_result(
     daily = curve.daily()
     fees = sum(f.commission for f in fills)
     funding = sum(p.amount for p in pays)
-    ledger_balance = (ctx.starting_balance + sum(t.realized_pnl for t in trades) - fees + funding)
+    liq_fees = sum(t.liquidation_fee for t in trades)
+    absorbed = sum(t.insurance_fund_absorbed for t in trades)
+    ledger_balance = (ctx.starting_balance + sum(t.realized_pnl for t in trades) - fees + funding
+                      - liq_fees + absorbed)
     if open_trade is not None:
-        ledger_balance += open_trade.gross  # realized by partial exits; fees/funding above
+        # realized by partial exits; fees/funding above
+        ledger_balance += (open_trade.gross - open_trade.liq_fee
+                           + open_trade.insurance)
+    warnings: list[str] = []
+    if ctx.liquidations is not None and any(
+            f.tag == "liquidation" and f.order_id not in ctx.liquidations.fills for f in fills):
+        # a preset's engine-native fill model could not be wrapped (venue.liquidation_fill_model)
+        warnings.append("liquidation clearance fee not charged: the preset's fill model is "
+                        "engine-native and cannot be wrapped")
+    if absorbed > 0:
+        warnings.append(f"insurance fund absorbed {absorbed:.8f} USDT of liquidation losses "
+                        "beyond the isolated margin (fills beyond the bankruptcy price)")
     metrics = compute_metrics(curve.ts, curve.equity, daily.to_numpy(), curve.position, trades,
                               fees, funding)
     return BacktestResult(
@@ -252,7 +280,7 @@ def assemble_result(
         engine_balance=engine_balance, ledger_balance=ledger_balance, denied=denied,
         bars=int((data.close_ts > ctx.trade_start_ns).sum()), elapsed_s=elapsed,
         risk_events=list(risk_events or []), orders=list(orders or []),
-        risk_blocked_entries=int(risk_blocked_entries),
+        risk_blocked_entries=int(risk_blocked_entries), warnings=warnings,
     )
 
 

@@ -43,7 +43,12 @@ from typing import Any
 from nautilus_trader.core import nautilus_pyo3 as n3
 from nautilus_trader.core.nautilus_pyo3.trading import Strategy, StrategyConfig
 
-from vibe_quant.backtest.venue import bracket_for, liquidation_price, tick_round
+from vibe_quant.backtest.venue import (
+    IsolatedPosition,
+    bracket_for,
+    liquidation_price,
+    tick_round,
+)
 
 EXIT_SIGNAL = "signal"
 EXIT_STOP = "stop_loss"
@@ -83,6 +88,14 @@ class Fill:
     tag: str
     liquidity: str  # "MAKER" | "TAKER"
     order_id: str
+    #: Liquidation fills: ``price`` is the market price the liquidation executed against (the
+    #: liquidation price, the open of a bar that gapped through it, or the close quote for
+    #: Nautilus's backstop) and ``liquidation_adjustment`` (USDT) what the engine's cash differs
+    #: from a close at that price: −clearance fee kept by Binance (< 0) or + loss beyond the
+    #: isolated margin absorbed by the insurance fund (> 0)
+    #: (``vibe_quant.backtest.venue.liquidation_close``). The engine's partial fills of one
+    #: liquidation order are merged into one Fill. 0 for every other fill.
+    liquidation_adjustment: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -119,6 +132,8 @@ class RunContext:
         risk: circuit-breaker thresholds (:class:`vibe_quant.risk.breakers.BreakerConfig`) or
             None (breakers off).
         bar_interval_ns: length of one base bar (ns); 0 = derive from ``bar_type``.
+        liquidations: the run's :class:`vibe_quant.backtest.venue.LiquidationBook` (the fill
+            model prices liquidation clearance from the positions kept there), or None.
     """
 
     symbol: str
@@ -137,6 +152,7 @@ class RunContext:
     extra: dict[str, Any] = field(default_factory=dict)
     risk: Any = None
     bar_interval_ns: int = 0
+    liquidations: Any = None
 
 
 class VQStrategy(Strategy):
@@ -223,6 +239,9 @@ class VQStrategy(Strategy):
     def on_bar(self, bar: Any) -> None:
         ts = bar.ts_event
         self._bar_ts = ts
+        liq = self.ctx.liquidations
+        if liq is not None:
+            liq.bar_ts = ts
         self._bars_seen += 1
         if self._bars_seen % PURGE_EVERY_BARS == 0:
             self.cache.purge_closed_orders(ts, 0)
@@ -408,7 +427,8 @@ class VQStrategy(Strategy):
             fr = self.cache.funding_rate(self.ctx.instrument_id)
             if fr is not None and fr.ts_event > mon.last_funding_ts:
                 # on_funding_rate overridden without super(): settle it from the cache
-                self._risk_act(mon.on_funding(int(fr.ts_event), float(fr.rate))[1])
+                self._risk_act(mon.on_funding(int(fr.ts_event), float(fr.rate),
+                                              self._funding_price())[1])
         self._risk_bar_ts = ts
         self._risk_close = close
         self._risk_act(mon.on_bar(ts, close))
@@ -422,8 +442,14 @@ class VQStrategy(Strategy):
         if self.risk_monitor is None or not self._trading:
             return
         _, trips = self.risk_monitor.on_funding(int(funding_rate.ts_event),
-                                                float(funding_rate.rate))
+                                                float(funding_rate.rate), self._funding_price())
         self._risk_act(trips)
+
+    def _funding_price(self) -> float | None:
+        """The price Nautilus settles funding at: the cached mark price (fed with each funding
+        update, :mod:`vibe_quant.backtest.marketdata`), else None (the monitor's last close)."""
+        m = self.cache.mark_price(self.ctx.instrument_id)
+        return m.value.as_double() if m is not None else None
 
     def _risk_act(self, trips: list[Any]) -> None:
         """Flatten for every new trip (the monitor already blocks further entries)."""
@@ -548,18 +574,30 @@ class VQStrategy(Strategy):
             tag = EXIT_LIQ if cid.startswith("LIQUIDATION") else EXIT_SIGNAL
         side = 1 if event.order_side == n3.OrderSide.BUY else -1
         qty = event.last_qty.as_double()
-        self.fills.append(
-            Fill(
-                ts=event.ts_event,
-                side=side,
-                qty=qty,
-                price=event.last_px.as_double(),
-                commission=event.commission.as_double(),
-                tag=tag,
-                liquidity=str(event.liquidity_side).split(".")[-1],
-                order_id=cid,
-            )
-        )
+        px = event.last_px.as_double()
+        lf = (self.ctx.liquidations.fills.get(cid)
+              if tag == EXIT_LIQ and self.ctx.liquidations is not None else None)
+        if lf is None:
+            fill = Fill(ts=event.ts_event, side=side, qty=qty, price=px,
+                        commission=event.commission.as_double(), tag=tag,
+                        liquidity=str(event.liquidity_side).split(".")[-1], order_id=cid)
+            self.fills.append(fill)
+        else:
+            # at the market price; the engine's clearance / insurance difference kept apart
+            adj = (px - lf.ref_price) * qty * (-side)
+            fill = Fill(ts=event.ts_event, side=side, qty=qty, price=lf.ref_price,
+                        commission=event.commission.as_double(), tag=tag,
+                        liquidity=str(event.liquidity_side).split(".")[-1], order_id=cid,
+                        liquidation_adjustment=adj)
+            last = self.fills[-1] if self.fills else None
+            if last is not None and last.order_id == cid and last.ts == fill.ts:
+                fill = Fill(ts=fill.ts, side=side, qty=round(last.qty + qty, 12),
+                            price=lf.ref_price, commission=last.commission + fill.commission,
+                            tag=tag, liquidity=fill.liquidity, order_id=cid,
+                            liquidation_adjustment=last.liquidation_adjustment + adj)
+                self.fills[-1] = fill
+            else:
+                self.fills.append(fill)
         self._pos = round(self._pos + side * qty, self.ctx.size_precision)
         fl = self._inflight.get(cid)
         if fl is not None:
@@ -572,7 +610,9 @@ class VQStrategy(Strategy):
             f = self.fills[-1]
             # evaluation point (3): a fill at the current bar's close (after its decision point)
             at_close = f.ts == self._risk_bar_ts
-            trips = self.risk_monitor.on_fill(f.ts, side, qty, f.price, f.commission, at_close)
+            # the monitor mirrors the engine's cash: its own fill price and commission
+            trips = self.risk_monitor.on_fill(f.ts, side, qty, px,
+                                              event.commission.as_double(), at_close)
             if at_close and self.risk_monitor.cfg.portfolio_max_drawdown is not None:
                 trips += self.risk_monitor.on_account(f.ts, self._account_equity())
             self._risk_act(trips)
@@ -597,21 +637,38 @@ class VQStrategy(Strategy):
         if self._risk_close_id is not None and str(event.client_order_id) == self._risk_close_id:
             self._risk_close_id = None  # the breaker's close did not go through: exits allowed
 
+    def _liquidating(self) -> bool:
+        """A liquidation order of this strategy is part-filled (its book has two levels)."""
+        liq = self.ctx.liquidations
+        if liq is None:
+            return False
+        for cid in liq.fills:
+            o = self.cache.order(n3.ClientOrderId(cid))
+            if o is not None and o.is_open and str(o.strategy_id) == str(self.strategy_id):
+                return True
+        return False
+
     def _place_guard(self, event: Any) -> None:
+        liq = self.ctx.liquidations
+        if liq is not None and self._liquidating():
+            return  # the liquidation closes the rest in the same matching step
         self._cancel(self._guard_id)
         self._guard_id = None
-        if not self.ctx.liquidation_guard or self._final:
-            return
         qty = abs(self._pos)
         if qty < self.ctx.size_increment / 2:
+            if liq is not None:
+                liq.positions.pop(str(self.strategy_id), None)
             return
         side = 1 if self._pos > 0 else -1
         entry = float(event.avg_px_open)
         notional = qty * entry
+        margin = notional / self.ctx.leverage  # WB, the isolated margin
+        if liq is not None:
+            liq.positions[str(self.strategy_id)] = IsolatedPosition(side, qty, entry, margin)
+        if not self.ctx.liquidation_guard or self._final:
+            return
         b = bracket_for(self.ctx.symbol, notional)
-        lp = liquidation_price(
-            side, qty, entry, notional / self.ctx.leverage, b.maint_margin_rate, b.cum
-        )
+        lp = liquidation_price(side, qty, entry, margin, b.maint_margin_rate, b.cum)
         if lp <= 0:
             return
         # Round towards the entry (the conservative side): long up, short down.
@@ -631,6 +688,8 @@ class VQStrategy(Strategy):
         self.on_position_update(event)
 
     def on_position_closed(self, event: Any) -> None:
+        if self.ctx.liquidations is not None:
+            self.ctx.liquidations.positions.pop(str(self.strategy_id), None)
         self.cancel_all_orders(self.ctx.instrument_id)
         self._guard_id = self._stop_id = self._tp_id = None
         self.on_position_update(event)

@@ -11,10 +11,17 @@ Per trade (USDT unless noted):
 * ``entry_price``: quantity-weighted average of the opening fills (Nautilus ``avg_px_open``).
 * ``exit_price``: quantity-weighted average of the reducing fills.
 * ``realized_pnl``: Σ over reducing fills of (fill price − avg entry) × qty × side — gross price
-  PnL, before fees and funding.
+  PnL, before fees and funding. A liquidation fill's price is the market price it executed
+  against (the liquidation price, or the open of a bar that gapped through it).
 * ``fees``: Σ commissions of the trade's fills (pro rata on a flip fill).
+* ``liquidation_fee``: Binance's liquidation clearance fee kept from the isolated margin
+  (USDT, ≥ 0) = −``Fill.liquidation_adjustment`` of its liquidation fill when < 0.
+* ``insurance_fund_absorbed``: loss beyond the isolated margin taken over by the insurance fund
+  (USDT, ≥ 0; the market was beyond the bankruptcy price) = the adjustment when > 0.
 * ``funding``: Σ funding payments settled while the trade was open (+ received).
-* ``net_pnl`` = realized_pnl − fees + funding.
+* ``net_pnl`` = realized_pnl − fees − liquidation_fee + insurance_fund_absorbed + funding. For a
+  liquidated trade this is −(isolated margin Q × EP / leverage) − fees + funding whenever the
+  clearance fee is not capped (``vibe_quant.backtest.venue.liquidation_close``).
 * ``exit_reason``: tag of the fill that flattened the position — signal | stop_loss |
   take_profit | liquidation | end_of_data.
 """
@@ -42,6 +49,8 @@ class Trade:
     net_pnl: float
     exit_reason: str | None
     n_fills: int
+    liquidation_fee: float = 0.0
+    insurance_fund_absorbed: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -56,6 +65,8 @@ class _Open:
         "fees",
         "funding",
         "gross",
+        "insurance",
+        "liq_fee",
         "max_qty",
         "n",
         "pos",
@@ -66,6 +77,7 @@ class _Open:
         self.entry_ts, self.sign, self.pos, self.avg = ts, sign, qty, px
         self.max_qty, self.fees, self.funding, self.gross = qty, fee, 0.0, 0.0
         self.exit_qty = self.exit_val = 0.0
+        self.liq_fee = self.insurance = 0.0
         self.n = 1
 
     def close(self, ts: int, reason: str) -> Trade:
@@ -73,7 +85,9 @@ class _Open:
         exit_px = round(self.exit_val / self.exit_qty, 8) if self.exit_qty else None
         return Trade(self.entry_ts, ts, "long" if self.sign > 0 else "short", self.max_qty,
                      round(self.avg, 8), exit_px, self.max_qty * self.avg, self.fees, self.funding,
-                     self.gross, self.gross - self.fees + self.funding, reason, self.n)
+                     self.gross,
+                     self.gross - self.fees - self.liq_fee + self.insurance + self.funding,
+                     reason, self.n, self.liq_fee, self.insurance)
 
 
 def build_trades(
@@ -82,15 +96,16 @@ def build_trades(
     """Return ``(closed_trades, still_open_trade_or_None)``.
 
     Fills and funding are replayed in time order; a funding payment at the same timestamp as a
-    fill is applied after it (engine order).
+    fill is applied BEFORE it (the funding instant precedes any fill of the bar closing then;
+    :mod:`vibe_quant.backtest.ledger`).
     """
-    events: list[tuple[int, int, object]] = [(f.ts, 0, f) for f in fills]
-    events += [(p.ts, 1, p) for p in funding]
+    events: list[tuple[int, int, object]] = [(f.ts, 1, f) for f in fills]
+    events += [(p.ts, 0, p) for p in funding]
     events.sort(key=lambda e: (e[0], e[1]))
     trades: list[Trade] = []
     cur: _Open | None = None
     for ts, kind, ev in events:
-        if kind == 1:
+        if kind == 0:
             if cur is not None:
                 cur.funding += ev.amount  # type: ignore[union-attr]
             continue
@@ -109,6 +124,11 @@ def build_trades(
         close_q = min(f.qty, cur.pos)
         frac = close_q / f.qty
         cur.gross += (f.price - cur.avg) * close_q * cur.sign
+        adj = f.liquidation_adjustment  # reduce-only: never split by a flip
+        if adj < 0:
+            cur.liq_fee -= adj
+        elif adj > 0:
+            cur.insurance += adj
         cur.fees += f.commission * frac
         cur.exit_qty += close_q
         cur.exit_val += close_q * f.price

@@ -10,10 +10,15 @@ Economics (sources: Binance USDⓈ-M fee schedule VIP 0 and leverage-bracket doc
   per instrument; Binance's ``cum`` (maintenance amount) is used by :func:`liquidation_price`.
 * ``StandardMarginModel``: margin = notional × rate (the default ``LeveragedMarginModel`` divides
   the maintenance margin by leverage again, which liquidates far too late).
-* Liquidation: Nautilus's liquidation engine is on (checked on quotes, which the run derives from
-  bars) as an account-level backstop; each position additionally carries a reduce-only stop at
-  its Binance isolated-margin liquidation price (:func:`liquidation_price`), so the bar path
-  O→H→L→C closes it where Binance would.
+* Liquidation: each position carries a reduce-only stop at its Binance isolated-margin
+  liquidation price (:func:`liquidation_price`), so the bar path O→H→L→C closes it where Binance
+  would. Nautilus's liquidation engine stays on as an account-level backstop (checked on the
+  close quotes), with a maintenance rate (:attr:`VenueSettings.backstop_mmr`) low enough that it
+  can only fire once the isolated liquidation price has been passed.
+* Liquidation clearance (:class:`LiquidationFillModel`): a liquidated position is closed at the
+  price that leaves Binance what remains of its isolated margin (the clearance fee, at most
+  exchangeInfo ``liquidationFee`` × notional), or at the bankruptcy price when the market is
+  already beyond it (the insurance fund absorbs the rest), so the engine's balance carries both.
 """
 
 from __future__ import annotations
@@ -33,6 +38,11 @@ from vibe_quant.data.instruments import (
     binance_perpetual,
     leverage_brackets,
 )
+
+#: exchangeInfo ``liquidationFee`` of the packaged reference (fraction of notional), used only
+#: when :mod:`vibe_quant.data.instruments` has no ``liquidation_fee_rate`` answer for a symbol
+#: (``../shared/data/binance-api/fapi_v1_exchangeInfo_2022-02-19.json``).
+REFERENCE_LIQUIDATION_FEE = {"BTCUSDT": 0.012, "ETHUSDT": 0.030}
 
 VENUE_NAME = "BINANCE"
 SETTLEMENT = "USDT"
@@ -78,6 +88,48 @@ def liquidation_price(
     return (margin + cum - side * qty * entry_price) / (qty * mmr - side * qty)
 
 
+def liquidation_fee_rate(symbol: str) -> float:
+    """Binance's liquidation clearance fee rate of ``symbol`` (exchangeInfo ``liquidationFee``,
+    fraction of the liquidated notional), from the contract terms in force.
+
+    Raises:
+        KeyError: no contract terms and no packaged reference value for ``symbol``.
+    """
+    try:
+        from vibe_quant.data.instruments import liquidation_fee_rate as _rate
+    except ImportError:  # pragma: no cover - older data layer
+        _rate = None
+    if _rate is not None:
+        try:
+            return float(_rate(symbol))
+        except (KeyError, AttributeError, TypeError, ValueError):
+            pass
+    if symbol in REFERENCE_LIQUIDATION_FEE:
+        return REFERENCE_LIQUIDATION_FEE[symbol]
+    raise KeyError(f"no liquidationFee (exchangeInfo) known for {symbol}; run "
+                   f"`vibe-quant data ingest --symbols {symbol}` with the REST API reachable")
+
+
+def backstop_maintenance_rate(symbol: str, leverage: float) -> float:
+    """Maintenance rate given to Nautilus's own (account-level) liquidation check.
+
+    Nautilus liquidates when ``balance + unrealized ≤ m × Q × EP`` (one rate ``m`` per
+    instrument, notional at the entry price, no ``cum``). Binance's isolated maintenance margin
+    at price P is ``MM(P) = MMR_k × Q × P − cum_k ≥ MMR_1 × Q × P`` (``cum`` makes MM the
+    piecewise-linear sum of increasing marginal rates, so no tier charges less than the first
+    tier's rate), and while the isolated rule has not fired ``P`` is on the safe side of the
+    liquidation price, where ``P ≥ EP × (1 − 1/leverage)`` for a long (``P > EP`` for a short).
+    With ``m = MMR_1 × (1 − 1/leverage)`` and a wallet balance ≥ the isolated margin, Nautilus's
+    threshold is therefore never reached before the isolated liquidation price: it is a
+    backstop only (e.g. ``liquidation_guard=False``).
+
+    Returns:
+        ``m`` (fraction of entry notional).
+    """
+    first = leverage_brackets(symbol)[0].maint_margin_rate
+    return first * (1.0 - 1.0 / float(leverage))
+
+
 @dataclass(frozen=True)
 class VenueSettings:
     """Per-run venue parameters.
@@ -85,9 +137,13 @@ class VenueSettings:
     Attributes:
         starting_balance: USDT wallet balance at the start.
         leverage: account leverage (initial margin = 1/leverage of notional).
-        mmr: maintenance margin rate applied by Nautilus (fraction).
-        cum: maintenance amount of that bracket (USDT), for the liquidation price.
+        mmr: maintenance margin rate of the bracket holding ``starting_balance × leverage``
+            notional (fraction; informative — positions use their own bracket).
+        cum: maintenance amount of that bracket (USDT).
         liquidation_trigger_ratio: Nautilus liquidates when equity ≤ maintenance × ratio.
+        backstop_mmr: maintenance rate given to Nautilus's liquidation check
+            (:func:`backstop_maintenance_rate`); 0 = derive it from the symbol's brackets.
+        liquidation_fee: exchangeInfo ``liquidationFee`` (fraction); < 0 = look it up.
     """
 
     symbol: str
@@ -96,6 +152,15 @@ class VenueSettings:
     mmr: float
     cum: float
     liquidation_trigger_ratio: float = 1.0
+    backstop_mmr: float = 0.0
+    liquidation_fee: float = -1.0
+
+    def __post_init__(self) -> None:
+        if self.backstop_mmr <= 0.0:
+            object.__setattr__(self, "backstop_mmr",
+                               backstop_maintenance_rate(self.symbol, self.leverage))
+        if self.liquidation_fee < 0.0:
+            object.__setattr__(self, "liquidation_fee", liquidation_fee_rate(self.symbol))
 
     @classmethod
     def for_run(cls, symbol: str, starting_balance: float, leverage: float) -> VenueSettings:
@@ -119,11 +184,12 @@ class VenueSettings:
     def instrument(self, base: n3.CryptoPerpetual | None = None) -> n3.CryptoPerpetual:
         """The Nautilus instrument with this run's margin rates and Binance fees.
 
-        ``base`` (e.g. the catalogued instrument) supplies the contract spec; default: the
-        packaged reference spec.
+        ``margin_init`` = 1/leverage; ``margin_maint`` = :attr:`backstop_mmr` (only Nautilus's
+        backstop liquidation check reads it). ``base`` (e.g. the catalogued instrument)
+        supplies the contract spec; default: the packaged reference spec.
         """
         mi = Decimal(1) / Decimal(str(self.leverage))
-        mm = Decimal(str(self.mmr))
+        mm = Decimal(repr(round(self.backstop_mmr, 12)))
         if base is None:
             return binance_perpetual(self.symbol, margin_init=mi, margin_maint=mm)
         return with_margins(base, mi, mm)
@@ -142,6 +208,216 @@ def with_margins(inst: n3.CryptoPerpetual, margin_init: Decimal, margin_maint: D
         margin_init=margin_init, margin_maint=margin_maint, maker_fee=MAKER_FEE,
         taker_fee=TAKER_FEE,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Liquidation clearance: what Binance keeps of a liquidated isolated position.
+# ---------------------------------------------------------------------------------------------
+
+LIQUIDATION_TAG = "liquidation"  # exit-reason tag of the isolated-LP guard stop (strategy.py)
+NAUTILUS_LIQUIDATION_PREFIX = "LIQUIDATION"  # client order ids of Nautilus's backstop orders
+
+
+@dataclass(frozen=True)
+class IsolatedPosition:
+    """An open position as Binance's isolated margin sees it: ``side`` ±1, ``qty`` Q (base
+    units), ``entry`` EP (average entry, USDT), ``margin`` WB = Q × EP / leverage (USDT)."""
+
+    side: int
+    qty: float
+    entry: float
+    margin: float
+
+
+@dataclass(frozen=True)
+class LiquidationFill:
+    """How one liquidation order was priced (USDT; quantities in base units).
+
+    ``ref_price``: the market price it executed against (the guard's trigger price, the open of
+    a bar that gapped through it, or the close quote for Nautilus's backstop);
+    ``clearance_fee`` = min(remaining isolated margin at ``ref_price``, liquidationFee ×
+    q × ref_price) kept by Binance; ``insurance_absorbed``: the loss beyond the isolated margin
+    (market beyond the bankruptcy price) taken over by the insurance fund; ``target_price``: the
+    average close price that books exactly that: ``ref_price ∓ clearance/q`` or the bankruptcy
+    price.
+    """
+
+    client_order_id: str
+    side: int  # +1 long / −1 short position being closed
+    qty: float
+    ref_price: float
+    target_price: float
+    clearance_fee: float
+    insurance_absorbed: float
+
+
+def liquidation_close(pos: IsolatedPosition, qty: float, ref_price: float, fee_rate: float,
+                      ) -> tuple[float, float, float]:
+    """``(target_price, clearance_fee, insurance_absorbed)`` for closing ``qty`` of ``pos`` by
+    liquidation against ``ref_price`` (Binance USDⓈ-M isolated margin, one-way mode).
+
+    Rules (Binance "Liquidation Protocols" and "Insurance Fund" FAQs; ``liquidationFee`` from
+    ``GET /fapi/v1/exchangeInfo``)::
+
+        remaining = WB × q/Q + side × q × (ref − EP)          margin left at the market price
+        remaining ≥ 0:  fee = min(remaining, liquidationFee × q × ref), absorbed = 0
+                        target = ref − side × fee / q
+        remaining < 0:  fee = 0, absorbed = −remaining,  target = EP − side × WB / Q  (bankruptcy)
+
+    The trader's loss on the liquidated part is then at most its share of the isolated margin.
+    """
+    q = float(qty)
+    share = pos.margin * q / pos.qty
+    remaining = share + pos.side * q * (ref_price - pos.entry)
+    if remaining >= 0.0:
+        fee = min(remaining, fee_rate * q * ref_price)
+        return ref_price - pos.side * fee / q, fee, 0.0
+    return pos.entry - pos.side * pos.margin / pos.qty, 0.0, -remaining
+
+
+class LiquidationBook:
+    """Shared state of one run between the strategy (which knows each position) and the fill
+    model (which prices liquidation orders). Engines run synchronously in one thread.
+
+    Attributes:
+        positions: strategy id → :class:`IsolatedPosition` (kept by ``VQStrategy``).
+        bar_ts: close time (ns) of the last bar the strategy saw: the bar being processed by
+            the exchange is the next one.
+        fills: client order id → :class:`LiquidationFill` of every liquidation priced.
+    """
+
+    def __init__(self, close_ts: Any, open_: Any, fee_rate: float) -> None:
+        self.close_ts = close_ts
+        self.open_ = open_
+        self.fee_rate = float(fee_rate)
+        self.positions: dict[str, IsolatedPosition] = {}
+        self.fills: dict[str, LiquidationFill] = {}
+        self.bar_ts = -1
+
+    def reset(self) -> None:
+        self.positions.clear()
+        self.fills.clear()
+        self.bar_ts = -1
+
+    def next_open(self) -> float | None:
+        """Open of the bar after the last one the strategy saw (the bar being walked)."""
+        import numpy as np
+
+        i = int(np.searchsorted(self.close_ts, self.bar_ts, side="right"))
+        return float(self.open_[i]) if 0 <= i < len(self.open_) else None
+
+    def is_liquidation(self, order: Any) -> bool:
+        cid = str(order.client_order_id)
+        if cid.startswith(NAUTILUS_LIQUIDATION_PREFIX):
+            return True
+        return order.order_type == n3.OrderType.STOP_MARKET and LIQUIDATION_TAG in (
+            order.tags or [])
+
+    def price(self, instrument: Any, order: Any, best_bid: Any, best_ask: Any) -> Any:
+        """The L2 book a liquidation order fills against, or None (not ours / no position)."""
+        pos = self.positions.get(str(order.strategy_id))
+        if pos is None:
+            return None
+        sell = order.side == n3.OrderSide.SELL
+        if (pos.side > 0) != sell:
+            return None
+        market = (best_bid if sell else best_ask).as_double()
+        trigger = getattr(order, "trigger_price", None)
+        if trigger is not None:
+            # The engine fills a stop at its trigger when the bar path crosses it, at the open
+            # when the bar gaps through it (measured on 1.231): the same reference price here.
+            trig = trigger.as_double()
+            o = self.next_open()
+            gap = o is not None and (o <= trig if sell else o >= trig)
+            ref = o if gap else trig
+        else:
+            ref = market
+        qty = order.leaves_qty.as_double()
+        target, fee, absorbed = liquidation_close(pos, qty, ref, self.fee_rate)
+        cid = str(order.client_order_id)
+        self.fills[cid] = LiquidationFill(cid, pos.side, qty, ref, target, fee, absorbed)
+        return two_level_book(instrument, sell, qty, target, market)
+
+
+def two_level_book(instrument: Any, sell: bool, qty: float, target: float, market: float) -> Any:
+    """An L2 book on which a market order of ``qty`` fills at an average price within
+    tick × step / 2 USDT·base of ``target``: the two ticks around it, sized by interpolation
+    (the engine fills only on the tick grid); the opposite side at ``market``."""
+    tick = instrument.price_increment.as_double()
+    step = instrument.size_increment.as_double()
+    prec, sprec = instrument.price_precision, instrument.size_precision
+    lo = math.floor(target / tick + 1e-9) * tick
+    hi = lo + tick
+    if abs(target - lo) <= 1e-9 * max(1.0, abs(target)):
+        levels = [(lo, qty)]
+    else:
+        q_hi = round(round(qty * (target - lo) / tick / step) * step, sprec)
+        q_hi = min(max(q_hi, 0.0), qty)
+        levels = [(hi, q_hi), (lo, round(qty - q_hi, sprec))]
+    book = n3.OrderBook(instrument.id, n3.BookType.L2_MBP)
+    side = n3.OrderSide.BUY if sell else n3.OrderSide.SELL  # the side the order trades against
+    oid = 1
+    for px, q in levels:
+        if q > 0:
+            book.add(n3.BookOrder(side, n3.Price(round(px, prec), prec), n3.Quantity(q, sprec),
+                                  oid), 0, 0, 0)
+            oid += 1
+    other = n3.OrderSide.SELL if sell else n3.OrderSide.BUY
+    away = max(market, hi + tick) if sell else min(market, lo)  # never a crossed book
+    if not sell and away >= lo:
+        away = lo - tick
+    if away > 0:
+        book.add(n3.BookOrder(other, n3.Price(round(away, prec), prec),
+                              n3.Quantity(1_000_000.0, sprec), oid), 0, 0, 0)
+    return book
+
+
+class LiquidationFillModel(n3.FillModel):
+    """The venue's fill model: liquidation orders (the guard stop, Nautilus's backstop) fill
+    at the clearance price of :meth:`LiquidationBook.price`; every other order is left to the
+    engine (screening) or to ``inner`` (a preset's Python fill model, e.g. validation)."""
+
+    def __new__(cls, *a: Any, **k: Any):
+        return super().__new__(cls)
+
+    def __init__(self, book: LiquidationBook, inner: Any = None) -> None:
+        super().__init__()
+        self.book = book
+        self.inner = inner
+
+    def get_orderbook_for_fill_simulation(self, instrument: Any, order: Any, best_bid: Any,
+                                          best_ask: Any) -> Any:
+        if self.book.is_liquidation(order):
+            b = self.book.price(instrument, order, best_bid, best_ask)
+            if b is not None:
+                return b
+        if self.inner is not None:
+            return self.inner.get_orderbook_for_fill_simulation(instrument, order, best_bid,
+                                                                best_ask)
+        return None
+
+
+class _WrappingLiquidationFillModel(LiquidationFillModel):
+    """:class:`LiquidationFillModel` around a preset's Python model: its fill/slip draws too."""
+
+    def is_slipped(self) -> bool:
+        return self.inner.is_slipped()
+
+    def is_limit_filled(self) -> bool:
+        return self.inner.is_limit_filled()
+
+
+def liquidation_fill_model(book: LiquidationBook | None, inner: Any) -> Any:
+    """The fill model to install: ``inner`` wrapped so liquidations are cleared, or ``inner``
+    itself when it is an engine-native model that cannot be wrapped (then no clearance is
+    charged; the run reports it) or when there is no ``book``."""
+    if book is None:
+        return inner
+    if inner is None:
+        return LiquidationFillModel(book)
+    if isinstance(inner, n3.FillModel) and hasattr(inner, "__dict__"):
+        return _WrappingLiquidationFillModel(book, inner)
+    return inner
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,12 +481,16 @@ def get_preset(mode: str) -> FidelityPreset:
         raise ValueError(f"unknown mode {mode!r}; expected one of {sorted(PRESETS)}") from None
 
 
-def add_venue(engine: Any, settings: VenueSettings, preset: FidelityPreset, seed: int) -> None:
-    """Add the Binance venue to a PyO3 ``BacktestEngine``."""
+def add_venue(engine: Any, settings: VenueSettings, preset: FidelityPreset, seed: int,
+              liquidations: LiquidationBook | None = None) -> None:
+    """Add the Binance venue to a PyO3 ``BacktestEngine``; with ``liquidations`` the fill model
+    charges the liquidation clearance fee (:func:`liquidation_fill_model`)."""
     usdt = n3.Currency.from_str(SETTLEMENT)
     kwargs: dict[str, Any] = {}
-    if preset.fill_model is not None:
-        kwargs["fill_model"] = preset.fill_model(seed)
+    fm = liquidation_fill_model(
+        liquidations, preset.fill_model(seed) if preset.fill_model is not None else None)
+    if fm is not None:
+        kwargs["fill_model"] = fm
     if preset.latency_model is not None:
         kwargs["latency_model"] = preset.latency_model(seed)
     fee_model = preset.fee_model(seed) if preset.fee_model is not None else None

@@ -277,9 +277,11 @@ class RiskMonitor:
             out += self._check(ts)
         return out
 
-    def on_funding(self, ts: int, rate: float) -> tuple[float, list[RiskEvent]]:
-        """Settle funding at ``ts`` on the current position at the last close (the engine's rule:
-        payment = −q × close × rate, rounded to 1e-8 USDT). Returns ``(payment, trips)``."""
+    def on_funding(self, ts: int, rate: float, price: float | None = None
+                   ) -> tuple[float, list[RiskEvent]]:
+        """Settle funding at ``ts`` on the current position at ``price`` (the engine's funding
+        price; default the last close): payment = −q × price × rate, rounded to 1e-8 USDT.
+        Returns ``(payment, trips)``."""
         if ts <= self.last_funding_ts:
             return 0.0, []  # already applied (callback and cache fallback both feed it)
         self.last_funding_ts = ts
@@ -287,8 +289,9 @@ class RiskMonitor:
         if not aligned:
             self._finalize()  # funding between bar closes belongs to the next bar
         pay = 0.0
-        if self.qty != 0.0 and self.cur_close is not None:
-            pay = round(-self.qty * self.cur_close * rate, 8)
+        px = self.cur_close if price is None else float(price)
+        if self.qty != 0.0 and px is not None:
+            pay = round(-self.qty * px * rate, 8)
             self.balance += pay
             if self.trade is not None:
                 self.trade.funding += pay

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from vibe_quant.store import events_sql as _events_sql
+from vibe_quant.store import jobs_sql as _jobs_sql
 from vibe_quant.store import pipeline_sql as _pipeline_sql
 from vibe_quant.store import validation_sql as _validation_sql
 from vibe_quant.store.encode import now_iso, num, to_json
@@ -184,6 +185,18 @@ MIGRATIONS: list[tuple[int, str]] = [
     _validation_sql.MIGRATION,
     _events_sql.MIGRATION,
     _pipeline_sql.MIGRATION,
+    (
+        6,
+        """
+    -- Binance liquidation clearance fee (USDT kept from a liquidated isolated margin) and the
+    -- loss beyond the isolated margin absorbed by the insurance fund (SPEC.md §3 Liquidation)
+    ALTER TABLE trades ADD COLUMN liquidation_fee REAL NOT NULL DEFAULT 0;
+    ALTER TABLE trades ADD COLUMN insurance_fund_absorbed REAL NOT NULL DEFAULT 0;
+    ALTER TABLE backtest_results ADD COLUMN liquidation_fees REAL;
+    ALTER TABLE backtest_results ADD COLUMN insurance_fund_absorbed REAL;
+        """,
+    ),
+    _jobs_sql.MIGRATION,  # background_jobs (vibe_quant.jobs)
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -336,21 +349,26 @@ class StateStore:
         self.conn.execute(
             "INSERT INTO backtest_results (run_id, total_return, cagr, sharpe, sortino, "
             "max_drawdown, calmar, profit_factor, win_rate, trades, fees, funding, liquidations, "
-            "engine_balance, reconciliation_error, bankrupt, metrics) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "engine_balance, reconciliation_error, bankrupt, metrics, liquidation_fees, "
+            "insurance_fund_absorbed) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (run_id, _num(m.get("total_return")), _num(m.get("cagr")), _num(m.get("sharpe")),
              _num(m.get("sortino")), _num(m.get("max_drawdown")), _num(m.get("calmar")),
              _num(m.get("profit_factor")), _num(m.get("win_rate")), int(m.get("trades", 0)),
              _num(m.get("fees")), _num(m.get("funding")), int(m.get("liquidations", 0)),
              _num(r.engine_balance), _num(r.reconciliation_error), int(bool(r.equity.bankrupt)),
-             _json(m)),
+             _json(m), _num(m.get("liquidation_fees", 0.0)),
+             _num(m.get("insurance_fund_absorbed", 0.0))),
         )
         self.conn.executemany(
             "INSERT INTO trades (run_id, seq, entry_ns, exit_ns, side, qty, entry_price, "
-            "exit_price, notional, fees, funding, realized_pnl, net_pnl, exit_reason) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "exit_price, notional, fees, funding, realized_pnl, net_pnl, exit_reason, "
+            "liquidation_fee, insurance_fund_absorbed) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [(run_id, i, t.entry_ts, t.exit_ts, t.side, t.qty, t.entry_price, t.exit_price,
-              t.notional, t.fees, t.funding, t.realized_pnl, t.net_pnl, t.exit_reason)
+              t.notional, t.fees, t.funding, t.realized_pnl, t.net_pnl, t.exit_reason,
+              float(getattr(t, "liquidation_fee", 0.0)),
+              float(getattr(t, "insurance_fund_absorbed", 0.0)))
              for i, t in enumerate(r.trades)],
         )
         d = r.daily_equity

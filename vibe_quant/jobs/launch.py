@@ -1,0 +1,163 @@
+"""Starting background jobs: :func:`launch_job` (dashboard, scripts) and the CLI's
+``--background`` flag (:func:`add_background_flag`, :func:`background`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from vibe_quant.jobs import JOB_COMMANDS, JOB_ID_ENV, JOB_TOKEN_ENV
+from vibe_quant.paths import DATA_DIR_ENV, DataDir
+
+BACKGROUND_FLAG = "--background"
+
+
+def job_command(argv: list[str]) -> str:
+    """The job command of a vibe-quant argv (``"sweep"``, ``"data ingest"`` …).
+
+    Raises:
+        ValueError: the argv is not one of :data:`vibe_quant.jobs.JOB_COMMANDS`.
+    """
+    words = [a for a in argv[:2] if not a.startswith("-")]
+    for n in (2, 1):
+        cmd = " ".join(words[:n])
+        if len(words) >= n and cmd in JOB_COMMANDS:
+            return cmd
+    raise ValueError(
+        f"`vibe-quant {' '.join(argv[:2])}` cannot run as a background job; "
+        f"background jobs run: {', '.join(JOB_COMMANDS)}"
+    )
+
+
+def launch_job(
+    dd: DataDir, argv: list[str], *, cwd: str | os.PathLike[str] | None = None
+) -> dict[str, Any]:
+    """Start ``vibe-quant <argv>`` as a detached background job of data dir ``dd``.
+
+    The process runs in a new session (its own process group, no controlling terminal), with
+    stdin ``/dev/null`` and stdout + stderr appended to ``<data-dir>/logs/jobs/job-<id>.log``;
+    relative paths in ``argv`` are resolved against ``cwd`` (default: this process's).
+    A thread of this process reaps the child when it exits (long-lived launchers such as the
+    dashboard leave no zombie); a launcher that exits first hands it to init.
+
+    Returns the job row (:func:`vibe_quant.store.jobs_sql.get_job`).
+
+    Raises:
+        ValueError: ``argv`` is not a job command.
+        OSError: the log file or the process could not be created (the job is marked failed).
+    """
+    import psutil
+
+    from vibe_quant.store import jobs_sql
+    from vibe_quant.store.state import StateStore
+
+    argv = [a for a in argv if a != BACKGROUND_FLAG]
+    command = job_command(argv)
+    dd = dd.ensure()
+    log_dir = dd.logs / "jobs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(16)
+    with StateStore.open(dd) as store:
+        job_id = jobs_sql.insert_job(
+            store, command=command, argv=argv, token=token, log_dir=str(log_dir)
+        )
+        log_path = Path(jobs_sql.get_job(store, job_id)["log_path"])  # type: ignore[index]
+        env = {k: v for k, v in os.environ.items() if k not in (JOB_ID_ENV, JOB_TOKEN_ENV)}
+        env.update(
+            {
+                JOB_ID_ENV: str(job_id),
+                JOB_TOKEN_ENV: token,
+                DATA_DIR_ENV: str(dd.root),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        try:
+            with open(log_path, "ab") as log:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "vibe_quant.jobs.entry", *argv],
+                    cwd=cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+        except OSError as e:
+            jobs_sql.finish_job(store, job_id, "failed", error=f"could not start: {e}")
+            raise
+        threading.Thread(target=proc.wait, name=f"reap-job-{job_id}", daemon=True).start()
+        try:
+            start = psutil.Process(proc.pid).create_time()
+        except psutil.Error:  # already exited: the job process recorded what happened
+            start = None
+        if start is not None:
+            jobs_sql.set_process(
+                store, job_id, pid=proc.pid, pgid=proc.pid, proc_start=start, started=False
+            )
+        return jobs_sql.get_job(store, job_id)  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------- CLI hook
+def add_background_flag(sub: argparse._SubParsersAction) -> None:
+    """Add ``--background`` to the parser of every :data:`JOB_COMMANDS` command present."""
+    for cmd in JOB_COMMANDS:
+        parser: Any = sub
+        for word in cmd.split():
+            choices = getattr(parser, "choices", None)
+            if choices is None:  # a parser: descend into its sub-commands
+                choices = next(
+                    (
+                        a.choices
+                        for a in parser._actions
+                        if isinstance(a, argparse._SubParsersAction)
+                    ),
+                    {},
+                )
+            parser = choices.get(word)
+            if parser is None:
+                break
+        if parser is not None:
+            parser.add_argument(
+                BACKGROUND_FLAG,
+                action="store_true",
+                help="run as a detached background job: print its id and return at once "
+                "(see `vibe-quant jobs`)",
+            )
+
+
+def background(argv: list[str]):
+    """The CLI handler replacing a command given ``--background``: launch ``argv`` as a job,
+    print its id on stdout (or one JSON document with ``--json``) and return 0."""
+
+    def run(args: argparse.Namespace) -> int:
+        from vibe_quant.cli.common import data_dir, emit_json, eprint
+
+        job = launch_job(data_dir(args), argv)
+        if getattr(args, "json", False):
+            emit_json(
+                {
+                    "ok": True,
+                    "job_id": job["id"],
+                    "command": job["command"],
+                    "state": job["state"],
+                    "pid": job["pid"],
+                    "log": job["log_path"],
+                }
+            )
+        else:
+            print(job["id"])
+            eprint(
+                f"job {job['id']} started (pid {job['pid']}): {job['command']}; log "
+                f"{job['log_path']}; follow with `vibe-quant jobs logs {job['id']} "
+                "--follow`"
+            )
+        return 0
+
+    return run

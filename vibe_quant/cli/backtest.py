@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vibe_quant.cli.common import add_common, data_dir, emit_json, eprint
+from vibe_quant.cli.common import CliError, add_common, data_dir, emit_json, eprint, parse_window
 
 METRIC_KEYS = ("total_return", "cagr", "sharpe", "sortino", "max_drawdown", "calmar",
                "profit_factor", "win_rate", "trades", "fees", "funding", "liquidations")
@@ -71,13 +71,14 @@ def _run(args: argparse.Namespace) -> int:
     try:
         params = parse_params(args.param)
     except ValueError as e:
-        eprint(str(e))
-        return 2
+        raise CliError(str(e), 2) from e
     from vibe_quant.backtest import run_backtest
     from vibe_quant.dsl.errors import StrategyError
     from vibe_quant.store.state import StateStore
 
     text = Path(args.strategy).read_text()
+    start_ns, end_ns = parse_window(args.start, args.end)
+    args.symbol = args.symbol.upper()
     try:
         spec = compile_strategy(Path(args.strategy))  # diagnostics name the file
         spec.resolve(params)  # bad --param keys/values fail here, before a run is recorded
@@ -89,11 +90,14 @@ def _run(args: argparse.Namespace) -> int:
         args.leverage = spec.leverage(params)
     interval = args.interval or getattr(spec, "interval", None) or "5m"
     dd = data_dir(args)
+    from vibe_quant.data.coverage import require_bars
+
+    require_bars(dd, args.symbol, interval, start_ns, end_ns)  # before a run is recorded
     with StateStore.open(dd) as store:
         srow = store.upsert_strategy(getattr(spec, "name", Path(args.strategy).stem), text)
         run_id = store.create_run(
             strategy_name=srow.name, symbols=[args.symbol], interval=interval,
-            start_ns=_ns(args.start), end_ns=_ns(args.end, end=True), params=params,
+            start_ns=start_ns, end_ns=end_ns, params=params,
             mode=args.mode, leverage=args.leverage, starting_balance=args.balance,
             seed=args.seed, strategy_id=srow.id)
         try:
@@ -121,12 +125,6 @@ def _run(args: argparse.Namespace) -> int:
         if args.report:
             print(f"  report         {args.report}")
     return 0
-
-
-def _ns(v: str, end: bool = False) -> int:
-    from vibe_quant.backtest.run import to_ns
-
-    return to_ns(v, end=end)
 
 
 if __name__ == "__main__":  # pragma: no cover

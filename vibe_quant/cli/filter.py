@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vibe_quant.cli.common import add_common, data_dir, emit_json, eprint
+from vibe_quant.cli.common import CliError, add_common, data_dir, emit_json, eprint
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,32 +49,68 @@ def config_from_args(args: argparse.Namespace):
         pbo_threshold=args.pbo_threshold, candidates=args.candidates)
 
 
+def require_sweep(store, sweep_id: int, dd) -> dict:
+    """The stored sweep ``sweep_id`` with at least one completed combination.
+
+    Raises:
+        CliError: no such sweep in this data dir, or none of its combinations completed (the
+            message gives the first failure's error).
+    """
+    sweep = store.sweep(sweep_id)
+    if sweep is None:
+        raise CliError(f"no sweep {sweep_id} in {dd.state_db}: run `vibe-quant sweep "
+                       "STRATEGY.yaml --symbol SYMBOL --start … --end …` first (it prints the "
+                       "sweep id), or pass the right --data-dir")
+    rows = store.sweep_results(sweep_id)
+    if not any(r["status"] == "completed" for r in rows):
+        failed = [r for r in rows if r["status"] == "failed"]
+        cause = (f"{len(failed)} failed, first error: "
+                 f"{((failed[0].get('error') or '').splitlines() or ['unknown'])[0]}"
+                 if failed else "none has run yet: re-run the same `vibe-quant sweep` command")
+        raise CliError(f"sweep {sweep_id} has no completed combination of "
+                       f"{sweep.get('n_combos', len(rows))} ({cause})")
+    return sweep
+
+
+def problems_of(sweep_level: dict) -> list[str]:
+    """One line per enabled sweep-level filter that could not run (e.g. walk-forward on a
+    period shorter than one window)."""
+    out = []
+    for name, v in sweep_level.items():
+        if v.get("value") is None and (v.get("reason") or v.get("error")):
+            out.append(f"{name}: {v.get('reason') or v.get('error')}")
+    return out
+
+
 def _filter(args: argparse.Namespace) -> int:
+    """Exit 0 when every enabled filter ran, 1 when one could not (it is reported, and the
+    candidates it could not judge are rejected)."""
     from vibe_quant.overfitting.filters import run_filters
     from vibe_quant.store.state import StateStore
 
     dd = data_dir(args)
     with StateStore.open(dd) as store:
-        try:
-            rep = run_filters(store, args.sweep_id, data_dir=str(dd.root),
-                              config=config_from_args(args), progress=not args.json)
-        except (LookupError, ValueError) as e:
-            eprint(f"error: {e}")
-            return 1
+        require_sweep(store, args.sweep_id, dd)
+        rep = run_filters(store, args.sweep_id, data_dir=str(dd.root),
+                          config=config_from_args(args), progress=not args.json)
+    problems = problems_of(rep.sweep_level)
     if args.json:
-        emit_json(rep.to_dict())
-        return 0
+        emit_json({"ok": not problems, "problems": problems, **rep.to_dict()})
+        return 1 if problems else 0
     sl = rep.sweep_level
     if "pbo" in sl:
         pbo = sl["pbo"]
         flag = "FLAGGED (overfit)" if not pbo["passed"] else "ok"
         print(f"PBO = {pbo['value'] if pbo['value'] is None else round(pbo['value'], 3)} "
-              f"[{flag}]")
+              f"[{flag}]" + (f" — not computed: {pbo['error']}" if pbo.get("error") else ""))
     if "wfa" in sl:
         w = sl["wfa"]
-        print(f"walk-forward: WFE {w.get('wfe')}, profitable windows "
-              f"{w.get('profitable_share')}, stitched OOS Sharpe {w.get('stitched_sharpe')} "
-              f"[{'pass' if w['passed'] else 'FAIL'}]")
+        if w.get("not_run"):
+            print(f"walk-forward: NOT RUN [FAIL] — {w['reason']}")
+        else:
+            print(f"walk-forward: WFE {w.get('wfe')}, profitable windows "
+                  f"{w.get('profitable_share')}, stitched OOS Sharpe {w.get('stitched_sharpe')} "
+                  f"[{'pass' if w['passed'] else 'FAIL'}]")
     for c in rep.candidates:
         parts = [f"{k} {v['value'] if v['value'] is None else round(v['value'], 3)} "
                  f"{'ok' if v['passed'] else 'FAIL'}" for k, v in c["filters"].items()]
@@ -82,4 +118,6 @@ def _filter(args: argparse.Namespace) -> int:
               f"{'PASSED' if c['passed_all'] else 'rejected'}")
     print(f"filter run {rep.filter_run_id}: {len(rep.passed)} of {len(rep.candidates)} "
           "candidates passed every enabled filter")
-    return 0
+    for p in problems:
+        eprint(f"error: {p}")
+    return 1 if problems else 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vibe_quant.cli.common import add_common, data_dir, emit_json, eprint
+from vibe_quant.cli.common import CliError, add_common, data_dir, emit_json, eprint, parse_window
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--latency", default="retail")
     p.add_argument("--fee-tier", type=int, default=0)
     p.add_argument("--candidates", default="pareto", help="pareto, passed, all, top:N")
+    p.add_argument("--wfa-in", type=int, default=9, help="walk-forward in-sample months (9)")
+    p.add_argument("--wfa-out", type=int, default=3,
+                   help="walk-forward out-of-sample months (3)")
     p.add_argument("--base-url", help="bulk site (env VIBE_QUANT_BINANCE_VISION_URL)")
     p.add_argument("--rest-url", help="futures REST API (env VIBE_QUANT_BINANCE_REST_URL)")
     p.add_argument("--no-rest", action="store_true", help="never call the REST API")
@@ -33,36 +36,32 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _pipeline(args: argparse.Namespace) -> int:
-    from vibe_quant.dsl import StrategyError
+    """Exit 0 when everything requested happened (``ok``), 1 otherwise — the summary, short
+    list and report are still printed/written and ``problems`` says what did not happen. User
+    errors (missing data, workers that cannot start, bad input) reach ``vibe_quant.cli.main``
+    and print one line."""
     from vibe_quant.pipeline.run import FILTERS, PipelineConfig, run_pipeline
 
-    try:
-        text = Path(args.strategy).read_text()
-    except OSError as e:
-        eprint(f"error: {e}")
-        return 2
+    text = Path(args.strategy).read_text()
     filters = tuple(f.strip() for f in args.filters.split(",") if f.strip())
     bad = [f for f in filters if f not in FILTERS]
     if bad:
-        eprint(f"error: unknown filter(s) {bad}; choose from {', '.join(FILTERS)}")
-        return 2
+        raise CliError(f"unknown filter(s) {bad}; choose from {', '.join(FILTERS)}", 2)
+    if args.wfa_in < 1 or args.wfa_out < 1:
+        raise CliError("--wfa-in and --wfa-out must be at least 1 month", 2)
+    parse_window(args.start, args.end)
     cfg = PipelineConfig(yaml_text=text, symbol=args.symbol.upper(), start=args.start,
                          end=args.end, workers=args.workers, top=args.top, filters=filters,
                          max_combos=args.max_combos, sample=args.sample, seed=args.seed,
                          latency=args.latency, fee_tier=args.fee_tier,
                          candidates=args.candidates, base_url=args.base_url,
-                         rest_url=args.rest_url, use_rest=not args.no_rest, report=args.report)
-    try:
-        doc = run_pipeline(data_dir(args), cfg, progress=not args.json, log=eprint)
-    except StrategyError as e:
-        eprint(str(e))
-        return 1
-    except (RuntimeError, ValueError) as e:
-        eprint(f"error: {e}")
-        return 1
+                         rest_url=args.rest_url, use_rest=not args.no_rest, report=args.report,
+                         wfa_in_months=args.wfa_in, wfa_out_months=args.wfa_out)
+    doc = run_pipeline(data_dir(args), cfg, progress=not args.json, log=eprint)
+    code = 0 if doc["ok"] else 1
     if args.json:
         emit_json(doc)
-        return 0
+        return code
     sw = doc["sweep"]
     print(f"pipeline {doc['pipeline_id']}: {doc['strategy']} on {doc['symbol']} "
           f"{doc['start']} → {doc['end']}")
@@ -70,12 +69,15 @@ def _pipeline(args: argparse.Namespace) -> int:
           f"{sw['failed']} failed, Pareto front {sw['pareto']}")
     if doc["filters"]:
         f = doc["filters"]
-        sl = ", ".join(f"{k} {v['value'] if v['value'] is None else round(v['value'], 3)} "
+        sl = ", ".join(f"{k} {'not run' if v.get('reason') else _r(v['value'])} "
                        f"{'ok' if v['passed'] else 'FAIL'}" for k, v in f["sweep_level"].items())
         print(f"  filters ({', '.join(f['enabled'])}): {len(f['passed'])} of {f['candidates']} "
               f"candidates passed all" + (f"; {sl}" if sl else ""))
     if not doc["shortlist"]:
         print("  short list: empty — no candidate survived the filters")
+        for r in doc["rejected"]:
+            print(f"    rejected #{r['combo_idx']} {r['params']} (screening Sharpe "
+                  f"{_r(r['screening_sharpe'])}): {'; '.join(r['rejected_by'])}")
     for s in doc["shortlist"]:
         print(f"  #{s['combo_idx']} {s['params']}: Sharpe screening "
               f"{s['screening_sharpe']:.2f} → validation {s['validation_sharpe']:.2f}, return "
@@ -84,4 +86,10 @@ def _pipeline(args: argparse.Namespace) -> int:
     if doc["report"]:
         print(f"  report: {doc['report']}")
     print(f"  stage seconds: {doc['stage_seconds']}")
-    return 0
+    for p in doc["problems"]:
+        eprint(f"error: {p}")
+    return code
+
+
+def _r(v) -> str:
+    return "—" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vibe_quant.cli.common import add_common, data_dir, emit_json, eprint
+from vibe_quant.cli.common import add_common, data_dir, emit_json, eprint, parse_window
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,31 +30,28 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from vibe_quant.backtest.run import to_ns
-    from vibe_quant.dsl import StrategyError, load_strategy
+    """Errors (missing data, workers that cannot start, invalid strategy) reach
+    ``vibe_quant.cli.main`` and print one line with a non-zero exit."""
+    from vibe_quant.dsl import load_strategy
     from vibe_quant.screening.sweep import SweepSpec, run_sweep
     from vibe_quant.store.state import StateStore
 
     path = Path(args.strategy)
-    try:
-        text = path.read_text()
-        spec = load_strategy(text, file=str(path))
-    except OSError as e:
-        eprint(f"error: {e}")
-        return 2
-    except StrategyError as e:
-        eprint(str(e))
-        return 1
+    text = path.read_text()
+    spec = load_strategy(text, file=str(path))
+    start_ns, end_ns = parse_window(args.start, args.end)
     dd = data_dir(args)
-    sweep = SweepSpec(yaml_text=text, symbol=args.symbol.upper(), start_ns=to_ns(args.start),
-                      end_ns=to_ns(args.end, end=True), interval=args.interval or spec.timeframe,
+    sweep = SweepSpec(yaml_text=text, symbol=args.symbol.upper(), start_ns=start_ns,
+                      end_ns=end_ns, interval=args.interval or spec.timeframe,
                       sample=args.sample, max_combos=args.max_combos, seed=args.seed,
                       leverage=args.leverage, starting_balance=args.balance)
     with StateStore.open(dd) as store:
         rep = run_sweep(store, sweep, data_dir=str(dd.root), workers=args.workers,
                         progress=not args.json, resume_id=args.resume, fresh=args.fresh)
+        first_error = next((r.get("error") or "" for r in store.sweep_results(rep.sweep_id)
+                            if r["status"] == "failed"), "")
     if args.json:
-        emit_json(rep.to_dict())
+        emit_json({"ok": rep.failed == 0, **rep.to_dict()})
     else:
         eprint(f"sweep {rep.sweep_id}{' (resumed)' if rep.resumed else ''}: {rep.completed}/"
                f"{rep.combos} completed, {rep.failed} failed, {rep.ran_now} run now in "
@@ -65,4 +62,7 @@ def _sweep(args: argparse.Namespace) -> int:
             print(f"  pareto #{r['combo_idx']}: {r['params']} sharpe {r['sharpe']:.2f} "
                   f"maxDD {r['max_drawdown']:.1%} PF {r['profit_factor']:.2f} "
                   f"trades {r['trades']}")
-    return 0
+    if rep.failed:  # a sweep with failed combinations did not do all that was asked
+        eprint(f"error: {rep.failed} of {rep.combos} combinations of sweep {rep.sweep_id} "
+               f"failed; first error: {(first_error.splitlines() or ['unknown'])[0]}")
+    return 1 if rep.failed else 0

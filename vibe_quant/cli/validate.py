@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vibe_quant.cli.common import add_common, data_dir, emit_json, eprint
+from vibe_quant.cli.common import CliError, add_common, data_dir, emit_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -59,15 +59,13 @@ def _validate(args: argparse.Namespace) -> int:
                              settings=settings_from(args.latency, args.fee_tier, args.k,
                                                     args.spread_ticks, args.window))
     except ValueError as e:
-        eprint(f"error: {e}")
-        return 2
+        raise CliError(str(e), 2) from e
+    from vibe_quant.cli.filter import require_sweep
+
     with StateStore.open(dd) as store:
-        try:
-            rep = validate_sweep(store, args.sweep_id, data_dir=str(dd.root), config=cfg,
-                                 progress=not args.json)
-        except (LookupError, ValueError) as e:
-            eprint(f"error: {e}")
-            return 2
+        require_sweep(store, args.sweep_id, dd)
+        rep = validate_sweep(store, args.sweep_id, data_dir=str(dd.root), config=cfg,
+                             progress=not args.json)
     if args.json:
         emit_json(rep.to_dict())
     else:

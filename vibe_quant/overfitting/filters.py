@@ -16,7 +16,10 @@ enabled filters for each candidate.
   opened before the window start is carried into its first days*; the out-of-sample trading is
   an independent run. WFE, profitable share, stitched OOS curve and its Sharpe, and the chosen
   parameters are stored. Pass: WFE ≥ 0.5 and > 50 % profitable windows. The verdict applies to
-  every candidate (it judges the strategy's selection procedure, not one parameter set).
+  every candidate (it judges the strategy's selection procedure, not one parameter set). When
+  the sweep period is shorter than in-sample + out-of-sample, no window forms: the filter fails
+  (``value`` None) and its details carry ``not_run``, ``reason`` (why, and window lengths that
+  would fit) and ``suggested`` (:func:`.walk_forward.no_window_reason`).
 * **Purged K-fold** (per candidate, :mod:`.purged_kfold`): the candidate is re-run over the
   sweep period; observations are its daily returns, each with a horizon ``[day, max(day end,
   exit of every trade open that day)]``; K folds in time, training days whose horizon overlaps
@@ -56,6 +59,7 @@ from vibe_quant.overfitting.walk_forward import (
     MIN_WFE,
     WindowResult,
     generate_windows,
+    no_window_reason,
     summarise_walk_forward,
 )
 from vibe_quant.screening.rerun import SweepRunner
@@ -144,15 +148,20 @@ def _returns_matrix(rows: list[dict[str, Any]]) -> tuple[pd.DatetimeIndex, np.nd
     for r in rows:
         if r["status"] != "completed" or not r.get("daily_returns"):
             continue
-        idx = pd.date_range(r["daily_start"], periods=len(r["daily_returns"]), freq="D",
-                            tz="UTC")
+        idx = pd.date_range(r["daily_start"], periods=len(r["daily_returns"]), freq="D", tz="UTC")
         series[r["combo_idx"]] = pd.Series(r["daily_returns"], index=idx, dtype=float)
     df = pd.DataFrame(series).sort_index().fillna(0.0)
     return df.index, df.to_numpy(), list(df.columns)
 
 
-def run_filters(store: StateStore, sweep_id: int, *, data_dir: str,
-                config: FilterConfig | None = None, progress: bool = True) -> FilterReport:
+def run_filters(
+    store: StateStore,
+    sweep_id: int,
+    *,
+    data_dir: str,
+    config: FilterConfig | None = None,
+    progress: bool = True,
+) -> FilterReport:
     """Run the enabled filters on a sweep and store every result (one transaction).
 
     Raises:
@@ -177,18 +186,32 @@ def run_filters(store: StateStore, sweep_id: int, *, data_dir: str,
         try:
             pbo = probability_of_backtest_overfitting(R, cfg.pbo_blocks, cfg.pbo_threshold)
             pbo_pass = not pbo.overfit
-            det = {"n_blocks": pbo.n_blocks, "block_size": pbo.block_size,
-                   "combinations": len(pbo.logits), "n_strategies": R.shape[1],
-                   "n_periods": R.shape[0], "logit_quantiles": {
-                       q: float(np.quantile(pbo.logits, q)) for q in (0.05, 0.25, 0.5, 0.75, 0.95)},
-                   "logits_hist": np.histogram(pbo.logits, bins=20)[0].tolist(),
-                   "logits_hist_edges": np.histogram(pbo.logits, bins=20)[1].tolist(),
-                   "flagged": pbo.overfit}
+            det = {
+                "n_blocks": pbo.n_blocks,
+                "block_size": pbo.block_size,
+                "combinations": len(pbo.logits),
+                "n_strategies": R.shape[1],
+                "n_periods": R.shape[0],
+                "logit_quantiles": {
+                    q: float(np.quantile(pbo.logits, q)) for q in (0.05, 0.25, 0.5, 0.75, 0.95)
+                },
+                "logits_hist": np.histogram(pbo.logits, bins=20)[0].tolist(),
+                "logits_hist_edges": np.histogram(pbo.logits, bins=20)[1].tolist(),
+                "flagged": pbo.overfit,
+            }
             value = pbo.pbo
         except ValueError as e:
             pbo_pass, value, det = False, None, {"error": str(e)}
-        results.append({"combo_idx": SWEEP_LEVEL, "filter": "pbo", "value": value,
-                        "threshold": cfg.pbo_threshold, "passed": pbo_pass, "details": det})
+        results.append(
+            {
+                "combo_idx": SWEEP_LEVEL,
+                "filter": "pbo",
+                "value": value,
+                "threshold": cfg.pbo_threshold,
+                "passed": pbo_pass,
+                "details": det,
+            }
+        )
         sweep_level["pbo"] = {"value": value, "passed": pbo_pass, **det}
 
     # ---- sweep-level: walk-forward with re-optimisation
@@ -196,15 +219,25 @@ def run_filters(store: StateStore, sweep_id: int, *, data_dir: str,
     if cfg.wfa:
         runner = runner or SweepRunner(sweep, data_dir)
         value, wfa_pass, det = _walk_forward(runner, sweep, dates, R, cols, rows, cfg, progress)
-        results.append({"combo_idx": SWEEP_LEVEL, "filter": "wfa", "value": value,
-                        "threshold": {"min_wfe": cfg.wfa_min_wfe,
-                                      "min_profitable_share": cfg.wfa_min_profitable},
-                        "passed": wfa_pass, "details": det})
+        results.append(
+            {
+                "combo_idx": SWEEP_LEVEL,
+                "filter": "wfa",
+                "value": value,
+                "threshold": {
+                    "min_wfe": cfg.wfa_min_wfe,
+                    "min_profitable_share": cfg.wfa_min_profitable,
+                },
+                "passed": wfa_pass,
+                "details": det,
+            }
+        )
         sweep_level["wfa"] = {"value": value, "passed": wfa_pass, **det}
 
     # ---- per candidate: DSR and purged K-fold
-    sr_daily = np.array([_finite(r["metrics"].get("sharpe_daily")) for r in rows
-                         if r["status"] == "completed"])
+    sr_daily = np.array(
+        [_finite(r["metrics"].get("sharpe_daily")) for r in rows if r["status"] == "completed"]
+    )
     sr_daily = sr_daily[np.isfinite(sr_daily)]
     n_trials = int(len(cols))
     sr_var = float(np.var(sr_daily, ddof=1)) if len(sr_daily) > 1 else 0.0
@@ -214,8 +247,12 @@ def run_filters(store: StateStore, sweep_id: int, *, data_dir: str,
     for r in it:
         ci = r["combo_idx"]
         ok = pbo_pass and wfa_pass
-        entry = {"combo_idx": ci, "params": r["params"], "sharpe": r["metrics"].get("sharpe"),
-                 "filters": {}}
+        entry = {
+            "combo_idx": ci,
+            "params": r["params"],
+            "sharpe": r["metrics"].get("sharpe"),
+            "filters": {},
+        }
         if cfg.dsr:
             rets = np.asarray(r["daily_returns"], dtype=float)
             try:
@@ -224,49 +261,88 @@ def run_filters(store: StateStore, sweep_id: int, *, data_dir: str,
                 value, passed = d.value, d.passed
             except ValueError as e:
                 value, passed, det = None, False, {"error": str(e)}
-            results.append({"combo_idx": ci, "filter": "dsr", "value": value,
-                            "threshold": cfg.dsr_threshold, "passed": passed, "details": det})
-            entry["filters"]["dsr"] = {"value": value, "passed": passed, "psr": det.get("psr"),
-                                       "sr0": det.get("sr0"), "min_trl": det.get("min_trl")}
+            results.append(
+                {
+                    "combo_idx": ci,
+                    "filter": "dsr",
+                    "value": value,
+                    "threshold": cfg.dsr_threshold,
+                    "passed": passed,
+                    "details": det,
+                }
+            )
+            entry["filters"]["dsr"] = {
+                "value": value,
+                "passed": passed,
+                "psr": det.get("psr"),
+                "sr0": det.get("sr0"),
+                "min_trl": det.get("min_trl"),
+            }
             ok = ok and passed
         if cfg.pkfold:
             runner = runner or SweepRunner(sweep, data_dir)
             value, passed, det = _purged_kfold(runner, r["params"], cfg)
-            results.append({"combo_idx": ci, "filter": "pkfold", "value": value,
-                            "threshold": {"min_mean": cfg.pkfold_min_mean,
-                                          "max_std": cfg.pkfold_max_std},
-                            "passed": passed, "details": det})
-            entry["filters"]["pkfold"] = {"value": value, "passed": passed,
-                                          "std": det.get("std"),
-                                          "fold_sharpes": det.get("fold_sharpes")}
+            results.append(
+                {
+                    "combo_idx": ci,
+                    "filter": "pkfold",
+                    "value": value,
+                    "threshold": {"min_mean": cfg.pkfold_min_mean, "max_std": cfg.pkfold_max_std},
+                    "passed": passed,
+                    "details": det,
+                }
+            )
+            entry["filters"]["pkfold"] = {
+                "value": value,
+                "passed": passed,
+                "std": det.get("std"),
+                "fold_sharpes": det.get("fold_sharpes"),
+            }
             ok = ok and passed
         verdicts[ci] = ok
         entry["passed_all"] = ok
         out_cands.append(entry)
-    run_id = store.create_filter_run(sweep_id, {**asdict(cfg), "n_trials": n_trials,
-                                                "trials_sr_variance": sr_var})
+    run_id = store.create_filter_run(
+        sweep_id, {**asdict(cfg), "n_trials": n_trials, "trials_sr_variance": sr_var}
+    )
     store.record_filter_results(run_id, [_clean(x) for x in results], verdicts)
-    return FilterReport(sweep_id=sweep_id, filter_run_id=run_id, candidates=_clean(out_cands),
-                        sweep_level=_clean(sweep_level),
-                        passed=[c for c, v in verdicts.items() if v])
+    return FilterReport(
+        sweep_id=sweep_id,
+        filter_run_id=run_id,
+        candidates=_clean(out_cands),
+        sweep_level=_clean(sweep_level),
+        passed=[c for c, v in verdicts.items() if v],
+    )
 
 
-def _walk_forward(runner: SweepRunner, sweep: dict[str, Any], dates: pd.DatetimeIndex,
-                  R: np.ndarray, cols: list[int], rows: list[dict[str, Any]],
-                  cfg: FilterConfig, progress: bool) -> tuple[float | None, bool, dict]:
+def _walk_forward(
+    runner: SweepRunner,
+    sweep: dict[str, Any],
+    dates: pd.DatetimeIndex,
+    R: np.ndarray,
+    cols: list[int],
+    rows: list[dict[str, Any]],
+    cfg: FilterConfig,
+    progress: bool,
+) -> tuple[float | None, bool, dict]:
     start = pd.Timestamp(sweep["start_ns"], unit="ns", tz="UTC")
     end = pd.Timestamp(sweep["end_ns"], unit="ns", tz="UTC")
-    windows = generate_windows(start, end, in_sample=pd.DateOffset(months=cfg.wfa_in_months),
-                               out_of_sample=pd.DateOffset(months=cfg.wfa_out_months),
-                               step=pd.DateOffset(months=cfg.wfa_step_months),
-                               anchored=cfg.wfa_anchored)
+    windows = generate_windows(
+        start,
+        end,
+        in_sample=pd.DateOffset(months=cfg.wfa_in_months),
+        out_of_sample=pd.DateOffset(months=cfg.wfa_out_months),
+        step=pd.DateOffset(months=cfg.wfa_step_months),
+        anchored=cfg.wfa_anchored,
+    )
     if not windows:
-        return None, False, {"error": "the sweep period is shorter than one in-sample + "
-                                      "out-of-sample window"}
+        why = no_window_reason(
+            start, end, cfg.wfa_in_months, cfg.wfa_out_months, cfg.wfa_step_months
+        )
+        return None, False, {"error": why["reason"], "not_run": True, **why}
     params_of = {r["combo_idx"]: r["params"] for r in rows}
     wres, chosen = [], []
-    for w in tqdm(windows, desc="walk-forward", unit="window", disable=not progress,
-                  leave=False):
+    for w in tqdm(windows, desc="walk-forward", unit="window", disable=not progress, leave=False):
         mask = (dates >= w.is_start) & (dates < w.is_end)
         seg = R[mask]
         scores = []
@@ -281,26 +357,49 @@ def _walk_forward(runner: SweepRunner, sweep: dict[str, Any], dates: pd.Datetime
         res = runner.run(params_of[combo], int(w.oos_start.value), int(w.oos_end.value))
         eq = res.daily_equity
         oos_ret = float(eq.iloc[-1] / eq.iloc[0] - 1.0)
-        wres.append(WindowResult(window=w, is_return=is_ret, oos_return=oos_ret,
-                                 oos_equity=eq, params=params_of[combo]))
-        chosen.append({"window": w.index, "is_start": w.is_start.isoformat(),
-                       "is_end": w.is_end.isoformat(), "oos_end": w.oos_end.isoformat(),
-                       "combo_idx": combo, "params": params_of[combo],
-                       "is_sharpe": scores[best], "is_return": is_ret, "oos_return": oos_ret,
-                       "oos_trades": len(res.trades)})
+        wres.append(
+            WindowResult(
+                window=w,
+                is_return=is_ret,
+                oos_return=oos_ret,
+                oos_equity=eq,
+                params=params_of[combo],
+            )
+        )
+        chosen.append(
+            {
+                "window": w.index,
+                "is_start": w.is_start.isoformat(),
+                "is_end": w.is_end.isoformat(),
+                "oos_end": w.oos_end.isoformat(),
+                "combo_idx": combo,
+                "params": params_of[combo],
+                "is_sharpe": scores[best],
+                "is_return": is_ret,
+                "oos_return": oos_ret,
+                "oos_trades": len(res.trades),
+            }
+        )
     summ = summarise_walk_forward(wres, cfg.wfa_min_wfe, cfg.wfa_min_profitable)
     st = summ.stitched_equity
-    det = {"windows": chosen, "n_windows": summ.n_windows, "wfe": summ.wfe,
-           "wfe_per_window": list(summ.wfe_per_window),
-           "profitable_share": summ.profitable_share, "stitched_sharpe": summ.stitched_sharpe,
-           "stitched_equity": ([[t.isoformat(), float(v)] for t, v in st.items()]
-                               if st is not None else None),
-           "anchored": cfg.wfa_anchored}
+    det = {
+        "windows": chosen,
+        "n_windows": summ.n_windows,
+        "wfe": summ.wfe,
+        "wfe_per_window": list(summ.wfe_per_window),
+        "profitable_share": summ.profitable_share,
+        "stitched_sharpe": summ.stitched_sharpe,
+        "stitched_equity": (
+            [[t.isoformat(), float(v)] for t, v in st.items()] if st is not None else None
+        ),
+        "anchored": cfg.wfa_anchored,
+    }
     return summ.wfe, summ.passed, _clean(det)
 
 
-def _purged_kfold(runner: SweepRunner, params: dict[str, Any],
-                  cfg: FilterConfig) -> tuple[float | None, bool, dict]:
+def _purged_kfold(
+    runner: SweepRunner, params: dict[str, Any], cfg: FilterConfig
+) -> tuple[float | None, bool, dict]:
     from vibe_quant.backtest.metrics import daily_returns
 
     res = runner.run(params)
@@ -323,17 +422,39 @@ def _purged_kfold(runner: SweepRunner, params: dict[str, Any],
         s_is = annualised_sharpe(r[f.train]) if len(f.train) > 1 else float("nan")
         oos.append(s_oos)
         ins.append(s_is)
-        info.append({"fold": f.fold, "test_days": len(f.test), "train_days": len(f.train),
-                     "purged": len(f.purged), "embargoed": len(f.embargoed),
-                     "test_start": str(days[f.test[0]].date()),
-                     "test_end": str(days[f.test[-1]].date()),
-                     "oos_sharpe": s_oos, "is_sharpe": s_is})
+        info.append(
+            {
+                "fold": f.fold,
+                "test_days": len(f.test),
+                "train_days": len(f.train),
+                "purged": len(f.purged),
+                "embargoed": len(f.embargoed),
+                "test_start": str(days[f.test[0]].date()),
+                "test_end": str(days[f.test[-1]].date()),
+                "oos_sharpe": s_oos,
+                "is_sharpe": s_is,
+            }
+        )
     oos_arr = np.array(oos, dtype=float)
     if np.isnan(oos_arr).any():
-        return None, False, _clean({"error": "a fold has fewer than 2 daily returns",
-                                    "folds": info})
+        return (
+            None,
+            False,
+            _clean({"error": "a fold has fewer than 2 daily returns", "folds": info}),
+        )
     s = summarise_fold_sharpes(oos_arr, cfg.pkfold_min_mean, cfg.pkfold_max_std)
-    return s.mean, s.passed, _clean({"fold_sharpes": list(s.sharpes), "mean": s.mean,
-                                     "std": s.std, "folds": info, "k": cfg.pkfold_k,
-                                     "embargo_pct": cfg.pkfold_embargo_pct,
-                                     "trades": len(res.trades)})
+    return (
+        s.mean,
+        s.passed,
+        _clean(
+            {
+                "fold_sharpes": list(s.sharpes),
+                "mean": s.mean,
+                "std": s.std,
+                "folds": info,
+                "k": cfg.pkfold_k,
+                "embargo_pct": cfg.pkfold_embargo_pct,
+                "trades": len(res.trades),
+            }
+        ),
+    )

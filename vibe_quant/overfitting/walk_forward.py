@@ -360,3 +360,68 @@ def summarise_walk_forward(
         min_profitable_share=float(min_profitable_share),
         passed=bool(passed),
     )
+
+
+def whole_months(start: str | datetime | pd.Timestamp, end: str | datetime | pd.Timestamp) -> int:
+    """Largest ``m`` with ``start + m calendar months <= end`` (UTC; 0 when under a month)."""
+    s, e = to_utc(start), to_utc(end)
+    m = max(0, (e.year - s.year) * 12 + (e.month - s.month) + 1)
+    while m > 0 and s + pd.DateOffset(months=m) > e:
+        m -= 1
+    return m
+
+
+def no_window_reason(
+    start: str | datetime | pd.Timestamp,
+    end: str | datetime | pd.Timestamp,
+    in_months: int,
+    out_months: int,
+    step_months: int = 1,
+) -> dict[str, Any]:
+    """Why ``generate_windows`` gives no window over ``[start, end)``, and window lengths
+    that would fit.
+
+    The suggestion keeps the default 3 : 1 in-sample : out-of-sample proportion where it can:
+    out-of-sample ``max(1, round(M / 6))`` months and in-sample ``M − out − 2·step`` (at least
+    1), so that — when the period allows — three windows fit; otherwise the longest single
+    window. ``None`` when the period is under two months (no window of 1 + 1 month fits).
+
+    Returns:
+        ``{"reason": str, "period_months": M, "needed_months": in + out,
+        "suggested": {"in_months", "out_months", "windows"} | None}``.
+    """
+    m = whole_months(start, end)
+    needed = in_months + out_months
+    suggested = None
+    if m >= 2:
+        out = max(1, round(m / 6))
+        inn = max(1, m - out - 2 * step_months)
+        if inn + out > m:
+            inn = m - out
+        n = len(
+            generate_windows(
+                start,
+                end,
+                in_sample=pd.DateOffset(months=inn),
+                out_of_sample=pd.DateOffset(months=out),
+                step=pd.DateOffset(months=step_months),
+            )
+        )
+        suggested = {"in_months": inn, "out_months": out, "windows": n}
+    s, e = to_utc(start), to_utc(end)
+    period = f"{s:%Y-%m-%d} → {(e - pd.Timedelta(1, 'ns')):%Y-%m-%d}"
+    reason = (
+        f"walk-forward could not form a window: the period {period} spans {m} whole "
+        f"month(s), shorter than in-sample {in_months} + out-of-sample {out_months} = "
+        f"{needed} months; "
+    )
+    if suggested:
+        reason += (
+            f"in-sample + out-of-sample must be at most {m} months, e.g. --wfa-in "
+            f"{suggested['in_months']} --wfa-out {suggested['out_months']} "
+            f"({suggested['windows']} window(s)), or use a period of at least "
+            f"{needed} months"
+        )
+    else:
+        reason += f"use a period of at least {needed} months (at least 2 for any window)"
+    return {"reason": reason, "period_months": m, "needed_months": needed, "suggested": suggested}

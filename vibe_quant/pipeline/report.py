@@ -1,9 +1,11 @@
 """Self-contained HTML report of a pipeline run (plotly.js embedded, opens offline).
 
-Sections: short list; Pareto front of the sweep (Sharpe vs max drawdown, colour = profit
-factor); validation equity curves and drawdowns of the candidates; walk-forward windows and the
-stitched out-of-sample equity; PBO logit distribution; filter table; screening-vs-validation
-consistency table.
+Sections: what did not happen (problems and warnings, first); short list; Pareto front of the
+sweep (Sharpe vs max drawdown, colour = profit factor); validation equity curves and drawdowns
+of the candidates — or, when the short list is empty, the screening equity and drawdown of the
+best rejected candidates, labelled as rejected with the filters that rejected each;
+walk-forward windows and the stitched out-of-sample equity (or why walk-forward could not run);
+PBO logit distribution; filter table; screening-vs-validation consistency table.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ def write_pipeline_report(
     validations: list[dict[str, Any]],
     shortlist: list[dict[str, Any]],
     notes: list[str] | None = None,
+    rejected: list[dict[str, Any]] | None = None,
+    problems: list[str] | None = None,
 ) -> Path:
     """Write the report; returns its path.
 
@@ -69,6 +73,10 @@ def write_pipeline_report(
         validations: per validated candidate ``{"combo_idx", "params", "screening": metrics,
             "validation": metrics, "consistency": {...}, "equity": pd.Series (daily USDT)}``.
         shortlist: the survivors as printed by the pipeline.
+        rejected: when the short list is empty, the best rejected candidates
+            ``{"combo_idx", "params", "screening_sharpe", "rejected_by": [str], "equity":
+            pd.Series (daily USDT, screening run)}``.
+        problems: lines saying what was requested but did not happen (shown first).
     """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -91,7 +99,8 @@ def write_pipeline_report(
         front = [i for i, r in enumerate(done) if r.get("is_pareto")]
         if front:
             fig.add_trace(go.Scatter(x=[x[i] for i in front], y=[y[i] for i in front],
-                                     mode="markers", name="Pareto front", text=[txt[i] for i in front],
+                                     mode="markers", name="Pareto front",
+                                     text=[txt[i] for i in front],
                                      marker=dict(size=14, color="rgba(0,0,0,0)",
                                                  line=dict(width=2, color="black"))))
         front_note = (f"{len(front)} on the Pareto front" if front else
@@ -122,6 +131,28 @@ def write_pipeline_report(
                           height=600)
         figs.append(fig)
 
+    # ---- empty short list: the best rejected candidates' screening equity + drawdown
+    rej_curves = [(r, r["equity"]) for r in rejected or [] if r.get("equity") is not None
+                  and len(r["equity"])]
+    if rej_curves:
+        fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35],
+                            vertical_spacing=0.04)
+        for r, eq in rej_curves:
+            s = pd.Series(eq, dtype=float)
+            dd = (s / s.cummax() - 1.0) * 100
+            name = (f"REJECTED #{r['combo_idx']} {r['params']} — by "
+                    f"{', '.join(r.get('rejected_by') or ['?'])}")
+            fig.add_trace(go.Scatter(x=s.index, y=s.values, name=name, legendgroup=name,
+                                     line=dict(dash="dot")), row=1, col=1)
+            fig.add_trace(go.Scatter(x=dd.index, y=dd.values, name=name, legendgroup=name,
+                                     showlegend=False, fill="tozeroy"), row=2, col=1)
+        fig.update_yaxes(title_text="equity (USDT, daily, screening run)", row=1, col=1)
+        fig.update_yaxes(title_text="drawdown (%)", row=2, col=1)
+        fig.update_layout(title="Rejected: best screening candidates (no survivor to validate; "
+                                "screening runs without slippage or latency)", height=600,
+                          legend=dict(orientation="h", y=-0.15))
+        figs.append(fig)
+
     sl = (filters or {}).get("sweep_level", {})
     wfa = sl.get("wfa")
     if wfa and wfa.get("stitched_equity"):
@@ -147,6 +178,9 @@ def write_pipeline_report(
         figs.append(fig)
 
     # ---- tables
+    if problems:
+        parts.append("<h2>Not done as requested</h2><ul>" + "".join(
+            f"<li class='problem'>{html.escape(p)}</li>" for p in problems) + "</ul>")
     parts.append("<h2>Short list</h2>")
     if shortlist:
         parts.append(_table(
@@ -160,7 +194,19 @@ def write_pipeline_report(
         parts.append("<p><b>No candidate survived.</b> That is a result: the filters found no "
                      "parameter set whose performance they could not explain by luck or by "
                      "the number of trials.</p>")
-    if wfa:
+        if rejected:
+            parts.append("<h3>Best rejected candidates (screening)</h3>")
+            parts.append(_table(
+                ["#", "params", "screening Sharpe", "screening return", "screening max DD",
+                 "rejected by"],
+                [[r["combo_idx"], r["params"], r.get("screening_sharpe"),
+                  r.get("screening_return"), r.get("screening_max_drawdown"),
+                  "; ".join(r.get("rejected_by") or [])] for r in rejected], pct_cols=(3, 4)))
+    if wfa and wfa.get("not_run"):
+        parts.append("<h2>Walk-forward windows</h2>")
+        parts.append(f"<p class='problem'><b>Walk-forward did not run.</b> "
+                     f"{html.escape(str(wfa.get('reason') or wfa.get('error')))}</p>")
+    elif wfa:
         parts.append("<h2>Walk-forward windows</h2>")
         parts.append(_table(
             ["window", "in-sample", "out-of-sample end", "chosen", "IS Sharpe", "IS return",
@@ -170,8 +216,9 @@ def write_pipeline_report(
              for w in wfa.get("windows", [])], pct_cols=(5, 6)))
     if filters:
         parts.append("<h2>Overfitting filters</h2>")
-        sl_rows = [[k, v.get("value"), v.get("passed")] for k, v in sl.items()]
-        parts.append(_table(["sweep-level filter", "value", "pass"], sl_rows))
+        sl_rows = [[k, v.get("value"), v.get("passed"), v.get("reason") or v.get("error") or ""]
+                   for k, v in sl.items()]
+        parts.append(_table(["sweep-level filter", "value", "pass", "note"], sl_rows))
         names = sorted({f for c in filters.get("candidates", []) for f in c["filters"]})
         parts.append(_table(
             ["#", "params", "Sharpe"] + [f"{n} value" for n in names] + [f"{n} pass" for n in names]
@@ -203,7 +250,7 @@ def write_pipeline_report(
            "body{font-family:sans-serif;margin:24px;max-width:1400px}"
            "table{border-collapse:collapse;margin:8px 0 20px}"
            "td,th{border:1px solid #ddd;padding:3px 8px;font-size:13px}"
-           "th{background:#f4f4f4}.note{color:#555}</style></head><body>"
+           "th{background:#f4f4f4}.note{color:#555}.problem{color:#a00}</style></head><body>"
            f"<h1>{html.escape(title)}</h1>" + "".join(parts) + body + "</body></html>")
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)

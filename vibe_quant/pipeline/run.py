@@ -8,13 +8,25 @@ finished filter/validation stages are reused.
 Validation candidates: the survivors of the enabled filters (``passed_all``), best screening
 Sharpe first, at most ``top``; with every filter switched off, the ``top`` combinations by
 screening Sharpe. A pipeline whose filters reject everything validates nothing and says so —
-an empty short list is a result.
+an empty short list is a result, and the report then shows the best screening candidates'
+equity and drawdown labelled as rejected, with the filters that rejected each.
+
+The short list and the report are always built from the stored stages (filter results,
+validation results), so a resumed run prints the same short list and writes the same report as
+the run that computed them.
+
+``ok`` in the summary is true only when everything requested happened: every combination of
+the sweep completed, every enabled filter could run (walk-forward needs a period of at least
+in-sample + out-of-sample), every validation run completed and the report, when asked for, was
+written. ``problems`` lists what did not happen, ``warnings`` what the user should know (e.g.
+the pre-sweep warning that walk-forward cannot form a window).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +35,8 @@ from typing import Any
 from vibe_quant.paths import DataDir
 
 FILTERS = ("dsr", "wfa", "pkfold", "pbo")
+WFA_IN_MONTHS = 9
+WFA_OUT_MONTHS = 3
 
 
 @dataclass
@@ -45,11 +59,17 @@ class PipelineConfig:
     use_rest: bool = True
     report: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    wfa_in_months: int = WFA_IN_MONTHS
+    wfa_out_months: int = WFA_OUT_MONTHS
 
     def identity(self) -> str:
         d = asdict(self)
         for k in ("workers", "report", "base_url", "rest_url", "use_rest"):
             d.pop(k)
+        # walk-forward lengths at their defaults leave the identity of earlier runs unchanged
+        for k, default in (("wfa_in_months", WFA_IN_MONTHS), ("wfa_out_months", WFA_OUT_MONTHS)):
+            if d[k] == default:
+                d.pop(k)
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -69,10 +89,37 @@ def _ensure_data(dd: DataDir, cfg: PipelineConfig, interval: str, warmup_bars: i
             "missing": rep.missing, "failed": rep.failed}
 
 
+def wfa_precheck(cfg: PipelineConfig) -> str | None:
+    """The reason walk-forward cannot form a window over the pipeline period, or None."""
+    import pandas as pd
+
+    from vibe_quant.backtest.run import to_ns
+    from vibe_quant.overfitting.walk_forward import generate_windows, no_window_reason
+
+    if "wfa" not in cfg.filters:
+        return None
+    start = pd.Timestamp(to_ns(cfg.start), unit="ns", tz="UTC")
+    end = pd.Timestamp(to_ns(cfg.end, end=True), unit="ns", tz="UTC")
+    if generate_windows(start, end, in_sample=pd.DateOffset(months=cfg.wfa_in_months),
+                        out_of_sample=pd.DateOffset(months=cfg.wfa_out_months)):
+        return None
+    why = no_window_reason(start, end, cfg.wfa_in_months, cfg.wfa_out_months)
+    return (f"{why['reason']}; until then the walk-forward filter rejects every candidate "
+            "(--filters dsr,pkfold,pbo leaves it out)")
+
+
 def run_pipeline(dd: DataDir, cfg: PipelineConfig, *, progress: bool = True,
                  log=lambda msg: None) -> dict[str, Any]:
-    """Run (or resume) the pipeline; returns the summary document printed by ``--json``."""
+    """Run (or resume) the pipeline; returns the summary document printed by ``--json``.
+
+    Raises:
+        MissingDataError: the catalog holds no bars for the period after the data stage.
+        SweepStartupError: the sweep's workers could not start.
+        RuntimeError: the data stage failed to download a file.
+        StrategyError: invalid strategy YAML.
+    """
     from vibe_quant.backtest.run import to_ns
+    from vibe_quant.data.coverage import MissingDataError, require_bars
     from vibe_quant.dsl import load_strategy, warmup_bars
     from vibe_quant.overfitting.filters import FilterConfig, run_filters
     from vibe_quant.screening.sweep import SweepSpec, run_sweep
@@ -85,6 +132,10 @@ def run_pipeline(dd: DataDir, cfg: PipelineConfig, *, progress: bool = True,
     interval = spec.timeframe
     ident = cfg.identity()
     start_ns, end_ns = to_ns(cfg.start), to_ns(cfg.end, end=True)
+    if end_ns <= start_ns:
+        raise ValueError(f"--end {cfg.end} must be after --start {cfg.start}")
+    warnings: list[str] = []
+    problems: list[str] = []
     dd.ensure()
     store = StateStore.open(dd)
     try:
@@ -99,8 +150,22 @@ def run_pipeline(dd: DataDir, cfg: PipelineConfig, *, progress: bool = True,
         t0 = time.perf_counter()
         data_info = _ensure_data(dd, cfg, interval, warmup_bars(spec), progress)
         if data_info["failed"]:
-            raise RuntimeError(f"data ingest failed: {data_info['failed'][0]['error']}")
+            raise RuntimeError(f"data ingest failed for {cfg.symbol} {interval}: "
+                               f"{data_info['failed'][0]['error']}")
+        try:
+            require_bars(dd, cfg.symbol, interval, start_ns, end_ns)
+        except MissingDataError as e:
+            gone = ", ".join(map(str, data_info["missing"]))
+            miss = (f"; the data stage found no file for {gone}"
+                    if data_info["missing"] else "")
+            raise MissingDataError(f"{e}{miss}") from None
         psql.advance(store, ident, "data", time.perf_counter() - t0)
+
+        # warn before the sweep when walk-forward cannot form a single window
+        why = wfa_precheck(cfg)
+        if why:
+            warnings.append(why)
+            log(f"warning: {why}")
 
         # 2. screening sweep (resumes by identity)
         t0 = time.perf_counter()
@@ -112,6 +177,12 @@ def run_pipeline(dd: DataDir, cfg: PipelineConfig, *, progress: bool = True,
                           data_dir=str(dd.root), workers=cfg.workers, progress=progress)
         psql.advance(store, ident, "sweep", time.perf_counter() - t0, sweep_id=sweep.sweep_id)
         row = psql.get(store, ident)
+        if sweep.failed:
+            first = next((r.get("error") or "" for r in store.sweep_results(sweep.sweep_id)
+                          if r["status"] == "failed"), "")
+            problems.append(f"sweep {sweep.sweep_id}: {sweep.failed} of {sweep.combos} "
+                            f"combinations failed; first error: "
+                            f"{(first.splitlines() or ['unknown'])[0]}")
 
         # 3. overfitting filters (reused when already run for this pipeline)
         enabled = [f for f in cfg.filters if f in FILTERS]
@@ -119,26 +190,28 @@ def run_pipeline(dd: DataDir, cfg: PipelineConfig, *, progress: bool = True,
         if enabled:
             fcfg = FilterConfig(dsr="dsr" in enabled, wfa="wfa" in enabled,
                                 pkfold="pkfold" in enabled, pbo="pbo" in enabled,
-                                candidates=cfg.candidates)
+                                wfa_in_months=cfg.wfa_in_months,
+                                wfa_out_months=cfg.wfa_out_months, candidates=cfg.candidates)
             t0 = time.perf_counter()
-            if row["filter_run_id"] is None:
+            filter_run_id = row["filter_run_id"]
+            if filter_run_id is None:
                 log("overfitting filters …")
-                filt = run_filters(store, sweep.sweep_id, data_dir=str(dd.root), config=fcfg,
-                                   progress=progress).to_dict()
+                filter_run_id = run_filters(store, sweep.sweep_id, data_dir=str(dd.root),
+                                            config=fcfg, progress=progress).filter_run_id
                 psql.advance(store, ident, "filters", time.perf_counter() - t0,
-                             filter_run_id=filt["filter_run_id"])
-            else:
-                filt = _stored_filter_report(store, row["filter_run_id"])
+                             filter_run_id=filter_run_id)
+            filt = stored_filter_report(store, filter_run_id, sweep.sweep_id)
+            for name, v in filt["sweep_level"].items():
+                if v.get("value") is None and (v.get("reason") or v.get("error")):
+                    problems.append(f"{name}: {v.get('reason') or v.get('error')}")
         verdicts = (store.filter_verdicts(filt["filter_run_id"]) if filt else None)
 
         # 4. validation of the survivors
         row = psql.get(store, ident)
         survivors = ([c for c, ok in verdicts.items() if ok] if verdicts is not None else None)
         val = None
-        if row["validation_run_id"] is not None:
-            val = {"validation_run_id": row["validation_run_id"],
-                   "candidates": vsql.validation_results(store, row["validation_run_id"])}
-        elif survivors is None or survivors:
+        validation_run_id = row["validation_run_id"]
+        if validation_run_id is None and (survivors is None or survivors):
             t0 = time.perf_counter()
             log("validation …")
             settings = settings_from(cfg.latency, cfg.fee_tier, 0.1, 1.0, 20)
@@ -147,51 +220,153 @@ def run_pipeline(dd: DataDir, cfg: PipelineConfig, *, progress: bool = True,
                                                        only_passed=survivors is not None,
                                                        settings=settings),
                                  progress=progress)
-            val = {"validation_run_id": rep.validation_run_id, "candidates": rep.candidates}
+            validation_run_id = rep.validation_run_id
             psql.advance(store, ident, "validation", time.perf_counter() - t0,
-                         validation_run_id=rep.validation_run_id)
+                         validation_run_id=validation_run_id)
+        if validation_run_id is not None:
+            val = {"validation_run_id": validation_run_id,
+                   "candidates": vsql.validation_results(store, validation_run_id)}
+            for v in val["candidates"]:
+                if v.get("status") != "completed":
+                    problems.append(f"validation of #{v['combo_idx']} failed: "
+                                    f"{((v.get('error') or '').splitlines() or ['?'])[0]}")
 
         shortlist = _shortlist(store, sweep.sweep_id, filt, val)
+        rejected = (rejected_candidates(store, sweep.sweep_id, filt, cfg.top)
+                    if filt and not shortlist else [])
         report_path = None
         t0 = time.perf_counter()
         if cfg.report:
             report_path = str(_write_report(store, cfg, spec.name, sweep.sweep_id, filt, val,
-                                            shortlist))
+                                            shortlist, rejected,
+                                            problems + [w for w in warnings
+                                                        if w.split(";")[0] not in
+                                                        " ".join(problems)]))
         psql.advance(store, ident, "done", time.perf_counter() - t0, report_path=report_path)
         row = psql.get(store, ident)
         return {
+            "ok": not problems, "problems": problems, "warnings": warnings,
             "pipeline_id": row["id"], "resumed": resumed, "strategy": spec.name,
             "symbol": cfg.symbol, "start": cfg.start, "end": cfg.end, "data": data_info,
             "sweep": {"sweep_id": sweep.sweep_id, "combos": sweep.combos,
                       "completed": sweep.completed, "failed": sweep.failed,
                       "pareto": len(sweep.pareto)},
             "filters": ({"filter_run_id": filt["filter_run_id"], "enabled": enabled,
-                         "sweep_level": {k: {"value": v.get("value"), "passed": v.get("passed")}
+                         "sweep_level": {k: {"value": v.get("value"), "passed": v.get("passed"),
+                                             **({"reason": v["reason"]} if v.get("reason")
+                                                else {})}
                                          for k, v in filt["sweep_level"].items()},
                          "candidates": len(filt["candidates"]),
                          "passed": filt["passed"]} if filt else None),
             "validation_run_id": val["validation_run_id"] if val else None,
-            "shortlist": shortlist, "report": report_path, "stage_seconds": row["stage_seconds"],
+            "shortlist": shortlist,
+            "rejected": [{k: v for k, v in r.items() if k != "equity"} for r in rejected],
+            "report": report_path, "stage_seconds": row["stage_seconds"],
         }
     finally:
         store.close()
 
 
-def _stored_filter_report(store: Any, filter_run_id: int) -> dict[str, Any]:
-    """Rebuild the parts of a FilterReport the pipeline needs from stored rows."""
+def _clean(x: Any) -> Any:
+    """inf → "inf"/"-inf", NaN → None, as ``FilterReport.to_dict`` gives them."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    return x
+
+
+def _sharpe_key(v: Any) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return -math.inf
+    return -math.inf if math.isnan(f) else f
+
+
+def stored_filter_report(store: Any, filter_run_id: int, sweep_id: int) -> dict[str, Any]:
+    """A filter run rebuilt from its stored rows, shaped like ``FilterReport.to_dict()``.
+
+    Candidates carry ``combo_idx``, ``params`` and ``sharpe`` (from the sweep row), per filter
+    ``value``/``passed`` and the detail keys the report uses, and ``passed_all``; they come in
+    the order ``run_filters`` selected them (screening Sharpe descending, ties by index), and
+    ``passed`` lists the survivors in that order. Sweep-level filters are
+    ``{"value", "passed", **details}``.
+    """
     rows = store.filter_results(filter_run_id)
     verdicts = store.filter_verdicts(filter_run_id)
+    sweep_rows = {r["combo_idx"]: r for r in store.sweep_results(sweep_id)}
     sweep_level = {r["filter"]: {"value": r["value"], "passed": r["passed"], **r["details"]}
                    for r in rows if r["combo_idx"] == -1}
+    extra = {"dsr": ("psr", "sr0", "min_trl"), "pkfold": ("std", "fold_sharpes")}
     cands: dict[int, dict[str, Any]] = {}
+    for ci in verdicts:
+        sr = sweep_rows[ci]
+        cands[ci] = {"combo_idx": ci, "params": sr["params"],
+                     "sharpe": _clean(sr["metrics"].get("sharpe")), "filters": {},
+                     "passed_all": verdicts[ci]}
     for r in rows:
-        if r["combo_idx"] == -1:
+        if r["combo_idx"] == -1 or r["combo_idx"] not in cands:
             continue
-        c = cands.setdefault(r["combo_idx"], {"combo_idx": r["combo_idx"], "filters": {},
-                                              "passed_all": verdicts.get(r["combo_idx"])})
-        c["filters"][r["filter"]] = {"value": r["value"], "passed": r["passed"]}
-    return {"filter_run_id": filter_run_id, "sweep_level": sweep_level,
-            "candidates": list(cands.values()), "passed": [c for c, v in verdicts.items() if v]}
+        cands[r["combo_idx"]]["filters"][r["filter"]] = {
+            "value": r["value"], "passed": r["passed"],
+            **{k: r["details"].get(k) for k in extra.get(r["filter"], ())}}
+    order = sorted(cands.values(),
+                   key=lambda c: (-_sharpe_key(sweep_rows[c["combo_idx"]]["metrics"]
+                                               .get("sharpe")), c["combo_idx"]))
+    return {"sweep_id": sweep_id, "filter_run_id": filter_run_id, "sweep_level": sweep_level,
+            "candidates": order, "passed": [c["combo_idx"] for c in order if c["passed_all"]]}
+
+
+def rejection_reasons(cand: dict[str, Any], sweep_level: dict[str, Any]) -> list[str]:
+    """Why a candidate failed ``passed_all``: one short phrase per failed filter."""
+    out = []
+    for name, v in sweep_level.items():
+        if not v.get("passed"):
+            if v.get("not_run"):
+                out.append(f"{name} (not run: period shorter than one window)")
+            elif name == "pbo" and v.get("value") is not None:
+                out.append(f"pbo (PBO {v['value']:.2f} > threshold: sweep flagged as overfit)")
+            else:
+                out.append(f"{name} ({_fmt_value(v.get('value'))})")
+    for name, f in cand.get("filters", {}).items():
+        if not f.get("passed"):
+            out.append(f"{name} ({_fmt_value(f.get('value'))})")
+    return out
+
+
+def _fmt_value(v: Any) -> str:
+    return "no value" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))
+
+
+def rejected_candidates(store: Any, sweep_id: int, filt: dict[str, Any], top: int
+                        ) -> list[dict[str, Any]]:
+    """The best ``top`` filter candidates by screening Sharpe that were rejected, each with
+    ``rejected_by`` (:func:`rejection_reasons`) and its screening ``equity`` (daily USDT,
+    rebuilt from the stored daily returns from the sweep's starting balance)."""
+    import numpy as np
+    import pandas as pd
+
+    sweep = store.sweep(sweep_id)
+    rows = {r["combo_idx"]: r for r in store.sweep_results(sweep_id, with_returns=True)}
+    out = []
+    for c in filt["candidates"]:
+        if c["passed_all"]:
+            continue
+        r = rows[c["combo_idx"]]
+        eq = None
+        if r.get("daily_returns") and r.get("daily_start"):
+            vals = sweep["starting_balance"] * np.cumprod(
+                np.concatenate([[1.0], 1.0 + np.asarray(r["daily_returns"], dtype=float)]))
+            idx = pd.date_range(pd.Timestamp(r["daily_start"], tz="UTC") - pd.Timedelta(days=1),
+                                periods=len(vals), freq="D")
+            eq = pd.Series(vals, index=idx)
+        out.append({"combo_idx": c["combo_idx"], "params": c["params"],
+                    "screening_sharpe": c.get("sharpe"),
+                    "screening_return": _clean(r["metrics"].get("total_return")),
+                    "screening_max_drawdown": _clean(r["metrics"].get("max_drawdown")),
+                    "rejected_by": rejection_reasons(c, filt["sweep_level"]), "equity": eq})
+        if len(out) >= top:
+            break
+    return out
 
 
 def _shortlist(store: Any, sweep_id: int, filt: dict | None, val: dict | None
@@ -224,7 +399,8 @@ def _shortlist(store: Any, sweep_id: int, filt: dict | None, val: dict | None
 
 
 def _write_report(store: Any, cfg: PipelineConfig, name: str, sweep_id: int,
-                  filt: dict | None, val: dict | None, shortlist: list[dict]) -> Path:
+                  filt: dict | None, val: dict | None, shortlist: list[dict],
+                  rejected: list[dict], problems: list[str]) -> Path:
     import pandas as pd
 
     from vibe_quant.pipeline.report import write_pipeline_report
@@ -243,4 +419,5 @@ def _write_report(store: Any, cfg: PipelineConfig, name: str, sweep_id: int,
              "returns with 365 periods per year."]
     return write_pipeline_report(cfg.report, title=f"vibe-quant pipeline — {name}",
                                  sweep_rows=store.sweep_results(sweep_id), filters=filt,
-                                 validations=validations, shortlist=shortlist, notes=notes)
+                                 validations=validations, shortlist=shortlist, notes=notes,
+                                 rejected=rejected, problems=problems)

@@ -13,6 +13,13 @@ rebuilt and each is retried once; a combination that kills its worker twice is r
 failed ("worker died"). A combination that raises is recorded as failed with its error and the
 sweep goes on.
 
+A worker that cannot start (strategy does not build, market data does not load) is not a worker
+death: it answers every task with ``startup_failed`` and the sweep stops at once with
+:class:`SweepStartupError` carrying the worker's real error, recording nothing. Before any
+worker starts, the parent checks that the catalog holds bars for the window
+(:func:`vibe_quant.data.coverage.require_bars`), so missing data is refused with the
+``data ingest`` command to run and no sweep row is created.
+
 After the last combination the rows are ranked (:mod:`vibe_quant.screening.ranking`): hard
 filters and the Pareto front over (Sharpe, 1 − max drawdown, profit factor).
 """
@@ -31,10 +38,14 @@ from typing import Any
 from tqdm import tqdm
 
 from vibe_quant.screening.grid import select_combos, sweep_identity
-from vibe_quant.screening.worker import WorkerSetup, init_worker, run_combo
+from vibe_quant.screening.worker import STARTUP_FAILED, WorkerSetup, init_worker, run_combo
 from vibe_quant.store.state import StateStore
 
 MAX_WORKER_DEATHS = 2
+
+
+class SweepStartupError(RuntimeError):
+    """The sweep's worker processes could not start; the message carries their real error."""
 
 
 @dataclass
@@ -107,10 +118,21 @@ def run_sweep(
     fresh: bool = False,
     on_result: Callable[[dict[str, Any]], None] | None = None,
 ) -> SweepReport:
-    """Create or resume a sweep and run what is missing. See the module docstring."""
+    """Create or resume a sweep and run what is missing. See the module docstring.
+
+    Raises:
+        MissingDataError: the catalog holds no bars for the window (nothing is created).
+        SweepStartupError: the workers could not start (nothing is recorded).
+        StrategyError: the strategy YAML is invalid.
+    """
+    from vibe_quant.data.coverage import require_bars
+    from vibe_quant.paths import DataDir
+
     t0 = time.perf_counter()
     workers = max(1, workers or os.cpu_count() or 1)
     combos, name, leverage = _spec_combos(spec)
+    require_bars(DataDir.resolve(str(data_dir)), spec.symbol, spec.interval, spec.start_ns,
+                 spec.end_ns)
     identity = sweep_identity(spec.yaml_text, symbol=spec.symbol, start=spec.start_ns,
                               end=spec.end_ns, interval=spec.interval, mode=spec.mode,
                               sample=spec.sample, max_combos=spec.max_combos, seed=spec.seed,
@@ -225,6 +247,11 @@ def _execute(store: StateStore, sweep_id: int, setup: WorkerSetup,
                     except BrokenProcessPool:
                         suspects.append(item)
                         continue
+                    if res.get("status") == STARTUP_FAILED:
+                        raise SweepStartupError(
+                            f"sweep {sweep_id}: the worker processes could not start, so no "
+                            f"combination ran ({setup.symbol} {setup.interval}): "
+                            f"{res['error']}")
                     store.record_sweep_result(sweep_id, res)
                     ran += 1
                     bar.update(1)

@@ -58,18 +58,31 @@ def build_strategy(setup: WorkerSetup) -> tuple[Any, int]:
     return compiled, max(setup.warmup_bars, warmup_bars(spec))
 
 
-def init_worker(setup: WorkerSetup) -> None:
-    """Process-pool initializer: compile + load data once per worker."""
-    from vibe_quant.backtest.marketdata import load_market_data
-    from vibe_quant.data.intervals import interval_ms
-    from vibe_quant.paths import DataDir
+STARTUP_FAILED = "startup_failed"
+"""``status`` of a result whose worker could not start (compile or data loading failed)."""
 
-    t0 = time.perf_counter()
-    spec, warm = build_strategy(setup)
-    feed_start = setup.start_ns - warm * interval_ms(setup.interval) * 1_000_000
-    data = load_market_data(DataDir.resolve(setup.data_dir), setup.symbol, setup.interval,
-                            feed_start, setup.end_ns)
+
+def init_worker(setup: WorkerSetup) -> None:
+    """Process-pool initializer: compile + load data once per worker.
+
+    Never raises: an exception here would break the whole pool and look like a worker death.
+    It is kept instead, and every task of this worker returns it as a ``startup_failed``
+    result, which stops the sweep with the real error (:func:`run_combo`).
+    """
     _STATE.clear()
+    try:
+        from vibe_quant.backtest.marketdata import load_market_data
+        from vibe_quant.data.intervals import interval_ms
+        from vibe_quant.paths import DataDir
+
+        t0 = time.perf_counter()
+        spec, warm = build_strategy(setup)
+        feed_start = setup.start_ns - warm * interval_ms(setup.interval) * 1_000_000
+        data = load_market_data(DataDir.resolve(setup.data_dir), setup.symbol, setup.interval,
+                                feed_start, setup.end_ns)
+    except Exception as e:
+        _STATE["startup_error"] = f"{type(e).__name__}: {e}"
+        return
     _STATE.update(spec=spec, setup=setup, data=data, sessions={},
                   init_s=time.perf_counter() - t0)
 
@@ -103,8 +116,12 @@ def _proc_stats() -> dict[str, Any]:
 
 
 def run_combo(combo_idx: int, params: dict[str, Any]) -> dict[str, Any]:
-    """Run one combination; never raises (errors come back as ``status='failed'``)."""
+    """Run one combination; never raises (errors come back as ``status='failed'``, and a
+    worker that could not start answers ``status='startup_failed'`` with its error)."""
     t0 = time.perf_counter()
+    if "startup_error" in _STATE:
+        return {"combo_idx": combo_idx, "params": params, "status": STARTUP_FAILED,
+                "error": _STATE["startup_error"]}
     try:
         from vibe_quant.backtest.metrics import daily_returns
 

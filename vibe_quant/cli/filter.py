@@ -60,7 +60,7 @@ def require_sweep(store, sweep_id: int, dd) -> dict:
     if sweep is None:
         raise CliError(f"no sweep {sweep_id} in {dd.state_db}: run `vibe-quant sweep "
                        "STRATEGY.yaml --symbol SYMBOL --start … --end …` first (it prints the "
-                       "sweep id), or pass the right --data-dir")
+                       "sweep id), or pass the right --data-dir", 2)
     rows = store.sweep_results(sweep_id)
     if not any(r["status"] == "completed" for r in rows):
         failed = [r for r in rows if r["status"] == "failed"]

@@ -143,25 +143,96 @@ def purged_kfold_splits(
     folds: list[PurgedFold] = []
     for k, test in enumerate(np.array_split(positions, int(n_splits))):
         i, j = int(test[0]), int(test[-1]) + 1
-        test_start = a0[i]
-        test_end = a1[i:j].max()
-        outside = np.ones(n, dtype=bool)
-        outside[i:j] = False
-        keep = outside & ((a1 < test_start) | (a0 > test_end))
-        purged = positions[outside & ~keep]
-        right = positions[keep & (positions >= j)]
-        embargoed = right[:h]
-        keep[embargoed] = False
+        train, purged, embargoed = _purge_and_embargo(a0, a1, [(i, j)], h)
         folds.append(
             PurgedFold(
                 fold=k,
-                train=positions[keep],
+                train=train,
                 test=test.astype(np.int64),
                 purged=purged,
                 embargoed=embargoed,
             )
         )
     return folds
+
+
+def _purge_and_embargo(
+    a0: np.ndarray, a1: np.ndarray, blocks: list[tuple[int, int]], h: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, purged, embargoed) positions for test blocks ``[i, j)`` (sorted, disjoint,
+    non-adjacent); the closed-interval purge and right-side embargo of the module doc, per block."""
+    n = a0.size
+    positions = np.arange(n)
+    outside = np.ones(n, dtype=bool)
+    for i, j in blocks:
+        outside[i:j] = False
+    keep = outside.copy()
+    for i, j in blocks:
+        keep &= (a1 < a0[i]) | (a0 > a1[i:j].max())
+    purged = positions[outside & ~keep]
+    embargo = np.zeros(n, dtype=bool)
+    for _, j in blocks:
+        embargo[positions[keep & (positions >= j)][:h]] = True
+    keep &= ~embargo
+    return positions[keep], purged, positions[embargo]
+
+
+def _merge_positions(test: np.ndarray) -> list[tuple[int, int]]:
+    """Sorted unique positions → maximal contiguous half-open blocks ``[(i, j), …]``."""
+    if test.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(test) != 1)
+    starts = np.concatenate([[test[0]], test[breaks + 1]])
+    ends = np.concatenate([test[breaks], [test[-1]]]) + 1
+    return [(int(a), int(b)) for a, b in zip(starts, ends)]
+
+
+def purged_train_positions(
+    t0: ArrayLike,
+    t1: ArrayLike,
+    test: ArrayLike,
+    *,
+    embargo_pct: float = 0.0,
+    embargo_n: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training positions for an arbitrary test set (possibly several separate blocks).
+
+    The generalisation of ``purged_kfold_splits`` needed by combinatorial purged CV ([AFML]
+    ch. 12, §12.4: "purging and embargoing" around every test group). The test positions are
+    merged into maximal contiguous blocks ``[i, j)``; for each block the closed-interval purge of
+    the module doc (keep only ``t1 < t0[i]`` or ``t0 > max(t1[i:j])``) and the right-side embargo
+    of ``h`` surviving observations apply. With one contiguous block this is exactly one fold of
+    ``purged_kfold_splits``.
+
+    Args:
+        t0, t1: shape ``(n,)``, label start/end times as in ``purged_kfold_splits``.
+        test: integer positions in ``0..n-1`` (any order, no duplicates), non-empty.
+        embargo_pct, embargo_n: see ``embargo_size`` (``h`` from ``n``).
+
+    Returns:
+        ``(train, purged, embargoed)`` sorted int64 position arrays; with the test positions they
+        partition ``0..n-1``.
+
+    Raises:
+        ValueError: as ``purged_kfold_splits``; empty, duplicate or out-of-range test positions.
+    """
+    a0 = _as_times(t0, "t0")
+    a1 = _as_times(t1, "t1")
+    n = a0.size
+    if a1.size != n:
+        raise ValueError(f"t0 and t1 lengths differ: {n} vs {a1.size}")
+    if np.any(a0[1:] < a0[:-1]):
+        raise ValueError("t0 must be sorted in non-decreasing order")
+    if np.any(a1 < a0):
+        raise ValueError("every t1 must be >= its t0")
+    pos = np.asarray(test)
+    if pos.ndim != 1 or pos.size == 0 or pos.dtype.kind not in "iu":
+        raise ValueError("test must be a non-empty 1-d array of integer positions")
+    pos = np.sort(pos.astype(np.int64))
+    if pos[0] < 0 or pos[-1] >= n or np.any(np.diff(pos) == 0):
+        raise ValueError(f"test positions must be distinct and in [0, {n - 1}]")
+    h = embargo_size(n, embargo_pct, embargo_n)
+    return _purge_and_embargo(a0, a1, _merge_positions(pos), h)
 
 
 def iter_purged_kfold(

@@ -11,29 +11,8 @@ import time
 import pytest
 
 from vibe_quant.backtest.run import to_ns
-from vibe_quant.paths import DataDir
 from vibe_quant.screening.sweep import SweepSpec, SweepStartupError, run_sweep
 from vibe_quant.store.state import StateStore
-
-
-@pytest.fixture(scope="module")
-def jan_2024_dir(tmp_path_factory, mirror) -> DataDir:
-    from vibe_quant.data.ingest import ingest
-
-    dd = DataDir(tmp_path_factory.mktemp("jan2024_sweep")).ensure()
-    rep = ingest(
-        dd,
-        symbols=["BTCUSDT"],
-        intervals=["5m"],
-        start=(2024, 1),
-        end=(2024, 1),
-        base_url=mirror.url,
-        rest_url="http://127.0.0.1:9",
-        use_rest=False,
-        progress=False,
-    )
-    assert rep.ok
-    return dd
 
 
 def test_worker_startup_failure_stops_the_sweep_with_the_real_error(tmp_path, jan_2024_dir):

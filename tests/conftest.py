@@ -51,3 +51,25 @@ def real_data_dir(tmp_path_factory, mirror) -> DataDir:
     assert report.ok, report.failed
 
     return dd
+
+
+@pytest.fixture(scope="module")
+def jan_2024_dir(tmp_path_factory, mirror) -> DataDir:
+    """A data dir holding only BTCUSDT 5m of January 2024 (real, via the loopback mirror;
+    no REST calls). Module-scoped: a test module may write runs and sweeps into it."""
+    from vibe_quant.data.ingest import ingest
+
+    dd = DataDir(tmp_path_factory.mktemp("jan2024")).ensure()
+    rep = ingest(
+        dd,
+        symbols=["BTCUSDT"],
+        intervals=["5m"],
+        start=(2024, 1),
+        end=(2024, 1),
+        base_url=mirror.url,
+        rest_url="http://127.0.0.1:9",
+        use_rest=False,
+        progress=False,
+    )
+    assert rep.ok and rep.kline_rows_new == 31 * 288  # every 5m bar of January 2024
+    return dd

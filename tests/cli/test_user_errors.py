@@ -19,33 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from vibe_quant.paths import DataDir
-
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 ENV.pop("VIBE_QUANT_DEBUG", None)
 EMA = "strategies/ema_cross.yaml"
 DEAD_URL = "http://127.0.0.1:9"  # nothing listens on the discard port: no REST calls
-
-
-@pytest.fixture(scope="module")
-def jan_2024_dir(tmp_path_factory, mirror) -> DataDir:
-    from vibe_quant.data.ingest import ingest
-
-    dd = DataDir(tmp_path_factory.mktemp("jan2024")).ensure()
-    rep = ingest(
-        dd,
-        symbols=["BTCUSDT"],
-        intervals=["5m"],
-        start=(2024, 1),
-        end=(2024, 1),
-        base_url=mirror.url,
-        rest_url=DEAD_URL,
-        use_rest=False,
-        progress=False,
-    )
-    assert rep.ok and rep.kline_rows_new == 31 * 288  # every 5m bar of January 2024
-    return dd
 
 
 def _run(*args: str, root: Path) -> subprocess.CompletedProcess:

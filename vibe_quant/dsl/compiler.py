@@ -47,6 +47,7 @@ from nautilus_trader.core import nautilus_pyo3 as n3
 
 from vibe_quant.backtest.strategy import EXIT_SIGNAL, EXIT_STOP, RunContext, VQStrategy
 from vibe_quant.backtest.venue import TAKER_FEE_RATE
+from vibe_quant.dsl import expr as E
 from vibe_quant.dsl.api import load_strategy
 from vibe_quant.dsl.models import StrategySpec
 from vibe_quant.dsl.registry import lookup
@@ -54,13 +55,15 @@ from vibe_quant.dsl.runtime import conditions as C
 from vibe_quant.dsl.runtime.filters import TimeFilter
 from vibe_quant.dsl.runtime.indicators import NautilusClose
 from vibe_quant.dsl.runtime.indicators import build as build_indicator
-from vibe_quant.dsl.runtime.risk import Sizer, StopRule, TargetRule, Trail
+from vibe_quant.dsl.runtime.risk import PctTrail, Sizer, StopRule, TargetRule, Trail
 from vibe_quant.dsl.sweep import apply_params, current_values, live_names
 from vibe_quant.dsl.timeframes import bar_ratio, minutes, nautilus_bar_spec
 from vibe_quant.dsl.warmup import warmup_bars as spec_warmup_bars
 
 NAN = float("nan")
 MINUTE_NS = 60_000_000_000
+EXIT_ROI = "roi"  # exit reason of the roi table
+EXIT_TIME = "max_bars"  # exit reason of the max_bars time exit
 MARGIN_HEADROOM = 0.98
 FUNDING_INTERVAL_MIN = 480  # warm-up cover for the funding blackout (Binance's 8 h schedule)
 
@@ -266,7 +269,21 @@ class Runtime:
             feed.items.append((name, ind))
             self.need.append((ind, ind.warmup + ind_lb.get(name, 0)))
         self.params = {n: float(p.default) for n, p in spec.parameters.items()}
-        self.env = C.Env(self.price, self.indicators, self.params)
+        self.state = C.TradeState()
+        self.env = C.Env(self.price, self.indicators, self.params, self.state)
+        pv = spec.param_value
+        #: roi table as [(minutes, percent)] sorted by minutes (freqtrade minimal_roi)
+        self.roi = sorted((int(k), float(pv(v))) for k, v in (spec.roi or {}).items())
+        self.max_bars = int(pv(spec.max_bars)) if spec.max_bars is not None else 0
+        self.only_in_profit = spec.exit_only_in_profit
+        self.on_conflict = {"none": 0, "long": 1, "short": -1}[spec.on_conflict]
+        ts_ = spec.trailing_stop
+        self.pct_trail = (PctTrail(float(pv(ts_.pct)), float(pv(ts_.offset_pct)))
+                          if ts_ is not None else None)
+        uses_state = any(isinstance(n, E.StateRef) for node in rules.values()
+                         if node is not None for n in E.walk(node))
+        #: trade state must be kept up to date at every decision
+        self.track = bool(uses_state or self.roi or self.max_bars or self.only_in_profit)
         self.rules = {k: (C.condition(r, self.env) if r is not None else None)
                       for k, r in rules.items()}
         self.crosses = list(self.env.crosses.values())
@@ -299,7 +316,7 @@ class Runtime:
             defn = lookup(ind_spec.type)
             raw |= ({ind_spec.source or defn.default_source} if defn.takes_source
                     else set(defn.inputs))
-        if self.trail is not None:
+        if self.trail is not None or self.pct_trail is not None:
             raw |= {"high", "low"}
         for f, parts in (("hl2", ("high", "low")), ("hlc3", ("high", "low", "close")),
                          ("ohlc4", ("open", "high", "low", "close"))):
@@ -357,6 +374,9 @@ class DSLStrategy(VQStrategy):
         base_txt = str(self.ctx.bar_type)
         iid = str(self.ctx.instrument_id)
         want = f"{iid}-{nautilus_bar_spec(spec.timeframe)}-EXTERNAL"
+        # finer execution bars (validation): the base bars are aggregated inside Nautilus
+        if base_txt == want.replace("-EXTERNAL", "-INTERNAL"):
+            want = base_txt
         if base_txt != want:
             raise ValueError(f"strategy {spec.name} runs on {spec.timeframe} bars ({want}), "
                              f"the run feeds {base_txt}")
@@ -378,6 +398,12 @@ class DSLStrategy(VQStrategy):
             else None
         self._trace_items = [(name, ind, feed) for feed in rt.htf for name, ind in feed.items]
         self._sig: tuple = ()
+        self._bar_ns = minutes(spec.timeframe) * MINUTE_NS
+        self._entry_px = NAN  # entry fill price (average) of the open trade
+        self._entry_ts = 0  # its fill time (ns, a bar close)
+        self._exit_ts = -1  # fill time of the last closed trade's exit (ns); -1 = none yet
+        self._stop_level = NAN  # the resting stop's level (USDT), NaN = none
+        self._entry_side = 0
         self._in_trade = False
         self._bal_before = NAN
         self.kelly_trades: list[float] = []
@@ -385,9 +411,12 @@ class DSLStrategy(VQStrategy):
     def on_strategy_start(self) -> None:
         self._build()
         step, agg, _price = nautilus_bar_spec(self._rt.spec.timeframe).split("-")
-        base_spec = f"{step}-{agg}"  # composite suffix, e.g. "@5-MINUTE-EXTERNAL"
+        base_spec = f"{step}-{agg}-EXTERNAL"  # composite suffix, e.g. "@5-MINUTE-EXTERNAL"
+        sub = str(getattr(self.ctx, "bar_subscription", None) or "")
+        if "@" in sub:  # finer execution bars: aggregate from them too, e.g. "@1-MINUTE-EXTERNAL"
+            base_spec = sub.split("@", 1)[1]
         for std in self._htf_types:
-            self.subscribe_bars(n3.BarType.from_str(f"{std}@{base_spec}-EXTERNAL"))
+            self.subscribe_bars(n3.BarType.from_str(f"{std}@{base_spec}"))
         if self._rt.filter.needs_funding and self.risk_monitor is None:  # else: base did
             self.subscribe_funding_rates(self.ctx.instrument_id)
 
@@ -506,6 +535,8 @@ class DSLStrategy(VQStrategy):
             if not rt.ready(self._base_bars):
                 return
             self._ready = True
+        if rt.track:
+            self._update_state(ts, c)
         for s in rt.crosses:  # CrossSlot.shift, inlined
             s.pl = s.l
             s.pr = s.r
@@ -514,21 +545,22 @@ class DSLStrategy(VQStrategy):
         if not self._trading:
             return
         pos = self._pos
-        if pos > 0:
-            ex = self._xl
-            if ex is not None and ex():
+        if pos != 0:
+            ex = self._xl if pos > 0 else self._xs
+            if ex is not None and ex() and (
+                    not rt.only_in_profit or rt.state.trade_pnl_pct > 0):
                 self._exit(EXIT_SIGNAL)
+                return
+            if rt.roi and self._roi_hit():
+                self._exit(EXIT_ROI)
+                return
+            if rt.max_bars and rt.state.trade_bars_held >= rt.max_bars:
+                self._exit(EXIT_TIME)
                 return
             if rt.trail is not None:
                 self._trail(h, l, c)
-            return
-        if pos < 0:
-            ex = self._xs
-            if ex is not None and ex():
-                self._exit(EXIT_SIGNAL)
-                return
-            if rt.trail is not None:
-                self._trail(h, l, c)
+            if rt.pct_trail is not None:
+                self._pct_trail(h, l, c)
             return
         if self._in_trade:  # the previous trade has closed: its PnL for Kelly
             self._in_trade = False
@@ -540,10 +572,45 @@ class DSLStrategy(VQStrategy):
         go_long = el is not None and el()
         go_short = es is not None and es()
         if go_long == go_short:
-            return
+            if not go_long or not rt.on_conflict:
+                return
+            go_long = rt.on_conflict > 0
         if not rt.filter.allows(ts):
             return
         self._enter(1 if go_long else -1, c)
+
+    def _update_state(self, ts: int, c: float) -> None:
+        """Trade-state operands at this decision (docs/dsl.md §7 "Trade state")."""
+        st = self._rt.state
+        if self._exit_ts >= 0:
+            st.last_trade_bars_since_exit = (ts - self._exit_ts) // self._bar_ns
+        if self._pos != 0 and self._entry_px == self._entry_px:
+            side = 1 if self._pos > 0 else -1
+            pnl = C.profit_pct(side, self._entry_px, c, TAKER_FEE_RATE)
+            st.trade_pnl_pct = pnl
+            m = st.trade_max_pnl_pct
+            if m != m or pnl > m:
+                st.trade_max_pnl_pct = pnl
+            held = ts - self._entry_ts
+            st.trade_bars_held = held // self._bar_ns
+            st.trade_minutes_held = held / MINUTE_NS
+        else:
+            st.trade_pnl_pct = st.trade_max_pnl_pct = NAN
+            st.trade_bars_held = st.trade_minutes_held = NAN
+
+    def _roi_hit(self) -> bool:
+        """freqtrade ``min_roi_reached``: the entry with the largest minutes key <= whole
+        minutes held; exit when the profit (net of fees, at this close) is > its value."""
+        st = self._rt.state
+        held = int(st.trade_minutes_held) if st.trade_minutes_held == \
+            st.trade_minutes_held else -1
+        roi = None
+        for k, v in self._rt.roi:
+            if k <= held:
+                roi = v
+            else:
+                break
+        return roi is not None and st.trade_pnl_pct > roi
 
     def _balance(self) -> float:
         acc = self.cache.account_for_venue(self._venue)
@@ -588,9 +655,30 @@ class DSLStrategy(VQStrategy):
 
     def on_position_update(self, event: Any) -> None:
         try:
+            kind = type(event).__name__
+            if kind == "PositionClosed":
+                self._on_closed(event)
             self._on_opened(event)
         except Exception as e:
             self._fail(e, "position update")
+
+    def _on_closed(self, event: Any) -> None:
+        """The last closed trade for ``last_trade.*``; the open-trade state ends."""
+        self._stop_level = NAN
+        if self._entry_px != self._entry_px:
+            return
+        side = 1 if self._entry_side > 0 else -1
+        st = self._rt.state
+        st.last_trade_pnl_pct = C.profit_pct(side, self._entry_px, float(event.avg_px_close),
+                                             TAKER_FEE_RATE)
+        st.last_trade_won = 1.0 if st.last_trade_pnl_pct > 0 else 0.0
+        self._exit_ts = int(event.ts_event)
+        st.last_trade_bars_since_exit = 0
+        if self._rt.pct_trail is not None:
+            self._rt.pct_trail.side = 0
+        self._entry_px = NAN
+        st.trade_pnl_pct = st.trade_max_pnl_pct = NAN
+        st.trade_bars_held = st.trade_minutes_held = NAN
 
     def _on_opened(self, event: Any) -> None:
         """Entry filled: place the stop and target from the fill price; start the trail."""
@@ -599,6 +687,11 @@ class DSLStrategy(VQStrategy):
         side, atr_stop, atr_tp, equity = self._sig
         self._sig = ()
         self._in_trade = True
+        self._entry_px = float(event.avg_px_open)
+        self._entry_ts = int(event.ts_event)
+        self._entry_side = side
+        if self._rt.pct_trail is not None:
+            self._rt.pct_trail.start(side, self._entry_px)
         self._bal_before = equity
         rt = self._rt
         if rt.trail is not None:
@@ -615,6 +708,29 @@ class DSLStrategy(VQStrategy):
             tp = rt.target.price(side, entry, atr_tp, stop_px)
             if math.isfinite(tp) and tp > 0:
                 self.set_take_profit(tp)
+
+    def set_stop_loss(self, price: float):
+        cid = super().set_stop_loss(price)
+        self._stop_level = price if cid is not None else NAN
+        return cid
+
+    def _pct_trail(self, h: float, l: float, c: float) -> None:
+        """Percentage trailing stop (``trailing_stop``): move the resting stop to the trail
+        level once active, if that is tighter than the current stop; a close already beyond
+        it exits at that close (``stop_loss``)."""
+        tr = self._rt.pct_trail
+        if tr.side == 0:
+            return
+        new = tr.update(h, l)
+        if new is None:
+            return
+        cur = self._stop_level
+        if cur == cur and (new - cur) * tr.side <= 0:
+            return  # the existing stop is tighter
+        if (new - c) * tr.side >= 0:
+            self._exit(EXIT_STOP)
+            return
+        self.set_stop_loss(new)
 
     def _trail(self, h: float, l: float, c: float) -> None:
         tr = self._rt.trail

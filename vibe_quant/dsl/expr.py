@@ -90,7 +90,41 @@ class Call:
     span: Span = field(default=(0, 0), compare=False)
 
 
-Operand = Number | ParamRef | PriceRef | IndicatorRef | Neg | BinOp | Call
+@dataclass(frozen=True)
+class StateRef:
+    """Trade state: ``trade.<field>`` (the open trade) or ``last_trade.<field>`` (the last
+    closed one); NaN when there is none. Fields and units: :data:`STATE_FIELDS`."""
+
+    scope: Literal["trade", "last_trade"]
+    field: str
+    span: Span = field(default=(0, 0), compare=False)
+
+    @property
+    def key(self) -> str:
+        return f"{self.scope}.{self.field}"
+
+
+#: scope -> field -> meaning (docs/dsl.md §7 "Trade state"). pct = percent of the entry value,
+#: net of the taker fee on entry and exit (freqtrade's profit ratio x 100), at the decision
+#: bar's close; bars/minutes are counted from the entry fill (a bar close) to the decision
+#: bar's close.
+STATE_FIELDS: dict[str, dict[str, str]] = {
+    "trade": {
+        "pnl_pct": "profit of the open trade at this close, % of entry value, net of fees",
+        "max_pnl_pct": "largest trade.pnl_pct seen at a close since entry",
+        "bars_held": "base bars closed since the entry fill",
+        "minutes_held": "minutes from the entry fill to this bar's close",
+    },
+    "last_trade": {
+        "pnl_pct": "profit of the last closed trade at its exit fill, % of entry value, "
+                   "net of fees",
+        "won": "1 if the last closed trade's pnl_pct > 0, else 0",
+        "bars_since_exit": "base bars closed since the last trade's exit fill",
+    },
+}
+
+
+Operand = Number | ParamRef | PriceRef | IndicatorRef | StateRef | Neg | BinOp | Call
 
 #: function name -> (minimum arguments, maximum arguments or None = any, signature, meaning).
 #: Domain rule (docs/dsl.md §7): an undefined result is NaN (``log(x)`` for x <= 0,
@@ -165,6 +199,8 @@ def to_text(node: Operand | Condition) -> str:
         return node.field + (f"[{node.offset}]" if node.offset else "")
     if isinstance(node, IndicatorRef):
         return node.key + (f"[{node.offset}]" if node.offset else "")
+    if isinstance(node, StateRef):
+        return node.key
     if isinstance(node, Neg):
         return f"(-{to_text(node.operand)})"
     if isinstance(node, BinOp):
@@ -216,7 +252,7 @@ def param_refs(node: object) -> list[ParamRef]:
 
 def has_series(node: Operand) -> bool:
     """True when the operand depends on bar data (not only numbers/parameters)."""
-    return any(isinstance(n, (PriceRef, IndicatorRef)) for n in walk(node))
+    return any(isinstance(n, (PriceRef, IndicatorRef, StateRef)) for n in walk(node))
 
 
 def map_refs(node, fn):  # type: ignore[no-untyped-def]

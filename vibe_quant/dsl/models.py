@@ -126,7 +126,24 @@ SLOTS: dict[tuple[str, str], dict[str, ParamSpec]] = {
         "notional": ParamSpec("notional", "float", 1000.0, None, 1e9, 0.0,
                               "position notional in quote currency"),
     },
+    ("sizing", "equity_pct"): {
+        "pct": ParamSpec("pct", "float", 100.0, None, 12500.0, 0.0,
+                         "position notional, % of equity (100 = all-in at leverage 1)"),
+    },
+    ("trailing_stop", "pct"): {
+        "pct": ParamSpec("pct", "float", 1.0, None, 50.0, 0.0,
+                         "trailing distance, % below the highest high (long) since entry"),
+        "offset_pct": ParamSpec("offset_pct", "float", 0.0, 0.0, 1000.0, None,
+                                "activation: the trail starts once the best price is more "
+                                "than this % beyond the entry price"),
+    },
 }
+#: the ``roi`` table's values (percent) and ``max_bars``
+ROI_SPEC = ParamSpec("roi", "float", 1.0, -100.0, 1000.0, None,
+                     "minimum profit, % of the entry value net of fees, to exit at this age")
+MAX_BARS_SPEC = ParamSpec("max_bars", "int", 100, 1, 10_000_000, None,
+                          "exit at market after this many base bars in the trade")
+ROI_KEY_RE = re.compile(r"^(0|[1-9][0-9]{0,6})$")
 #: fields present on every sizing method
 SIZING_COMMON: dict[str, ParamSpec] = {
     "leverage": ParamSpec("leverage", "float", 1.0, 1.0, 125.0, None,
@@ -500,12 +517,64 @@ class FixedNotionalSizing(_SizingBase):
     notional: _slot("sizing", "fixed_notional", "notional")
 
 
-Sizing = Annotated[FixedFractionalSizing | KellySizing | AtrSizing | FixedNotionalSizing,
-                   Field(discriminator="method")]
+class EquityPctSizing(_SizingBase):
+    """notional = equity x pct/100 (quantity = notional / price); 100 = all-in at leverage 1.
+    Still capped by ``max_notional_multiple`` and the free margin."""
+
+    method: Literal["equity_pct"]
+    pct: _slot("sizing", "equity_pct", "pct")
+
+
+Sizing = Annotated[FixedFractionalSizing | KellySizing | AtrSizing | FixedNotionalSizing
+                   | EquityPctSizing, Field(discriminator="method")]
+
+
+class TrailingStop(Model):
+    """Percentage trailing stop with an activation offset (freqtrade's
+    ``trailing_stop_positive`` / ``trailing_stop_positive_offset`` with
+    ``trailing_only_offset_is_reached``): once the best price since entry (highest high for a
+    long, lowest low for a short, at base-bar closes) is more than ``offset_pct`` % beyond the
+    entry fill price, a reduce-only stop rests ``pct`` % behind it and only moves in the
+    trade's favour. Before that, ``stop_loss`` (if any) is the stop."""
+
+    pct: _slot("trailing_stop", "pct", "pct")
+    offset_pct: _slot("trailing_stop", "pct", "offset_pct") = 0.0
+
+
+def _check_roi(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or not value:
+        raise PydanticCustomError("roi", "roi must be a non-empty mapping minutes -> percent",
+                                  {"expected": '{"0": 4, "30": 2, "60": 1}'})
+    out: dict[str, Any] = {}
+    for k, v in value.items():
+        key = str(k)
+        if not ROI_KEY_RE.match(key):
+            raise PydanticCustomError(
+                "roi", "roi key {key} is not a whole number of minutes",
+                {"key": repr(key), "expected": 'whole minutes as text, e.g. "30"'})
+        if param_ref(v) is None:
+            hint = quoted_number(v)
+            if hint or ROI_SPEC.check(v):
+                raise PydanticCustomError(
+                    "roi", hint or "bad roi value {value} at minute {key}",
+                    {"value": _show(v), "key": key,
+                     "expected": ROI_SPEC.expected() + " (percent) or a $parameter"})
+        out[key] = v
+    return out
+
+
+RoiTable = Annotated[dict[str, Any], PlainValidator(_check_roi), WithJsonSchema({
+    "type": "object", "minProperties": 1,
+    "propertyNames": {"pattern": ROI_KEY_RE.pattern},
+    "additionalProperties": {"anyOf": [{"type": "number", "minimum": -100, "maximum": 1000},
+                                       PARAM_REF_SCHEMA]},
+    "description": "minutes in the trade (text) -> minimum profit in percent, net of fees "
+                   "(freqtrade minimal_roi)"})]
 
 SweepKey = Annotated[str, Field(description="indicator.param | $parameter | "
                                             "stop_loss.<field> | take_profit.<field> | "
-                                            "sizing.<field>")]
+                                            "sizing.<field> | trailing_stop.<field> | "
+                                            "roi.<minutes> | max_bars")]
 
 
 class StrategySpec(Model):
@@ -524,6 +593,17 @@ class StrategySpec(Model):
     stop_loss: StopLoss | None = None
     take_profit: TakeProfit | None = None
     sizing: Sizing
+    trailing_stop: TrailingStop | None = None
+    roi: RoiTable | None = Field(
+        default=None, description="minutes in trade -> minimum profit % (freqtrade minimal_roi)")
+    max_bars: _num_slot(MAX_BARS_SPEC) | None = Field(
+        default=None, description="close at market after this many base bars in the trade")
+    exit_only_in_profit: bool = Field(
+        default=False, description="exit conditions act only while the trade's profit (net of "
+        "fees, at the bar's close) is > 0; stops, targets, roi and max_bars are not affected")
+    on_conflict: Literal["none", "long", "short"] = Field(
+        default="none", description="flat and both entry sides true on one bar: enter this "
+        "side (none = no entry)")
     sweep: dict[SweepKey, SweepValues] = Field(default_factory=dict)
 
     _rules: dict[str, dict[str, Any]] = PrivateAttr(default_factory=dict)

@@ -24,6 +24,8 @@ from decimal import Decimal
 from typing import Any
 
 from vibe_quant.dsl.models import (
+    MAX_BARS_SPEC,
+    ROI_SPEC,
     SIZING_COMMON,
     SLOTS,
     Parameter,
@@ -51,12 +53,16 @@ class Parts:
     sizing: Any = None
     used_indicators: set[str] = field(default_factory=set)
     used_params: set[str] = field(default_factory=set)
+    trailing_stop: Any = None
+    roi: Any = None  # {minutes text: percent or "$p"}
+    max_bars: Any = None
 
     @classmethod
     def from_spec(cls, spec: StrategySpec) -> Parts:
         used_ind, used_par = live_names(spec)
         return cls(spec.parameters, spec.indicators, spec.stop_loss, spec.take_profit,
-                   spec.sizing, used_ind, used_par)
+                   spec.sizing, used_ind, used_par, spec.trailing_stop, spec.roi,
+                   spec.max_bars)
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,13 @@ class SweepKeyError(ValueError):
         self.expected = expected
 
 
+#: sections with numeric fields addressed as ``<section>.<field>``
+SECTIONS = ("stop_loss", "take_profit", "sizing", "trailing_stop")
+
+
 def _section_fields(section: str, obj: Any) -> dict[str, ParamSpec]:
+    if section == "trailing_stop":
+        return dict(SLOTS[("trailing_stop", "pct")])
     kind = getattr(obj, "type", None) or getattr(obj, "method", None)
     out = dict(SLOTS.get((section, kind), {}))
     if section == "sizing":
@@ -118,20 +130,40 @@ def resolve_key(parts: Parts, key: str,
                 "a parameter that is referenced somewhere as $" + name)
         specs = tuple((param_specs or {}).get(name, ()))
         return Target("parameter", name, "default", specs)
+    if key == "max_bars":
+        if parts.max_bars is None:
+            raise SweepKeyError(f"{lab} reaches nothing: there is no max_bars", "max_bars: N")
+        if param_ref(parts.max_bars) is not None:
+            raise SweepKeyError(f"{lab} reaches nothing directly: max_bars is set to "
+                                f"{parts.max_bars}", f"{verb} '{parts.max_bars}' instead")
+        return Target("max_bars", None, "max_bars", (MAX_BARS_SPEC,))
+    if key.startswith("roi."):
+        minute = key[4:]
+        table = parts.roi or {}
+        if minute not in table:
+            raise SweepKeyError(
+                f"{lab} reaches nothing: the roi table has no entry '{minute}'"
+                f"{suggest(minute, list(table))}",
+                ", ".join(f"roi.{k}" for k in table) or "a roi table")
+        if param_ref(table[minute]) is not None:
+            raise SweepKeyError(f"{lab} reaches nothing directly: {key} is set to "
+                                f"{table[minute]}", f"{verb} '{table[minute]}' instead")
+        return Target("roi", None, minute, (ROI_SPEC,))
     if "." not in key:
         close = difflib.get_close_matches(key, list(parts.parameters), 1, 0.6)
         hint = f" (did you mean '${close[0]}'?)" if close else ""
         raise SweepKeyError(
             f"{lab} reaches nothing: no parameter or indicator field '{key}'{hint}",
-            "indicator.param, $parameter, stop_loss.<field>, take_profit.<field> or sizing.<field>")
+            "indicator.param, $parameter, stop_loss.<field>, take_profit.<field>, "
+            "sizing.<field>, trailing_stop.<field>, roi.<minutes> or max_bars")
     owner, fld = key.split(".", 1)
-    if owner in ("stop_loss", "take_profit", "sizing"):
+    if owner in SECTIONS:
         obj = getattr(parts, owner)
         if obj is None:
             raise SweepKeyError(f"{lab} reaches nothing: there is no {owner}",
                                 f"a {owner} section")
         fields = _section_fields(owner, obj)
-        kind = getattr(obj, "type", None) or getattr(obj, "method", None)
+        kind = getattr(obj, "type", None) or getattr(obj, "method", None) or "pct"
         if fld not in fields:
             choices = ", ".join(f"{owner}.{f}" for f in fields)
             raise SweepKeyError(
@@ -183,7 +215,7 @@ def param_uses(spec: StrategySpec) -> dict[str, list[tuple[str, ParamSpec]]]:
             p = defn.param(k) if defn else None
             if ref and p is not None:
                 out.setdefault(ref, []).append((f"indicators.{iname}.params.{k}", p))
-    for section in ("stop_loss", "take_profit", "sizing"):
+    for section in SECTIONS:
         obj = getattr(spec, section)
         if obj is None:
             continue
@@ -191,6 +223,13 @@ def param_uses(spec: StrategySpec) -> dict[str, list[tuple[str, ParamSpec]]]:
             ref = param_ref(getattr(obj, fld, None))
             if ref:
                 out.setdefault(ref, []).append((f"{section}.{fld}", p))
+    for k, v in (spec.roi or {}).items():
+        ref = param_ref(v)
+        if ref:
+            out.setdefault(ref, []).append((f"roi.{k}", ROI_SPEC))
+    ref = param_ref(spec.max_bars)
+    if ref:
+        out.setdefault(ref, []).append(("max_bars", MAX_BARS_SPEC))
     return out
 
 
@@ -268,7 +307,7 @@ def current_values(spec: StrategySpec) -> dict[str, Value]:
             out[f"{name}.{k}"] = v
     for name, p in spec.parameters.items():
         out[f"${name}"] = p.default
-    for section in ("stop_loss", "take_profit", "sizing"):
+    for section in SECTIONS:
         obj = getattr(spec, section)
         if obj is None:
             continue
@@ -276,6 +315,10 @@ def current_values(spec: StrategySpec) -> dict[str, Value]:
             v = getattr(obj, fld, None)
             if v is not None:
                 out[f"{section}.{fld}"] = spec.param_value(v)
+    for k, v in (spec.roi or {}).items():
+        out[f"roi.{k}"] = spec.param_value(v)
+    if spec.max_bars is not None:
+        out["max_bars"] = spec.param_value(spec.max_bars)
     return out
 
 
@@ -324,6 +367,8 @@ def apply_params(spec: StrategySpec, params: Mapping[str, Value]) -> StrategySpe
             data["parameters"][target.owner]["default"] = value
         elif target.kind == "indicator":
             data["indicators"][target.owner].setdefault("params", {})[target.field] = value
+        elif target.kind == "max_bars":
+            data["max_bars"] = value
         else:
             data[target.kind][target.field] = value
     if diags:
@@ -347,7 +392,11 @@ def live_names(spec: StrategySpec) -> tuple[set[str], set[str]]:
             if node is not None:
                 inds.update(r.name for r in indicator_refs(node))
                 pars.update(r.name for r in param_refs(node))
-    for section in ("stop_loss", "take_profit", "sizing"):
+    for v in [*(spec.roi or {}).values(), spec.max_bars]:
+        name = param_ref(v)
+        if name:
+            pars.add(name)
+    for section in SECTIONS:
         obj = getattr(spec, section)
         if obj is None:
             continue

@@ -1,6 +1,6 @@
 """Bar timeframes of the DSL and their ordering.
 
-Strategy timeframes: ``1m 5m 15m 1h 4h``.  Indicator timeframes: those plus ``1d``.  Every
+Strategy and indicator timeframes: ``1m 5m 15m 1h 4h 1d``.  Every
 timeframe in the list is an exact multiple of each shorter one, so a higher-timeframe bar is
 always built from whole base bars (aggregated inside Nautilus from the base series).
 """
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-StrategyTimeframe = Literal["1m", "5m", "15m", "1h", "4h"]
+StrategyTimeframe = Literal["1m", "5m", "15m", "1h", "4h", "1d"]
 IndicatorTimeframe = Literal["1m", "5m", "15m", "1h", "4h", "1d"]
 
 #: timeframe -> length in minutes
 MINUTES: dict[str, int] = {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "4h": 240, "1d": 1440}
-STRATEGY_TIMEFRAMES: tuple[str, ...] = ("1m", "5m", "15m", "1h", "4h")
+STRATEGY_TIMEFRAMES: tuple[str, ...] = ("1m", "5m", "15m", "1h", "4h", "1d")
 INDICATOR_TIMEFRAMES: tuple[str, ...] = tuple(MINUTES)
 
 

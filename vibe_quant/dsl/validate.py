@@ -32,7 +32,9 @@ from vibe_quant.dsl.errors import Diagnostic, PathT, format_path
 from vibe_quant.dsl.grammar import KEYWORDS, ConditionSyntaxError, parse_condition
 from vibe_quant.dsl.loader import LoadedYaml
 from vibe_quant.dsl.models import (
+    MAX_BARS_SPEC,
     NAME_RE,
+    ROI_SPEC,
     SIZING_COMMON,
     SLOTS,
     WEEKDAYS,
@@ -40,6 +42,7 @@ from vibe_quant.dsl.models import (
     AtrFixedTarget,
     AtrSizing,
     AtrTrailingStop,
+    EquityPctSizing,
     FixedFractionalSizing,
     FixedNotionalSizing,
     FixedPctStop,
@@ -48,6 +51,7 @@ from vibe_quant.dsl.models import (
     KellySizing,
     Parameter,
     RiskRewardTarget,
+    RoiTable,
     Session,
     Sides,
     Sizing,
@@ -57,6 +61,7 @@ from vibe_quant.dsl.models import (
     SweepValues,
     TakeProfit,
     TimeFilters,
+    TrailingStop,
     finite,
     param_ref,
     quoted_number,
@@ -107,7 +112,8 @@ _SECTION_TAGS = {
     "take_profit": ("type", {"fixed_pct": FixedPctTarget, "atr_fixed": AtrFixedTarget,
                              "risk_reward": RiskRewardTarget}),
     "sizing": ("method", {"fixed_fractional": FixedFractionalSizing, "kelly": KellySizing,
-                          "atr": AtrSizing, "fixed_notional": FixedNotionalSizing}),
+                          "atr": AtrSizing, "fixed_notional": FixedNotionalSizing,
+                          "equity_pct": EquityPctSizing}),
 }
 
 
@@ -131,6 +137,8 @@ def _model_at(path: PathT, data: Any) -> Any:
         return SweepRange
     if head == "indicators" and n == 2:
         return Indicator
+    if head == "trailing_stop" and n == 1:
+        return TrailingStop
     return None
 
 
@@ -334,6 +342,12 @@ class _Checker:
         self.target = (_try(TakeProfit, d.get("take_profit"))
                        if d.get("take_profit") is not None else None)
         self.sizing = _try(Sizing, d.get("sizing")) if d.get("sizing") is not None else None
+        self.trailing_stop = (_try(TrailingStop, d.get("trailing_stop"))
+                              if d.get("trailing_stop") is not None else None)
+        self.roi = _try(RoiTable, d.get("roi")) if d.get("roi") is not None else None
+        mb = d.get("max_bars")
+        self.max_bars = mb if mb is not None and (param_ref(mb) is not None
+                                                  or MAX_BARS_SPEC.check(mb) is None) else None
         self.used_inds: set[str] = set()
         self.uses: list[_Use] = []  # parameter uses (spec None = unconstrained, e.g. conditions)
         self.rules: dict[str, dict[str, Any]] = {"entry": {}, "exit": {}}
@@ -350,8 +364,10 @@ class _Checker:
                     self.add(path, f"invalid {section[:-1]} name '{name}'",
                              "lower-case letters, digits and '_', not starting with a digit",
                              code="bad-name", key=True)
-                elif section == "indicators" and (name in PRICE_FIELDS or name in KEYWORDS):
-                    what = "a price field" if name in PRICE_FIELDS else "a keyword"
+                elif section == "indicators" and (name in PRICE_FIELDS or name in KEYWORDS
+                                                  or name in E.STATE_FIELDS):
+                    what = ("a price field" if name in PRICE_FIELDS else
+                            "a keyword" if name in KEYWORDS else "a trade-state name")
                     self.add(path, f"indicator name '{name}' clashes with {what}",
                              "another name, e.g. '" + name + "_ind'", code="bad-name", key=True)
 
@@ -486,6 +502,23 @@ class _Checker:
         def fix(ref: E.IndicatorRef) -> E.IndicatorRef:
             nonlocal ok
             name, off = ref.name, ref.span[0]
+            if name in E.STATE_FIELDS and name not in self.raw_inds:
+                fields_ = E.STATE_FIELDS[name]
+                if ref.output not in fields_:
+                    got = f"unknown field '{ref.output}' of {name}" if ref.output else \
+                        f"'{name}' needs a field"
+                    self.add(path, f"{got}{suggest(ref.output or '', list(fields_))}",
+                             "one of " + ", ".join(f"{name}.{f}" for f in fields_),
+                             code="unknown-output", offset=off)
+                    ok = False
+                    return ref
+                if ref.offset:
+                    self.add(path, f"{name}.{ref.output} has no look-back ([n])",
+                             f"{name}.{ref.output} without [n]", code="bad-condition",
+                             offset=off)
+                    ok = False
+                    return ref
+                return E.StateRef(name, ref.output, ref.span)  # type: ignore[return-value]
             if name in PRICE_FIELDS:  # close.x
                 self.add(path, f"price field '{name}' has no outputs ('.{ref.output}')",
                          _OPERAND_EXPECTED, code="unknown-output", offset=off)
@@ -586,6 +619,8 @@ class _Checker:
 
     def _slot_uses(self, section: str) -> None:
         raw, kind = self._raw_section(section)
+        if section == "trailing_stop":
+            kind = "pct"
         fields = dict(SLOTS.get((section, kind or ""), {}))
         if section == "sizing":
             fields.update(SIZING_COMMON)
@@ -609,8 +644,22 @@ class _Checker:
 
     def check_risk(self) -> None:
         """Cross-field rules, on the raw data so one bad field does not hide the others."""
-        for section in ("stop_loss", "take_profit", "sizing"):
+        for section in ("stop_loss", "take_profit", "sizing", "trailing_stop"):
             self._slot_uses(section)
+        extra: list[tuple[PathT, Any, ParamSpec]] = [(("max_bars",), self.d.get("max_bars"),
+                                                      MAX_BARS_SPEC)]
+        roi = self.d.get("roi")
+        if isinstance(roi, dict):
+            extra += [(("roi", k), v, ROI_SPEC) for k, v in roi.items()]
+        for path, v, spec in extra:
+            ref = param_ref(v)
+            if ref is None:
+                continue
+            if ref not in self.raw_params:
+                self.add(path, f"undefined parameter ${ref}{suggest(ref, list(self.raw_params))}",
+                         "a parameter declared under parameters", code="undefined-name")
+            else:
+                self.uses.append(_Use(ref, spec, path))
         stop, stop_type = self._raw_section("stop_loss")
         has_stop = self.d.get("stop_loss") is not None
         if stop_type in ("atr_fixed", "atr_trailing"):
@@ -695,7 +744,8 @@ class _Checker:
         used_params = {u.param for u in self.uses
                        if not (u.path[0] == "indicators" and u.path[1] not in self.used_inds)}
         parts = Parts(self.params, self.inds, self.stop, self.target, self.sizing,
-                      set(self.used_inds), used_params)
+                      set(self.used_inds), used_params, trailing_stop=self.trailing_stop,
+                      roi=self.roi, max_bars=self.max_bars)
         specs = self.param_specs()
         counts: list[int] = []
         for name, p in self.params.items():
@@ -719,6 +769,9 @@ class _Checker:
             if owner in _SECTION_TAGS and self.d.get(owner) is not None and \
                     getattr(self, {"stop_loss": "stop", "take_profit": "target",
                                    "sizing": "sizing"}[owner]) is None:
+                continue  # the section itself is invalid and already reported
+            if owner in ("trailing_stop", "roi", "max_bars") and self.d.get(owner) is not None \
+                    and getattr(self, owner) is None:
                 continue  # the section itself is invalid and already reported
             if "." in str(key) and owner in self.inds and (
                     self.inds[owner] is None or lookup(self.inds[owner].type) is None):

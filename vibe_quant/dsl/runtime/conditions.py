@@ -79,6 +79,27 @@ class CrossSlot:
         self.l = self.r = self.pl = self.pr = NAN
 
 
+class TradeState:
+    """Trade-state operands (``trade.*``, ``last_trade.*``; :data:`vibe_quant.dsl.expr.
+    STATE_FIELDS`), kept up to date by the strategy before each decision. NaN = no trade."""
+
+    __slots__ = ("trade_pnl_pct", "trade_max_pnl_pct", "trade_bars_held", "trade_minutes_held",
+                 "last_trade_pnl_pct", "last_trade_won", "last_trade_bars_since_exit")
+
+    def __init__(self) -> None:
+        for k in self.__slots__:
+            setattr(self, k, NAN)
+
+
+def profit_pct(side: int, entry: float, price: float, fee: float) -> float:
+    """freqtrade's profit ratio x 100 (``Trade.calc_profit_ratio``, leverage 1): long
+    ``price(1-fee) / (entry(1+fee)) - 1``, short ``1 - price(1+fee) / (entry(1-fee))``;
+    ``fee`` a fraction of notional (the taker rate, on entry and on exit)."""
+    if side > 0:
+        return 100.0 * (price * (1.0 - fee) / (entry * (1.0 + fee)) - 1.0)
+    return 100.0 * (1.0 - price * (1.0 + fee) / (entry * (1.0 - fee)))
+
+
 class Env:
     """Where operands come from.
 
@@ -91,8 +112,10 @@ class Env:
             on demand with the depth the conditions need; the strategy pushes them.
     """
 
-    def __init__(self, price: Any, indicators: dict[str, Any], params: dict[str, float]):
+    def __init__(self, price: Any, indicators: dict[str, Any], params: dict[str, float],
+                 state: Any = None):
         self.price = price
+        self.state = state if state is not None else TradeState()
         self.indicators = indicators
         self.params = params
         self.price_rings: dict[str, Ring] = {}
@@ -209,6 +232,8 @@ def operand(node: E.Operand, env: Env) -> Getter:
         if node.offset:
             return _ring_get(env.indicator_ring(node.name, out, node.offset), node.offset)
         return _attr(ind, out)
+    if isinstance(node, E.StateRef):
+        return _attr(env.state, f"{node.scope}_{node.field}")
     if isinstance(node, E.Neg):
         g = operand(node.operand, env)
         return lambda: -g()

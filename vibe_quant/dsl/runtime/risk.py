@@ -123,6 +123,44 @@ class TargetRule:
         return entry + side * self.ratio * dist
 
 
+class PctTrail:
+    """Percentage trailing stop with activation (``trailing_stop``; docs/dsl.md §9): ``best`` =
+    highest high (long) / lowest low (short) since entry, updated at each base-bar close; once
+    ``best`` is more than ``offset_pct`` % beyond the entry price the stop level is
+    ``best x (1 - pct/100)`` (long; short ``best x (1 + pct/100)``), moved only in the trade's
+    favour (freqtrade's trailing_stop_positive / _offset, trailing_only_offset_is_reached)."""
+
+    def __init__(self, pct: float, offset_pct: float) -> None:
+        self.pct = pct
+        self.offset_pct = offset_pct
+        self.side = 0
+        self.entry = self.best = self.level = NAN
+
+    def start(self, side: int, entry: float) -> None:
+        self.side, self.entry, self.best, self.level = side, entry, entry, NAN
+
+    def update(self, high: float, low: float) -> float | None:
+        """New stop level after a bar (USDT), or None when it did not move / is not active."""
+        if self.side > 0:
+            if high > self.best:
+                self.best = high
+            if not self.best > self.entry * (1.0 + self.offset_pct / 100.0):
+                return None
+            new = self.best * (1.0 - self.pct / 100.0)
+            if self.level == self.level and new <= self.level:
+                return None
+        else:
+            if low < self.best:
+                self.best = low
+            if not self.best < self.entry * (1.0 - self.offset_pct / 100.0):
+                return None
+            new = self.best * (1.0 + self.pct / 100.0)
+            if self.level == self.level and new >= self.level:
+                return None
+        self.level = new
+        return new
+
+
 class Sizer:
     """Quantity (base units) for an entry; see the module docstring."""
 
@@ -137,6 +175,7 @@ class Sizer:
         self.indicator = getattr(sz, "indicator", None) if self.method == "atr" else None
         self.multiple = float(pv(sz.multiple)) if self.method == "atr" else NAN
         self.notional = float(pv(sz.notional)) if self.method == "fixed_notional" else NAN
+        self.equity_pct = float(pv(sz.pct)) if self.method == "equity_pct" else NAN
         if self.method == "kelly":
             self.fraction = float(pv(sz.fraction))
             self.floor_pct = float(pv(sz.floor_pct))
@@ -179,6 +218,8 @@ class Sizer:
         elif m == "atr":
             d = atr * self.multiple
             q = equity * self.risk_pct / 100.0 / d if d > 0 else 0.0
+        elif m == "equity_pct":
+            q = equity * self.equity_pct / 100.0 / price
         else:
             q = self.notional / price
         if not math.isfinite(q) or q <= 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from nautilus_trader.core import nautilus_pyo3 as n3
 
 from vibe_quant.backtest import BacktestSession, run_backtest
@@ -89,6 +90,13 @@ def test_latency_hook_delays_fills_one_bar(btc_2024):
     bar = 300 * 10**9
     assert plain.fills[0].ts == to_ns("2024-02-01") + bar
     assert lat.fills[0].ts == plain.fills[0].ts + bar
-    assert lat.fills[-1].ts == plain.fills[-1].ts == to_ns("2024-02-04")
+    # the end-of-data close (sent on the 23:55 bar) is matched at the next data point: since
+    # funding items sit 1 ns before the funding time (so that arrival-time fills of the
+    # validation preset precede the funding instant, SPEC §8), that is the 00:00 funding step,
+    # at the 23:55 close
+    assert plain.fills[-1].ts == to_ns("2024-02-04")
+    assert lat.fills[-1].ts == to_ns("2024-02-04") - 1
+    i = int(np.searchsorted(btc_2024.close_ts, to_ns("2024-02-04") - bar))
+    assert lat.fills[-1].price == btc_2024.close[i]
     assert lat.fills[-1].tag == "end_of_data" and len(lat.trades) == 1
     assert abs(lat.reconciliation_error) < 1e-6

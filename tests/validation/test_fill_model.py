@@ -21,10 +21,11 @@ TICK = 0.1  # BTCUSDT price increment
 NO_LATENCY = ValidationSettings(latency="none")
 
 
-def by_hand(md, ts: int, side: int, qty: float, k=0.1, spread_ticks=1.0, window=20) -> float:
-    """The documented formula, written out independently of vibe_quant.validation."""
-    i = int(np.searchsorted(md.close_ts, ts))
-    assert md.close_ts[i] == ts
+def by_hand(md, ts: int, side: int, qty: float, k=1.0, spread_ticks=1.0, window=20) -> float:
+    """The documented formula, written out independently of vibe_quant.validation. The
+    reference bar is the newest bar at the fill time ``ts`` (a latency fill arrives after it)."""
+    i = int(np.searchsorted(md.close_ts, ts, side="right")) - 1
+    assert 0 <= ts - md.close_ts[i] < 300 * 10**9
     c = md.close[i - window: i + 1]  # window + 1 closes -> window log returns
     v = volumes(md)[i - window + 1: i + 1]
     r = np.diff(np.log(c))
@@ -91,9 +92,10 @@ def test_larger_order_pays_more(btc_q1):
     assert (b.price - close) / (s.price - close) > 10
 
 
-def test_limit_and_stop_orders_unaffected(btc_q1):
-    """Same resting take-profit limit and stop in both modes: their fills (time, price,
-    liquidity) are identical; only the market entry is slipped."""
+def test_limit_and_stop_orders_pay_for_execution(btc_q1):
+    """Same resting take-profit limit and stop in both modes (issue 11 replaced the old rule
+    "limits and stops keep the engine's fills"): a stop fills at the same time but lower (the
+    impact model), a take-profit at its limit price as maker, never earlier (touch ≠ fill)."""
     p = {"qty": 0.2, "tp": 0.004, "sl": 0.004}
     kw = dict(data=btc_q1, warmup_bars=50)
     out = {}
@@ -105,15 +107,18 @@ def test_limit_and_stop_orders_unaffected(btc_q1):
         assert scr.fills[0].price < val.fills[0].price  # market entry slipped
         s_exit, v_exit = scr.fills[1], val.fills[1]
         assert s_exit.tag in ("take_profit", "stop_loss")
-        assert (s_exit.ts, s_exit.price, s_exit.tag, s_exit.liquidity) == \
-               (v_exit.ts, v_exit.price, v_exit.tag, v_exit.liquidity)
+        assert (s_exit.tag, s_exit.liquidity) == (v_exit.tag, v_exit.liquidity)
+        if s_exit.tag == "stop_loss":
+            assert v_exit.ts == s_exit.ts and v_exit.price < s_exit.price
+        else:
+            assert v_exit.ts >= s_exit.ts and v_exit.price == s_exit.price
         out[s_exit.tag] = True
     assert out == {"take_profit": True, "stop_loss": True}  # both kinds were exercised
 
 
 def test_mode_validation_uses_the_preset_and_is_deterministic(btc_q1):
     """``run_backtest(mode="validation")`` with the default registered preset (retail latency,
-    VIP 0, k 0.1): fills differ from screening; fresh runs and ``reset()`` re-runs agree."""
+    VIP 0, k 1): fills differ from screening; fresh runs and ``reset()`` re-runs agree."""
     p = {"qty": 0.05, "fast": 12, "slow": 26}
     kw = dict(data=btc_q1, warmup_bars=50)
     a = run_backtest(EmaCrossPA, "BTCUSDT", "2024-02-01", "2024-02-10", "validation", p, **kw)

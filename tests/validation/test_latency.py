@@ -36,7 +36,10 @@ def test_preset_values():
         latency_ns("satellite")
 
 
-def test_every_sub_bar_latency_is_one_bar(btc_q1):
+def test_latency_moves_fill_time_not_bar(btc_q1):
+    """Issue 11 replaced "every sub-bar latency fills on the next bar's close": an order sent
+    at a bar close t is matched at its arrival t + latency against the newest bar then (the
+    same close), so each preset's fills are the no-latency fills shifted by its latency."""
     runs = {}
     for name in LATENCY_PRESETS:
         with use_validation(ValidationSettings(latency=name)):
@@ -50,18 +53,22 @@ def test_every_sub_bar_latency_is_one_bar(btc_q1):
                 data=btc_q1,
                 warmup_bars=50,
             )
-    ref = _key(runs["retail"])
-    assert len(ref) > 20
-    for name in ("colocated", "domestic", "international"):
-        assert _key(runs[name]) == ref, name
-    assert _key(runs["none"]) != ref
+    base = [f for f in runs["none"].fills if f.tag != "end_of_data"]
+    assert len(base) > 20
+    for name in ("colocated", "domestic", "international", "retail"):
+        lat = LATENCY_PRESETS[name]
+        got = [f for f in runs[name].fills if f.tag != "end_of_data"]
+        assert [(f.ts, f.side, f.qty, f.price) for f in got] == \
+               [(f.ts + lat, f.side, f.qty, f.price) for f in base], name
+        # the end-of-data close is sent one bar early and arrives after its latency
+        assert runs[name].fills[-1].tag == "end_of_data"
+        assert runs[name].fills[-1].ts == to_ns("2024-02-09") - BAR + lat
     for r in runs.values():
         assert abs(r.reconciliation_error) < 1e-6
-        assert r.fills[-1].tag == "end_of_data" and r.fills[-1].ts == to_ns("2024-02-09")
 
 
 @pytest.mark.parametrize("name", ["colocated", "retail"])
-def test_market_fill_moves_to_next_bar_close_plus_slippage(btc_q1, name):
+def test_market_fill_at_arrival_plus_slippage(btc_q1, name):
     with use_validation(ValidationSettings(latency=name)) as preset:
         res = run_backtest(
             OneShot,
@@ -77,13 +84,15 @@ def test_market_fill_moves_to_next_bar_close_plus_slippage(btc_q1, name):
         model = preset.fill_model.last
     assert model.errors == []
     signal_bar = to_ns("2024-01-10") + BAR
+    lat = LATENCY_PRESETS[name]
     f = res.fills[0]
-    assert f.ts == signal_bar + BAR  # the next bar
-    nxt = int(np.searchsorted(btc_q1.close_ts, f.ts))
-    assert model.log[0].ref_price == btc_q1.close[nxt]
+    assert f.ts == signal_bar + lat  # arrival time; matched against the signal bar's close
+    sig = int(np.searchsorted(btc_q1.close_ts, signal_bar))
+    assert model.log[0].ref_price == btc_q1.close[sig]
     assert f.price == pytest.approx(by_hand(btc_q1, f.ts, 1, 0.5), abs=1e-6)
-    # the end-of-data close is sent one bar early and fills on the last bar
-    assert res.fills[-1].tag == "end_of_data" and res.fills[-1].ts == to_ns("2024-01-12")
+    # the end-of-data close is sent one bar early and fills at its arrival
+    assert res.fills[-1].tag == "end_of_data"
+    assert res.fills[-1].ts == to_ns("2024-01-12") - BAR + lat
     assert len(res.fills) == 2
 
 

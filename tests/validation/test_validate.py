@@ -73,7 +73,7 @@ def _slippage_by_hand(md, trades) -> float:
         assert all(p[0] == side and p[2] == pytest.approx(price, abs=1e-6) for p in parts)
         qty = sum(p[1] for p in parts)
         assert price == pytest.approx(by_hand(md, ts, side, qty), abs=1e-6), (ts, side, qty)
-        close = md.close[int(np.searchsorted(md.close_ts, ts))]
+        close = md.close[int(np.searchsorted(md.close_ts, ts, side="right")) - 1]  # at arrival
         cost += abs(price - close) * qty
     assert cost > 0
     return cost

@@ -6,7 +6,8 @@ carry Binance's ``calc_time`` (UTC epoch ms in the archive, ns here).
 
 Engine stream order at one timestamp ``t``: when ``t`` is a funding time, a MarkPriceUpdate
 (price = the close of the last bar closing at or before ``t``, i.e. the bar closing at ``t``)
-and the FundingRateUpdate (``ts_event = t``), initialised 1 ns after the previous bar close
+and the FundingRateUpdate (``ts_event = t``), initialised 1 ns before ``t`` (and after the
+previous bar close)
 (:func:`_funding`, which also explains why); then the bar closing at ``t``; then one QuoteTick
 with bid = ask = that bar's close (size 1 000 000 base units, so it never limits a fill). Hence:
 
@@ -138,7 +139,11 @@ class MarketData:
 
         def funding(k: int, i: int) -> list[Any]:
             # i = index of the first bar closing at or after the funding time (len = none)
-            init = int(bars[i - 1].ts_event) + 1 if i > 0 else int(f_ts[k]) - 1
+            # 1 ns before the funding time (after the previous bar close): a market order sent
+            # at that close and matched at its arrival (latency, SPEC §8) is still before it
+            init = int(f_ts[k]) - 1
+            if i > 0:
+                init = max(init, int(bars[i - 1].ts_event) + 1)
             return _funding(iid, f_ts[k], f_rate[k], f_int[k], bars[last[k]].close, init)
 
         for i, b in enumerate(bars):
@@ -158,7 +163,8 @@ class MarketData:
 def _funding(iid: Any, ts: int, rate: float, interval_min: int, price: Any, init_ts: int,
              ) -> list[Any]:
     """The engine items settling the funding of time ``ts`` (ns), initialised at ``init_ts``
-    (1 ns after the previous bar close, so nothing else happens in between):
+    (``t − 1 ns``, after the previous bar close: fills at the arrival of orders sent on that
+    close — latency — happen before it, as on Binance, where they precede the funding time):
 
     1. ``MarkPriceUpdate(price)``: Nautilus settles funding at the cached mark price;
     2. ``FundingRateUpdate(rate, ts_event=ts, interval, next_funding_ns=init_ts)``.
@@ -178,6 +184,15 @@ def _funding(iid: Any, ts: int, rate: float, interval_min: int, price: Any, init
     ]
 
 
+def informative_stream(data: MarketData) -> list[Any]:
+    """Engine items of a symbol fed as data only (a DSL ``informative`` series read by a
+    strategy trading another symbol): its bars (``ts_event = ts_init`` = close time), no
+    quotes and no funding, so nothing about it can fill or settle. Fed after the traded
+    symbol's stream, so at one timestamp its bar arrives after the traded bar (the compiled
+    strategy waits for it before deciding on that close)."""
+    return list(data.bars)
+
+
 def load_market_data(
     data_dir: Any, symbol: str, interval: str, start_ns: int | None, end_ns: int | None
 ) -> MarketData:
@@ -189,3 +204,73 @@ def load_market_data(
     funding = catalog.load_funding(data_dir, symbol, start_ns, end_ns)
     inst = catalog.load_instrument(data_dir, symbol)
     return MarketData.from_objects(symbol, interval, bars, funding, inst).slice(start_ns, end_ns)
+
+
+# ---------------------------------------------------------------------------------------------
+# Execution on finer bars (validation): the exchange walks e.g. 1m bars, the strategy's own 5m
+# bars are aggregated from them inside Nautilus.
+# ---------------------------------------------------------------------------------------------
+
+
+def _nautilus_spec(bar_type: str, iid: str) -> str:
+    """``"BTCUSDT-PERP.BINANCE-1-MINUTE-LAST-EXTERNAL"`` → ``"1-MINUTE"``."""
+    step, agg = bar_type[len(iid) + 1:].split("-")[:2]
+    return f"{step}-{agg}"
+
+
+def strategy_bar_types(data: MarketData, execution: MarketData) -> tuple[str, str | None]:
+    """``(bar type the strategy receives, bar type it subscribes or None)``.
+
+    Same bars: ``(data.bar_type, None)``. Finer execution bars: the strategy's bars are
+    aggregated inside Nautilus, e.g. ``("…-5-MINUTE-LAST-INTERNAL",
+    "…-5-MINUTE-LAST-INTERNAL@1-MINUTE-EXTERNAL")`` (measured on 1.231: the aggregated bar
+    arrives with the standard part as its type, right after the execution bar with the same
+    close time; OHLCV equal the right-closed right-labelled resample).
+    """
+    if execution is data or execution.interval == data.interval:
+        return data.bar_type, None
+    internal = data.bar_type.replace("-EXTERNAL", "-INTERNAL")
+    fine = _nautilus_spec(execution.bar_type, execution.instrument_id)
+    return internal, f"{internal}@{fine}-EXTERNAL"
+
+
+def execution_check(data: MarketData, execution: MarketData) -> tuple[bool, str]:
+    """Can ``execution`` (finer bars) stand in for ``data`` on the exchange?
+
+    True only when, for every bar of ``data``, the ``ratio = interval / fine interval`` execution
+    bars closing inside it exist (no gap) and the execution bars aggregate to the same
+    open/high/low/close (so the strategy's decisions cannot differ). Returns ``(ok, note)``;
+    the note says what is missing or differs, in one line.
+    """
+    if execution.symbol != data.symbol:
+        return False, f"execution bars are {execution.symbol}, not {data.symbol}"
+    fns, cns = execution.interval_ns, data.interval_ns
+    if fns >= cns or cns % fns:
+        return False, f"{execution.interval} does not divide {data.interval}"
+    ratio = cns // fns
+    n = len(data.close_ts)
+    expected = (data.close_ts[:, None] - np.arange(ratio - 1, -1, -1, dtype=np.int64)[None, :]
+                * fns).ravel()
+    have = np.isin(expected, execution.close_ts)
+    if not have.all():
+        missing = int((~have).sum())
+        return False, (f"{execution.interval} bars missing for {missing} of {len(expected)} "
+                       f"{execution.interval} steps of the period ({n} {data.interval} bars)")
+    fine = execution.slice(int(data.close_ts[0]) - cns, int(data.close_ts[-1]))
+    if len(fine.close_ts) != len(expected):
+        return False, f"{execution.interval} bars not aligned to the {data.interval} bars"
+    hi = np.array([b.high.as_double() for b in fine.bars]).reshape(n, ratio).max(axis=1)
+    lo = np.array([b.low.as_double() for b in fine.bars]).reshape(n, ratio).min(axis=1)
+    op = fine.open_.reshape(n, ratio)[:, 0]
+    cl = fine.close.reshape(n, ratio)[:, -1]
+    chi = np.array([b.high.as_double() for b in data.bars])
+    clo = np.array([b.low.as_double() for b in data.bars])
+    bad = ~(np.isclose(op, data.open_, rtol=0, atol=1e-9) & np.isclose(cl, data.close, rtol=0,
+                                                                         atol=1e-9)
+            & np.isclose(hi, chi, rtol=0, atol=1e-9) & np.isclose(lo, clo, rtol=0, atol=1e-9))
+    if bad.any():
+        i = int(np.argmax(bad))
+        return False, (f"{execution.interval} bars aggregate to a different OHLC than the "
+                       f"{data.interval} bar closing at {int(data.close_ts[i])} ns "
+                       f"({int(bad.sum())} bars differ)")
+    return True, f"executed on {execution.interval} bars ({len(fine.close_ts)} bars)"

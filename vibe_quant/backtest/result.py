@@ -64,6 +64,9 @@ class BacktestResult:
     orders: list[Any] = field(default_factory=list)
     risk_blocked_entries: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: bars the exchange walked (fills, stops, limits): ``interval`` itself, or a finer one
+    #: (validation on 1m bars; the strategy's bars are then aggregated inside Nautilus)
+    execution_interval: str = ""
 
     @property
     def liquidation_fees(self) -> float:
@@ -122,6 +125,7 @@ class BacktestResult:
             "liquidation_fees": self.liquidation_fees,
             "insurance_fund_absorbed": self.insurance_fund_absorbed,
             "warnings": list(self.warnings),
+            "execution_interval": self.execution_interval or self.interval,
             "denied_orders": len(self.denied),
             "risk_trips": sum(1 for e in self.risk_events if e.kind == "risk_trip"),
             "risk_denied_orders": sum(1 for e in self.risk_events if e.kind == "risk_deny"),

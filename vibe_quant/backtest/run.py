@@ -31,7 +31,13 @@ from nautilus_trader.core.nautilus_pyo3.backtest import BacktestEngine, Backtest
 
 from vibe_quant.backtest.equity import equity_curve
 from vibe_quant.backtest.ledger import funding_payments
-from vibe_quant.backtest.marketdata import MarketData, load_market_data
+from vibe_quant.backtest.marketdata import (
+    MarketData,
+    execution_check,
+    informative_stream,
+    load_market_data,
+    strategy_bar_types,
+)
 from vibe_quant.backtest.metrics import compute_metrics
 from vibe_quant.backtest.result import BacktestResult
 from vibe_quant.backtest.strategy import RunContext, VQStrategy
@@ -45,6 +51,27 @@ from vibe_quant.backtest.venue import (
     liquidation_fill_model,
 )
 from vibe_quant.data.intervals import interval_ms
+
+
+class ExecutionClock(n3.DataActor):
+    """With finer execution bars: tells the run's :class:`LiquidationBook` which execution bar
+    was seen last (the strategy only sees its own, coarser bars), so a stop that gaps through
+    is priced at the open of the execution bar being walked. Added before the strategy."""
+
+    def __new__(cls, *a: Any, **k: Any):
+        return super().__new__(cls)
+
+    def __init__(self, bar_type: str, book: LiquidationBook) -> None:
+        super().__init__(n3.DataActorConfig(actor_id=n3.ActorId("VQ-EXECCLOCK"),
+                                            log_events=False, log_commands=False))
+        self.bar_type = bar_type
+        self.book = book
+
+    def on_start(self) -> None:
+        self.subscribe_bars(n3.BarType.from_str(self.bar_type))
+
+    def on_bar(self, bar: Any) -> None:
+        self.book.bar_ts = int(bar.ts_event)
 
 
 class StrategyRunError(RuntimeError):
@@ -113,10 +140,24 @@ class BacktestSession:
         seed: int = 0,
         liquidation_guard: bool = True,
         risk: Any = None,
+        execution: MarketData | None = None,
+        informative: dict[str, MarketData] | None = None,
     ) -> None:
         if len(data.bars) < 2:
             raise ValueError(f"not enough bars for {data.symbol} {data.interval}: {len(data.bars)}")
         self.data = data
+        #: the bars the exchange walks: ``data`` itself, or finer bars of the same period
+        #: (:func:`vibe_quant.backtest.marketdata.execution_check`); the strategy's own bars are
+        #: then aggregated from them inside Nautilus (INTERNAL bar type)
+        self.execution = execution if execution is not None else data
+        #: other symbols' bars fed as data only (DSL ``informative`` series): symbol -> bars at
+        #: the strategy's interval; their instruments are added, nothing trades them
+        self.informative = dict(informative or {})
+        if execution is not None and (execution.symbol != data.symbol
+                                      or execution.interval_ns >= data.interval_ns
+                                      or data.interval_ns % execution.interval_ns):
+            raise ValueError(f"execution bars {execution.symbol} {execution.interval} must be a "
+                             f"finer interval dividing {data.symbol} {data.interval}")
         self.mode = mode
         self.seed = int(seed)
         self.preset = get_preset(mode)
@@ -126,7 +167,7 @@ class BacktestSession:
         self.liquidation_guard = liquidation_guard
         self.risk = _breaker_config(risk)
         # shared by the strategy and the fill model: prices liquidation clearance (venue.py)
-        self.liquidations = LiquidationBook(data.close_ts, data.open_,
+        self.liquidations = LiquidationBook(self.execution.close_ts, self.execution.open_,
                                             self.settings.liquidation_fee)
         self._engine: Any = None
         self._used = False
@@ -143,20 +184,32 @@ class BacktestSession:
         eng = BacktestEngine(cfg)
         add_venue(eng, self.settings, self.preset, self.seed, self.liquidations)
         eng.add_instrument(self.instrument)
+        if self.execution is not self.data:
+            eng.add_actor(ExecutionClock(self.execution.bar_type, self.liquidations))
         # sort=True is a stable sort on ts_init: the stream order at equal timestamps is kept.
-        eng.add_data(self.data.engine_stream(self.instrument.size_precision), sort=True)
+        eng.add_data(self.execution.engine_stream(self.instrument.size_precision), sort=True)
+        for sym, md in sorted(self.informative.items()):
+            if sym == self.data.symbol:
+                continue  # the traded symbol's own bars are already fed
+            eng.add_instrument(VenueSettings.for_run(sym, self.settings.starting_balance, 1.0)
+                               .instrument(md.instrument))
+            # after the traded bars: at equal ts_init the stable sort keeps them later
+            eng.add_data(informative_stream(md), sort=True)
         return eng
 
     def context(self) -> RunContext:
         inst = self.instrument
+        bar_type, subscription = strategy_bar_types(self.data, self.execution)
         return RunContext(
             symbol=self.data.symbol,
             instrument_id=inst.id,
-            bar_type=n3.BarType.from_str(self.data.bar_type),
+            bar_type=n3.BarType.from_str(bar_type),
+            bar_subscription=(n3.BarType.from_str(subscription) if subscription is not None
+                              else None),
             trade_start_ns=self.trade_start_ns,
-            # With a latency model an order fills one bar later (measured: any latency up to one
-            # bar moves the fill to the next bar's close), so the end-of-data close is sent on
-            # the second-to-last bar to fill on the last one.
+            # With a latency model an order is matched at its arrival after the bar it was sent
+            # on (SPEC §8; the validation BarFeed's arrival alerts), so the end-of-data close is
+            # sent on the second-to-last strategy bar to fill inside the data.
             last_bar_ns=int(self.data.close_ts[-2 if self.preset.latency_model else -1]),
             leverage=self.settings.leverage,
             starting_balance=self.settings.starting_balance,
@@ -228,6 +281,7 @@ class BacktestSession:
             orders=list(strat.order_log),
             risk_blocked_entries=(strat.risk_monitor.blocked_entries
                                   if strat.risk_monitor is not None else 0),
+            execution_interval=self.execution.interval,
         )
 
     def dispose(self) -> None:
@@ -242,6 +296,7 @@ def assemble_result(
     *, strategy: str, data: MarketData, ctx: RunContext, mode: str, params: dict[str, Any],
     seed: int, fills: list, denied: list, engine_balance: float, elapsed: float,
     risk_events: list | None = None, orders: list | None = None, risk_blocked_entries: int = 0,
+    execution_interval: str = "",
 ) -> BacktestResult:
     """Trades, equity, metrics and reconciliation from a finished run's fill log."""
     pays = funding_payments(fills, data, ctx.size_precision)
@@ -281,7 +336,29 @@ def assemble_result(
         bars=int((data.close_ts > ctx.trade_start_ns).sum()), elapsed_s=elapsed,
         risk_events=list(risk_events or []), orders=list(orders or []),
         risk_blocked_entries=int(risk_blocked_entries), warnings=warnings,
+        execution_interval=execution_interval or data.interval,
     )
+
+
+def _informative(strategy_spec: Any, given: dict[str, MarketData] | None, data_dir: Any,
+                 interval: str, feed_start: int, end_ns: int) -> dict[str, MarketData]:
+    """Bars of the strategy's informative symbols for ``(feed_start, end_ns]`` (ValueError when
+    one is missing)."""
+    out: dict[str, MarketData] = {}
+    for sym in getattr(strategy_spec, "informative_symbols", ()) or ():
+        md = (given or {}).get(sym)
+        if md is None:
+            if data_dir is None:
+                raise ValueError(f"the strategy reads {sym} bars (informative): pass "
+                                 "informative_data or data_dir")
+            md = load_market_data(data_dir, sym, interval, feed_start, end_ns)
+        md = md.slice(feed_start, end_ns)
+        if md.interval != interval or len(md.bars) == 0:
+            raise ValueError(f"informative {sym}: need {interval} bars in the window, got "
+                             f"{len(md.bars)} {md.interval} bars; run vibe-quant data ingest "
+                             f"--symbols {sym}")
+        out[sym] = md
+    return out
 
 
 def run_backtest(
@@ -301,6 +378,8 @@ def run_backtest(
     warmup_bars: int = 0,
     liquidation_guard: bool = True,
     risk: Any = None,
+    execution_data: MarketData | None = None,
+    informative_data: dict[str, MarketData] | None = None,
 ) -> BacktestResult:
     """Run ``strategy_spec`` on ``symbol`` over ``(start, end]`` and return the full result.
 
@@ -321,6 +400,15 @@ def run_backtest(
         liquidation_guard: place the Binance isolated-LP stop on each position.
         risk: circuit breakers — a :class:`vibe_quant.risk.breakers.BreakerConfig`, a dict of
             its fields, or None (off; the default). See ``SPEC.md §9``.
+        execution_data: finer bars of the same symbol (e.g. 1m under a 5m strategy) for the
+            exchange to walk; sliced to the fed window here and checked with
+            :func:`vibe_quant.backtest.marketdata.execution_check` (ValueError when they do not
+            cover it). The strategy's bars are then aggregated from them inside Nautilus, so
+            its decisions equal a run on ``data``; fills, stops and limits happen on the finer
+            path. None = the strategy's own bars (screening).
+        informative_data: symbol -> bars at ``interval`` of the other symbols the strategy
+            reads as data (``strategy_spec.informative_symbols``, DSL ``informative``); loaded
+            from ``data_dir`` for the fed window when not given.
     """
     start_ns, end_ns = to_ns(start), to_ns(end, end=True)
     if end_ns <= start_ns:
@@ -338,10 +426,18 @@ def run_backtest(
         if data.symbol != symbol:
             raise ValueError(f"data is for {data.symbol}, not {symbol}")
         data = data.slice(feed_start, end_ns)
+    execution = None
+    if execution_data is not None:
+        execution = execution_data.slice(feed_start, end_ns)
+        ok, note = execution_check(data, execution)
+        if not ok:
+            raise ValueError(note)
     session = BacktestSession(
         data, trade_start_ns=start_ns, mode=mode, leverage=leverage,
         starting_balance=starting_balance, seed=seed, liquidation_guard=liquidation_guard,
-        risk=risk,
+        risk=risk, execution=execution,
+        informative=_informative(strategy_spec, informative_data, data_dir, interval,
+                                 feed_start, end_ns),
     )
     try:
         return session.run(strategy_spec, params)

@@ -132,6 +132,7 @@ class RunContext:
         risk: circuit-breaker thresholds (:class:`vibe_quant.risk.breakers.BreakerConfig`) or
             None (breakers off).
         bar_interval_ns: length of one base bar (ns); 0 = derive from ``bar_type``.
+        bar_subscription: see the field (finer execution bars).
         liquidations: the run's :class:`vibe_quant.backtest.venue.LiquidationBook` (the fill
             model prices liquidation clearance from the positions kept there), or None.
     """
@@ -153,6 +154,11 @@ class RunContext:
     risk: Any = None
     bar_interval_ns: int = 0
     liquidations: Any = None
+    #: bar type to subscribe when it differs from ``bar_type``: with finer execution bars
+    #: (validation) the strategy's bars are aggregated inside Nautilus, e.g.
+    #: ``…-5-MINUTE-LAST-INTERNAL@1-MINUTE-EXTERNAL`` (delivered as ``bar_type``,
+    #: ``…-5-MINUTE-LAST-INTERNAL``). None = subscribe ``bar_type``.
+    bar_subscription: Any = None
 
 
 class VQStrategy(Strategy):
@@ -226,7 +232,7 @@ class VQStrategy(Strategy):
         """Subclass hook: reset indicator/state on engine ``reset()``."""
 
     def on_start(self) -> None:
-        self.subscribe_bars(self.ctx.bar_type)
+        self.subscribe_bars(getattr(self.ctx, "bar_subscription", None) or self.ctx.bar_type)
         if self.risk_monitor is not None:
             # the breakers mirror funding payments (FundingRateUpdate -> on_funding_rate)
             self.subscribe_funding_rates(self.ctx.instrument_id)

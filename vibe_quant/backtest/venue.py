@@ -280,9 +280,12 @@ class LiquidationBook:
     model (which prices liquidation orders). Engines run synchronously in one thread.
 
     Attributes:
+        close_ts / open_: close times (ns) and opens (USDT) of the EXECUTION bars (the bars the
+            exchange walks: the run's own bars, or the finer bars of a validation run).
         positions: strategy id → :class:`IsolatedPosition` (kept by ``VQStrategy``).
-        bar_ts: close time (ns) of the last bar the strategy saw: the bar being processed by
-            the exchange is the next one.
+        bar_ts: close time (ns) of the last execution bar seen (set by the strategy on its bars
+            and, with finer execution bars, by the run's ``ExecutionClock`` actor on every
+            execution bar): the bar being processed by the exchange is the next one.
         fills: client order id → :class:`LiquidationFill` of every liquidation priced.
     """
 
@@ -300,10 +303,14 @@ class LiquidationBook:
         self.bar_ts = -1
 
     def next_open(self) -> float | None:
-        """Open of the bar after the last one the strategy saw (the bar being walked)."""
+        """Open of the bar after the last one seen (the bar being walked)."""
+        return self.open_after(self.bar_ts)
+
+    def open_after(self, ts: int) -> float | None:
+        """Open (USDT) of the first execution bar closing after ``ts`` (ns), or None."""
         import numpy as np
 
-        i = int(np.searchsorted(self.close_ts, self.bar_ts, side="right"))
+        i = int(np.searchsorted(self.close_ts, ts, side="right"))
         return float(self.open_[i]) if 0 <= i < len(self.open_) else None
 
     def is_liquidation(self, order: Any) -> bool:
@@ -416,6 +423,9 @@ def liquidation_fill_model(book: LiquidationBook | None, inner: Any) -> Any:
     if inner is None:
         return LiquidationFillModel(book)
     if isinstance(inner, n3.FillModel) and hasattr(inner, "__dict__"):
+        bind = getattr(inner, "bind_liquidations", None)
+        if callable(bind):  # e.g. the validation fill model: gap detection for stops
+            bind(book)
         return _WrappingLiquidationFillModel(book, inner)
     return inner
 

@@ -31,16 +31,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--only-passed", action="store_true",
                    help="only candidates that passed the sweep's latest filter run")
     p.add_argument("--latency", default=DEFAULT_LATENCY, choices=sorted(LATENCY_PRESETS),
-                   help=f"latency preset (default {DEFAULT_LATENCY}); on bar data every preset "
-                        "delays market fills to the next bar's close")
+                   help=f"latency preset (default {DEFAULT_LATENCY}); a market order is matched "
+                        "at its arrival time (decision + latency) against the newest bar then")
     p.add_argument("--fee-tier", type=int, default=DEFAULT_TIER, choices=sorted(VIP_FEES),
                    help=f"Binance USDⓈ-M VIP tier (default {DEFAULT_TIER})")
     p.add_argument("--k", type=float, default=DEFAULT_K,
-                   help=f"square-root impact prefactor (default {DEFAULT_K})")
+                   help=f"square-root impact prefactor (default {DEFAULT_K:g}); every candidate "
+                        "is also run at 0.5x and 2x")
     p.add_argument("--spread-ticks", type=float, default=DEFAULT_SPREAD_TICKS,
                    help=f"bid/ask spread in ticks (default {DEFAULT_SPREAD_TICKS:g})")
     p.add_argument("--window", type=int, default=DEFAULT_WINDOW,
                    help=f"bars for volatility and average volume (default {DEFAULT_WINDOW})")
+    p.add_argument("--own-bars", action="store_true",
+                   help="execute on the strategy's own bars instead of the finest archived "
+                        "bars covering the period (e.g. 1m under a 5m strategy)")
     add_common(p)
     p.set_defaults(func=_validate)
 
@@ -56,6 +60,7 @@ def _validate(args: argparse.Namespace) -> int:
     dd = data_dir(args)
     try:
         cfg = ValidateConfig(top=args.top, only_passed=args.only_passed,
+                             finest=not getattr(args, "own_bars", False),
                              settings=settings_from(args.latency, args.fee_tier, args.k,
                                                     args.spread_ticks, args.window))
     except ValueError as e:
@@ -73,6 +78,8 @@ def _validate(args: argparse.Namespace) -> int:
               f"(latency {cfg.settings.latency}, VIP {cfg.settings.fee_tier}, "
               f"k {cfg.settings.impact.k:g}, spread {cfg.settings.impact.spread_ticks:g} tick, "
               f"window {cfg.settings.impact.window}) in {rep.seconds:.1f} s")
+        print(f"execution: {rep.config.get('execution_interval')} bars — "
+              f"{rep.config.get('note')}")
         print(f"{'combo':>5}  {'Sharpe scr→val':>17}  {'ΔS %':>7}  {'return scr→val':>17}  "
               f"{'ΔR %':>7}  {'maxDD scr→val':>15}  {'ΔDD %':>7}  flag  params")
         for c in rep.candidates:
@@ -89,6 +96,12 @@ def _validate(args: argparse.Namespace) -> int:
                   f"{_fmt(c['screening_max_drawdown'], '.1%'):>6} → "
                   f"{_fmt(c['validation_max_drawdown'], '.1%'):>6}  "
                   f"{_fmt(c['drawdown_degradation_pct'], '.1f'):>7}  {flag:>4}  {c['params']}")
+        print("impact sensitivity (validation Sharpe at 0.5k / 1k / 2k):")
+        for c in rep.candidates:
+            sens = c.get("impact_sensitivity") or []
+            print(f"{c['combo_idx']:>5}  " + "  ".join(
+                f"k={x['k']:g}: {_fmt(x['sharpe'])} ({_fmt(x['total_return'], '.2%')}, "
+                f"slippage {_fmt(x['slippage_cost'], '.2f')} USDT)" for x in sens))
         if rep.execution_sensitive:
             print(f"execution_sensitive (lost > 50 % of screening Sharpe): "
                   f"{rep.execution_sensitive}")

@@ -26,6 +26,7 @@ from typing import Any
 
 from vibe_quant.store import events_sql as _events_sql
 from vibe_quant.store import jobs_sql as _jobs_sql
+from vibe_quant.store import paper_sql as _paper_sql
 from vibe_quant.store import pipeline_sql as _pipeline_sql
 from vibe_quant.store import validation_sql as _validation_sql
 from vibe_quant.store.encode import now_iso, num, to_json
@@ -197,6 +198,8 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
     _jobs_sql.MIGRATION,  # background_jobs (vibe_quant.jobs)
+    _paper_sql.MIGRATION,  # paper_* journal (vibe_quant.paper)
+    _validation_sql.MIGRATION_EXECUTION,  # execution resolution + impact sensitivity (9)
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

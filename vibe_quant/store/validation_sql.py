@@ -58,6 +58,21 @@ MIGRATION = (
     """,
 )
 
+#: Migration 9 (issue 11): which bars the exchange walked and the impact-coefficient
+#: sensitivity. ``execution_interval``: e.g. ``1m`` (finer than the strategy's bars) or the
+#: strategy's own interval; ``execution_note``: one line saying why (finer bars missing …);
+#: ``impact_sensitivity``: JSON list, one object per k multiplier (0.5, 1, 2) with ``k``,
+#: ``run_id`` (the stored run), ``sharpe``, ``total_return``, ``slippage_cost`` (USDT),
+#: ``trades``.
+MIGRATION_EXECUTION = (
+    9,
+    """
+    ALTER TABLE validation_results ADD COLUMN execution_interval TEXT;
+    ALTER TABLE validation_results ADD COLUMN execution_note TEXT;
+    ALTER TABLE validation_results ADD COLUMN impact_sensitivity TEXT;
+    """,
+)
+
 _COLS = ("screening_sharpe", "validation_sharpe", "sharpe_degradation_pct", "screening_return",
          "validation_return", "return_degradation_pct", "screening_max_drawdown",
          "validation_max_drawdown", "drawdown_degradation_pct", "screening_trades",
@@ -95,6 +110,12 @@ def record_validation_result(store: Any, validation_run_id: int, row: dict[str, 
              row["status"], row.get("error"), *[_num(row.get(k)) for k in _COLS],
              None if es is None else int(bool(es)), _num(row.get("slippage_cost")),
              _json(row.get("details") or {}), _now()))
+        c.execute(
+            "UPDATE validation_results SET execution_interval=?, execution_note=?,"
+            " impact_sensitivity=? WHERE validation_run_id=? AND combo_idx=?",
+            (row.get("execution_interval"), row.get("execution_note"),
+             _json(row["impact_sensitivity"]) if row.get("impact_sensitivity") is not None
+             else None, validation_run_id, int(row["combo_idx"])))
 
 
 def validation_run(store: Any, validation_run_id: int) -> dict[str, Any] | None:
@@ -131,6 +152,8 @@ def validation_results(store: Any, validation_run_id: int) -> list[dict[str, Any
         d = dict(r)
         d["params"] = json.loads(d["params"])
         d["details"] = json.loads(d["details"]) if d["details"] else {}
+        sens = d.get("impact_sensitivity")
+        d["impact_sensitivity"] = json.loads(sens) if sens else None
         es = d["execution_sensitive"]
         d["execution_sensitive"] = None if es is None else bool(es)
         out.append(d)

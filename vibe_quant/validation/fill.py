@@ -52,7 +52,7 @@ from typing import Any
 
 from nautilus_trader.core import nautilus_pyo3 as n3
 
-from vibe_quant.backtest.venue import tick_round
+from vibe_quant.backtest.venue import LIQUIDATION_TAG, tick_round
 from vibe_quant.validation.params import DEFAULT_K, DEFAULT_SPREAD_TICKS, DEFAULT_WINDOW
 
 BOOK_SIZE = 1_000_000.0  # base units at the slipped level: never limits a fill
@@ -170,7 +170,7 @@ class BarFeed(n3.DataActor):
     def __new__(cls, *a: Any, **k: Any):
         return super().__new__(cls)
 
-    def __init__(self, symbol: str, window: int) -> None:
+    def __init__(self, symbol: str, window: int, latency_ns: int | None = None) -> None:
         from vibe_quant.data.instruments import instrument_id
 
         super().__init__(n3.DataActorConfig(actor_id=n3.ActorId("VQ-BARFEED"), log_events=False,
@@ -178,6 +178,10 @@ class BarFeed(n3.DataActor):
         self.symbol = symbol
         self.iid = instrument_id(symbol)
         self.win = BarWindow(self.iid, window)
+        #: one-way latency (ns) of the run's latency model, or None: each bar close ``t`` then
+        #: gets a time alert at ``t + latency``, so an order sent at ``t`` reaches the
+        #: exchange and is matched at its arrival time (module doc, "Latency")
+        self.latency_ns = int(latency_ns) if latency_ns else None
 
     def on_start(self) -> None:
         from vibe_quant.data.instruments import bar_type
@@ -193,6 +197,12 @@ class BarFeed(n3.DataActor):
         if act.get(self.iid) is not self.win:  # another engine ran in between: re-register
             act[self.iid] = self.win
         self.win.push(bar)
+        if self.latency_ns is not None:
+            t = int(bar.ts_event) + self.latency_ns
+            self.clock.set_time_alert_ns(f"vq-arrival-{t}", t, None, None)
+
+    def on_time_event(self, event: Any) -> None:  # the alert only has to advance the engine
+        pass
 
     def on_reset(self) -> None:
         self.win.clear()
@@ -211,6 +221,7 @@ class SlippedFill:
     slippage: float  # USDT per unit, before rounding
     price: float  # fill price on the tick grid, USDT
     client_order_id: str
+    order_type: str = "MARKET"  # MARKET | STOP_MARKET (then P = trigger, or the gap open)
 
 
 class SqrtImpactFillModel(n3.FillModel):
@@ -228,22 +239,56 @@ class SqrtImpactFillModel(n3.FillModel):
         self.params = params or ImpactParams()
         self.log: list[SlippedFill] = []
         self.errors: list[str] = []
+        self.liquidations: Any = None  # the run's LiquidationBook (execution-bar opens)
+
+    def bind_liquidations(self, book: Any) -> None:
+        """Called by :func:`vibe_quant.backtest.venue.liquidation_fill_model`: the run's
+        :class:`~vibe_quant.backtest.venue.LiquidationBook`, whose execution-bar opens tell
+        whether a stop's bar gapped through its trigger."""
+        self.liquidations = book
 
     def is_slipped(self) -> bool:  # the engine's own one-tick slippage: never
         return False
 
-    def is_limit_filled(self) -> bool:  # limits fill when touched, as in screening
-        return True
+    def is_limit_filled(self) -> bool:
+        """A resting limit whose price is only TOUCHED does not fill (queue position unknown);
+        the engine fills it once the market trades through the limit (≥ one tick)."""
+        return False
 
     def get_orderbook_for_fill_simulation(self, instrument: Any, order: Any, best_bid: Any,
                                           best_ask: Any) -> Any:
-        if order.order_type != n3.OrderType.MARKET:
+        ot = order.order_type
+        if ot == n3.OrderType.STOP_MARKET:
+            if LIQUIDATION_TAG in (order.tags or []):
+                return None  # a liquidation: cleared by the venue's clearance rule, no impact
+        elif ot != n3.OrderType.MARKET:
             return None
         try:
+            if ot == n3.OrderType.STOP_MARKET:
+                return self._stop_book(instrument, order)
             return self._book(instrument, order, best_bid, best_ask)
         except Exception as e:
             self.errors.append(f"{order.client_order_id}: {type(e).__name__}: {e}")
             raise
+
+    def _stop_book(self, instrument: Any, order: Any) -> Any:
+        """Triggered STOP_MARKET: reference price P = the trigger, or the open of the execution
+        bar being walked when it opened beyond the trigger (a gap); σ and V̄ from the last
+        ``window`` bars BEFORE that bar (the bar is walked before anyone sees it)."""
+        iid = str(instrument.id)
+        win = active_window(iid)
+        if win is None or not win.closes:
+            raise RuntimeError(f"no bars observed for {iid}: is the BarFeed actor attached?")
+        if win.errors:
+            raise RuntimeError(win.errors[0])
+        if self.liquidations is None:
+            raise RuntimeError("stop priced without the run's execution bars (LiquidationBook)")
+        side = 1 if order.side == n3.OrderSide.BUY else -1
+        trig = order.trigger_price.as_double()
+        o = self.liquidations.open_after(win.last_ts)
+        gap = o is not None and (o >= trig if side > 0 else o <= trig)
+        ref = o if gap else trig
+        return self._priced_book(instrument, order, side, ref, win, ref, ref)
 
     def _book(self, instrument: Any, order: Any, best_bid: Any, best_ask: Any) -> Any:
         iid = str(instrument.id)
@@ -260,16 +305,21 @@ class SqrtImpactFillModel(n3.FillModel):
                 f"book midpoint {ref} != close {last} of the newest bar (ts {win.last_ts})")
         if int(order.ts_init) > win.last_ts:
             raise RuntimeError(f"order {order.client_order_id} submitted after the newest bar")
+        side = 1 if order.side == n3.OrderSide.BUY else -1
+        return self._priced_book(instrument, order, side, ref, win, bid, ask)
+
+    def _priced_book(self, instrument: Any, order: Any, side: int, ref: float, win: BarWindow,
+                     bid: float, ask: float) -> Any:
         tick = instrument.price_increment.as_double()
         step = instrument.size_increment.as_double()
         qty = order.leaves_qty.as_double()
         sigma = bar_sigma(tuple(win.closes), ref)
         vbar = max(sum(win.volumes) / len(win.volumes), step) if win.volumes else step
         slip = slippage(qty, sigma, vbar, tick, self.params)
-        side = 1 if order.side == n3.OrderSide.BUY else -1
         px = fill_price(side, ref, slip, tick)
         self.log.append(SlippedFill(win.last_ts, side, qty, ref, sigma, vbar, slip, px,
-                                    str(order.client_order_id)))
+                                    str(order.client_order_id),
+                                    str(order.order_type).split(".")[-1]))
         book = n3.OrderBook(instrument.id, n3.BookType.L2_MBP)
         size = n3.Quantity(BOOK_SIZE, instrument.size_precision)
         prec = instrument.price_precision
@@ -286,11 +336,12 @@ class SqrtImpactFillModel(n3.FillModel):
         return sum(abs(f.price - f.ref_price) * f.qty for f in self.log)
 
 
-def attach_bar_feed(window: int):
-    """Preset ``attach`` hook: add a :class:`BarFeed` for the run's symbol to the engine."""
+def attach_bar_feed(window: int, latency_ns: int | None = None):
+    """Preset ``attach`` hook: add a :class:`BarFeed` for the run's symbol to the engine
+    (with ``latency_ns``: arrival-time alerts, see :class:`BarFeed`)."""
 
     def attach(engine: Any, settings: Any, seed: int) -> None:
         del seed
-        engine.add_actor(BarFeed(settings.symbol, window))
+        engine.add_actor(BarFeed(settings.symbol, window, latency_ns))
 
     return attach

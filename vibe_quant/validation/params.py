@@ -35,7 +35,11 @@ VIP_FEES: dict[int, tuple[Decimal, Decimal]] = {
 }
 DEFAULT_TIER = 0
 
-DEFAULT_K = 0.1
+#: square-root impact prefactor Y (dimensionless): of order one in the literature — Almgren,
+#: Thum, Hauptmann & Li 2005 "Direct estimation of equity market impact"; Tóth et al. 2011
+#: "Anomalous price impact and the critical nature of liquidity"; Bouchaud, Bonart, Donier &
+#: Gould 2018 "Trades, Quotes and Prices" ch. 12 (Y ≈ 0.5–1). Validation also reports 0.5× and 2×.
+DEFAULT_K = 1.0
 DEFAULT_SPREAD_TICKS = 1.0
 DEFAULT_WINDOW = 20
 DEFAULT_TOP = 5

@@ -70,7 +70,7 @@ def validation_preset(settings: ValidationSettings | None = None) -> FidelityPre
         fill_model=FillModelFactory(s.impact),
         latency_model=latency_factory(s.latency),
         fee_model=fee_factory(s.fee_tier),
-        attach=attach_bar_feed(s.impact.window),
+        attach=attach_bar_feed(s.impact.window, latency_ns(s.latency)),
     )
 
 

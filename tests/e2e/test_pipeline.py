@@ -30,7 +30,8 @@ def test_pipeline_on_ema_cross_runs_end_to_end(e2e_data_dir, mirror, tmp_path):
                "--report", str(report), dd=e2e_data_dir, mirror=mirror)
     assert doc["sweep"]["combos"] == doc["sweep"]["completed"] == 102
     assert doc["filters"]["enabled"] == ["dsr", "wfa", "pkfold", "pbo"]
-    assert set(doc["filters"]["sweep_level"]) == {"pbo", "wfa"}
+    # issue 11: the K-fold CV judges the selection (sweep-level), CPCV is stored beside it
+    assert set(doc["filters"]["sweep_level"]) == {"pbo", "wfa", "pkfold", "cpcv"}
     assert set(doc["stage_seconds"]) >= {"data", "sweep", "filters", "done"}
     # Every survivor was validated and carries both sets of figures; nothing else is listed.
     assert {s["combo_idx"] for s in doc["shortlist"]} <= set(doc["filters"]["passed"])
@@ -102,7 +103,8 @@ def test_100_combo_sweep_survives_sigkill_and_filters_run(e2e_data_dir, mirror):
              mirror=mirror)
     stored = con.execute("SELECT filter, COUNT(*) FROM filter_results WHERE filter_run_id=? "
                          "GROUP BY filter ORDER BY filter", (f["filter_run_id"],)).fetchall()
-    assert stored == [("dsr", 2), ("pbo", 1), ("pkfold", 2), ("wfa", 1)]
+    # pkfold: the sweep-level selection CV + each candidate's own folds beside it (issue 11)
+    assert stored == [("cpcv", 1), ("dsr", 2), ("pbo", 1), ("pkfold", 3), ("wfa", 1)]
     assert len(con.execute("SELECT * FROM filter_verdicts WHERE filter_run_id=?",
                            (f["filter_run_id"],)).fetchall()) == 2
 

@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=5, help="validate at most N survivors")
     p.add_argument("--filters", default="dsr,wfa,pkfold,pbo",
                    help="comma-separated subset of dsr,wfa,pkfold,pbo ('' = none)")
+    p.add_argument("--filter-preset", choices=("default", "seed"), default="default",
+                   help="filter thresholds: default (calibrated) or seed (SPEC.md §7)")
     p.add_argument("--max-combos", type=int, default=None)
     p.add_argument("--sample", choices=("grid", "random"), default="grid")
     p.add_argument("--seed", type=int, default=0)
@@ -31,6 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rest-url", help="futures REST API (env VIBE_QUANT_BINANCE_REST_URL)")
     p.add_argument("--no-rest", action="store_true", help="never call the REST API")
     p.add_argument("--report", help="write the HTML report here")
+    p.add_argument("--paper", action="store_true",
+                   help="promote the best validated survivor to paper trading (SPEC.md §17)")
+    p.add_argument("--paper-exchange", default="testnet",
+                   help="venue of the paper run: 'testnet' or a REST base URL")
+    p.add_argument("--paper-key-file", default=None, help="API key file (mode 0600)")
     add_common(p)
     p.set_defaults(func=_pipeline)
 
@@ -56,8 +63,11 @@ def _pipeline(args: argparse.Namespace) -> int:
                          latency=args.latency, fee_tier=args.fee_tier,
                          candidates=args.candidates, base_url=args.base_url,
                          rest_url=args.rest_url, use_rest=not args.no_rest, report=args.report,
-                         wfa_in_months=args.wfa_in, wfa_out_months=args.wfa_out)
+                         wfa_in_months=args.wfa_in, wfa_out_months=args.wfa_out,
+                         filter_preset=args.filter_preset)
     doc = run_pipeline(data_dir(args), cfg, progress=not args.json, log=eprint)
+    if args.paper:
+        _promote(args, doc)
     code = 0 if doc["ok"] else 1
     if args.json:
         emit_json(doc)
@@ -85,10 +95,38 @@ def _pipeline(args: argparse.Namespace) -> int:
               + (f" [{', '.join(s['flags'])}]" if s["flags"] else ""))
     if doc["report"]:
         print(f"  report: {doc['report']}")
+    if doc.get("paper"):
+        print(f"  paper run {doc['paper']['id']} started with #{doc['paper']['combo_idx']} "
+              f"on {doc['paper']['exchange']}: vibe-quant paper status {doc['paper']['id']}")
     print(f"  stage seconds: {doc['stage_seconds']}")
     for p in doc["problems"]:
         eprint(f"error: {p}")
     return code
+
+
+def _promote(args: argparse.Namespace, doc: dict) -> None:
+    """``--paper``: start a paper run of the short list's best validation Sharpe (its stored
+    validation run gives strategy, params and symbol); a problem when nothing was started."""
+    from vibe_quant.paper import control
+
+    cands = [s for s in doc["shortlist"] if s.get("run_id") is not None]
+    if not cands:
+        doc["paper"] = None
+        doc["problems"].append("--paper: nothing promoted to paper trading (empty short list)")
+        doc["ok"] = False
+        return
+    best = max(cands, key=lambda s: s.get("validation_sharpe") or float("-inf"))
+    try:
+        row = control.start(data_dir(args), None, doc["symbol"],
+                            validation_run=int(best["run_id"]), exchange=args.paper_exchange,
+                            key_file=args.paper_key_file)
+    except (ValueError, RuntimeError, OSError) as e:
+        doc["paper"] = None
+        doc["problems"].append(f"--paper: paper run not started: {e}")
+        doc["ok"] = False
+        return
+    doc["paper"] = {"id": row["id"], "combo_idx": best["combo_idx"], "params": best["params"],
+                    "validation_run_id": best["run_id"], "exchange": row["exchange"]}
 
 
 def _r(v) -> str:

@@ -7,10 +7,16 @@ Modules (one job each):
 * ``purged_kfold``  — purged K-fold splits with embargo; per-fold OOS Sharpe summary.
 * ``pbo``           — probability of backtest overfitting by CSCV.
 * ``walk_forward``  — walk-forward windows, walk-forward efficiency, stitched OOS equity.
+* ``selection_cv``  — purged K-fold CV of the selection procedure over a sweep's return matrix.
+* ``cpcv``          — combinatorial purged CV: backtest paths and their OOS Sharpe distribution.
+* ``calibrate``     — each filter's false-positive rate and power on simulated sweeps.
+* ``filter_power``  — those rates interpolated at a sweep's N, T and ρ from the packaged grid.
+* ``filters``       — the filters over a stored sweep (``vibe-quant filter``); threshold presets.
 
 Definitions and formulas: ``SPEC.md §6``.
 """
 
+from vibe_quant.overfitting.cpcv import CPCVResult, combinatorial_purged_cv, n_paths
 from vibe_quant.overfitting.dsr import (
     DSR_THRESHOLD,
     DeflatedSharpeResult,
@@ -34,6 +40,7 @@ from vibe_quant.overfitting.purged_kfold import (
     purged_kfold_splits,
     summarise_fold_sharpes,
 )
+from vibe_quant.overfitting.selection_cv import SelectionCVResult, selection_cv
 from vibe_quant.overfitting.sharpe import DAYS_PER_YEAR, annualised_sharpe, sharpe_ratio
 from vibe_quant.overfitting.walk_forward import (
     WalkForwardSummary,
@@ -47,6 +54,7 @@ from vibe_quant.overfitting.walk_forward import (
 )
 
 __all__ = [
+    "CPCVResult",
     "DAYS_PER_YEAR",
     "DSR_THRESHOLD",
     "PBO_THRESHOLD",
@@ -55,10 +63,12 @@ __all__ = [
     "PBOResult",
     "PurgedFold",
     "ReturnMoments",
+    "SelectionCVResult",
     "WalkForwardSummary",
     "WalkForwardWindow",
     "WindowResult",
     "annualised_sharpe",
+    "combinatorial_purged_cv",
     "deflated_sharpe_ratio",
     "deflated_sharpe_test",
     "embargo_size",
@@ -68,10 +78,12 @@ __all__ = [
     "generate_windows",
     "iter_purged_kfold",
     "min_track_record_length",
+    "n_paths",
     "probabilistic_sharpe_ratio",
     "probability_of_backtest_overfitting",
     "purged_kfold_splits",
     "return_moments",
+    "selection_cv",
     "sharpe_ratio",
     "sharpe_ratio_std",
     "stitch_equity_curves",

@@ -5,7 +5,9 @@ sweep (Sharpe vs max drawdown, colour = profit factor); validation equity curves
 of the candidates — or, when the short list is empty, the screening equity and drawdown of the
 best rejected candidates, labelled as rejected with the filters that rejected each;
 walk-forward windows and the stitched out-of-sample equity (or why walk-forward could not run);
-PBO logit distribution; filter table; screening-vs-validation consistency table.
+PBO logit distribution; CPCV path Sharpe distribution (histogram and box); filter table with
+each filter's false-positive rate and power at the sweep's N, T and ρ; the purged K-fold CV of
+the selection per fold; screening-vs-validation consistency table.
 """
 
 from __future__ import annotations
@@ -49,6 +51,44 @@ def _num(x: Any) -> float:
     except (TypeError, ValueError):
         return float("nan")
     return v
+
+
+def _calibration_table(filters: dict[str, Any]) -> str:
+    """What each verdict means: false-positive rate and power at the sweep's N, T and ρ."""
+    cal: dict[str, Any] = {}
+    for name, v in filters.get("sweep_level", {}).items():
+        if v.get("calibration"):
+            cal[name] = v["calibration"]
+    for c in filters.get("candidates", []):
+        for name, f in c.get("filters", {}).items():
+            if f.get("calibration") and name not in cal:
+                cal[name] = f["calibration"]
+    if not cal:
+        return ""
+    rows = []
+    for name in sorted(cal):
+        c = cal[name]
+        p = c.get("power") or {}
+        rows.append([name, c.get("preset") or "custom", c.get("n_trials"), c.get("n_days"),
+                     c.get("rho"), c.get("fpr"), p.get("1.0"), p.get("2.0"), p.get("3.0"),
+                     "; ".join(c.get("notes") or []) or "—"])
+    return ("<h3>What a verdict means (calibration)</h3><p>Share of simulated sweeps whose best "
+            "combination passes each filter at its thresholds, interpolated at this sweep's N, "
+            "T and mean pairwise correlation ρ: with true Sharpe 0 (the false-positive rate — "
+            "how many flukes get through) and with true annualised Sharpe 1, 2, 3 (power). "
+            "SPEC.md §6–7.</p>"
+            + _table(["filter", "preset", "N", "T (days)", "ρ", "false-positive rate",
+                      "power SR 1", "power SR 2", "power SR 3", "note"], rows,
+                     pct_cols=(5, 6, 7, 8)))
+
+
+def _k_sensitivity(rows: Any) -> str:
+    """``"k=0.5: 1.23 / k=1: 1.10 / k=2: 0.95"`` from a validation row's
+    ``impact_sensitivity`` (validation Sharpe per impact coefficient), or ``"—"``."""
+    if not rows:
+        return "—"
+    return " / ".join(f"k={r.get('k'):g}: " + ("—" if r.get("sharpe") is None
+                                                 else f"{r['sharpe']:.2f}") for r in rows)
 
 
 def write_pipeline_report(
@@ -177,6 +217,23 @@ def write_pipeline_report(
                           xaxis_title="λ = logit(relative OOS rank)", height=350)
         figs.append(fig)
 
+    cpcv = sl.get("cpcv")
+    if cpcv and cpcv.get("path_sharpes"):
+        ps = [v for v in cpcv["path_sharpes"] if v is not None]
+        fig = make_subplots(rows=1, cols=2, column_widths=[0.7, 0.3],
+                            subplot_titles=("histogram of path Sharpe ratios", "box"))
+        fig.add_trace(go.Histogram(x=ps, nbinsx=min(30, max(5, len(ps))), name="paths"),
+                      row=1, col=1)
+        fig.add_trace(go.Box(y=ps, name="paths", boxpoints="all"), row=1, col=2)
+        fig.add_vline(x=0, line_dash="dash", row=1, col=1)
+        fig.update_layout(title=f"CPCV: out-of-sample Sharpe of the selection across "
+                                f"{cpcv.get('n_paths')} paths ({cpcv.get('n_groups')} groups, "
+                                f"{cpcv.get('n_test_groups')} test) — mean "
+                                f"{_fmt(cpcv.get('mean_sharpe'))}, "
+                                f"{_fmt((cpcv.get('share_below_zero') or 0) * 100)} % below 0",
+                          xaxis_title="annualised Sharpe (365 d)", height=350, showlegend=False)
+        figs.append(fig)
+
     # ---- tables
     if problems:
         parts.append("<h2>Not done as requested</h2><ul>" + "".join(
@@ -219,6 +276,31 @@ def write_pipeline_report(
         sl_rows = [[k, v.get("value"), v.get("passed"), v.get("reason") or v.get("error") or ""]
                    for k, v in sl.items()]
         parts.append(_table(["sweep-level filter", "value", "pass", "note"], sl_rows))
+        parts.append(_calibration_table(filters))
+        pk = sl.get("pkfold")
+        if pk and pk.get("folds"):
+            parts.append("<h3>Purged K-fold CV of the selection</h3>")
+            parts.append(f"<p>In each fold the combination with the best Sharpe on the purged "
+                         f"and embargoed training days is chosen and scored on the test fold. "
+                         f"Mean test Sharpe {_fmt(pk.get('mean'))} ± "
+                         f"{_fmt(pk.get('mean_sharpe_se'))} (standard error of the mean; one "
+                         f"fold's Sharpe has SE ≈ {_fmt(pk.get('fold_sharpe_se'))}, Lo 2002).</p>")
+            parts.append(_table(
+                ["fold", "test days", "chosen", "params", "train Sharpe", "test Sharpe",
+                 "SE", "test rank", "best test Sharpe"],
+                [[f["fold"], f"{f['test_start']} → {f['test_end']}", f["selected_combo_idx"],
+                  f.get("params"), f["train_sharpe"], f["test_sharpe"], f["test_sharpe_se"],
+                  f"{_fmt(f['test_rank'])} of {pk.get('n_strategies')}", f["best_test_sharpe"]]
+                 for f in pk["folds"]]))
+        if cpcv and not cpcv.get("error"):
+            q = cpcv.get("quantiles") or {}
+            parts.append("<h3>CPCV: out-of-sample Sharpe across paths (informational)</h3>")
+            parts.append(_table(
+                ["paths", "mean", "std", "5 %", "25 %", "median", "75 %", "95 %",
+                 "share below 0"],
+                [[cpcv.get("n_paths"), cpcv.get("mean_sharpe"), cpcv.get("std_sharpe"),
+                  q.get("0.05"), q.get("0.25"), q.get("0.5"), q.get("0.75"), q.get("0.95"),
+                  cpcv.get("share_below_zero")]], pct_cols=(8,)))
         names = sorted({f for c in filters.get("candidates", []) for f in c["filters"]})
         parts.append(_table(
             ["#", "params", "Sharpe"] + [f"{n} value" for n in names] + [f"{n} pass" for n in names]
@@ -232,14 +314,19 @@ def write_pipeline_report(
         parts.append(_table(
             ["#", "screening Sharpe", "validation Sharpe", "Sharpe Δ %", "screening return",
              "validation return", "return Δ %", "screening max DD", "validation max DD",
-             "max DD Δ %", "execution sensitive"],
+             "max DD Δ %", "execution sensitive", "executed on",
+             "validation Sharpe at 0.5k / 1k / 2k"],
             [[v["combo_idx"], c.get("screening_sharpe"), c.get("validation_sharpe"),
               c.get("sharpe_degradation_pct"), c.get("screening_return"),
               c.get("validation_return"), c.get("return_degradation_pct"),
               c.get("screening_max_drawdown"), c.get("validation_max_drawdown"),
-              c.get("drawdown_degradation_pct"), c.get("execution_sensitive")]
+              c.get("drawdown_degradation_pct"), c.get("execution_sensitive"),
+              c.get("execution_interval"), _k_sensitivity(c.get("impact_sensitivity"))]
              for v in validations for c in [v.get("consistency", {})]],
             pct_cols=(4, 5, 7, 8)))
+        for note in sorted({v.get("consistency", {}).get("execution_note") or ""
+                            for v in validations} - {""}):
+            parts.append(f"<p class='note'>Validation execution: {html.escape(note)}</p>")
     for n in notes or []:
         parts.append(f"<p class='note'>{html.escape(n)}</p>")
 

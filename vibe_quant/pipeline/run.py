@@ -61,13 +61,15 @@ class PipelineConfig:
     extra: dict[str, Any] = field(default_factory=dict)
     wfa_in_months: int = WFA_IN_MONTHS
     wfa_out_months: int = WFA_OUT_MONTHS
+    filter_preset: str = "default"
 
     def identity(self) -> str:
         d = asdict(self)
         for k in ("workers", "report", "base_url", "rest_url", "use_rest"):
             d.pop(k)
         # walk-forward lengths at their defaults leave the identity of earlier runs unchanged
-        for k, default in (("wfa_in_months", WFA_IN_MONTHS), ("wfa_out_months", WFA_OUT_MONTHS)):
+        for k, default in (("wfa_in_months", WFA_IN_MONTHS), ("wfa_out_months", WFA_OUT_MONTHS),
+                           ("filter_preset", "default")):
             if d[k] == default:
                 d.pop(k)
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
@@ -188,8 +190,10 @@ def run_pipeline(dd: DataDir, cfg: PipelineConfig, *, progress: bool = True,
         enabled = [f for f in cfg.filters if f in FILTERS]
         filt = None
         if enabled:
-            fcfg = FilterConfig(dsr="dsr" in enabled, wfa="wfa" in enabled,
+            fcfg = FilterConfig.preset(cfg.filter_preset, dsr="dsr" in enabled,
+                                wfa="wfa" in enabled,
                                 pkfold="pkfold" in enabled, pbo="pbo" in enabled,
+                                cpcv="pkfold" in enabled,
                                 wfa_in_months=cfg.wfa_in_months,
                                 wfa_out_months=cfg.wfa_out_months, candidates=cfg.candidates)
             t0 = time.perf_counter()
@@ -296,7 +300,9 @@ def stored_filter_report(store: Any, filter_run_id: int, sweep_id: int) -> dict[
     sweep_rows = {r["combo_idx"]: r for r in store.sweep_results(sweep_id)}
     sweep_level = {r["filter"]: {"value": r["value"], "passed": r["passed"], **r["details"]}
                    for r in rows if r["combo_idx"] == -1}
-    extra = {"dsr": ("psr", "sr0", "min_trl"), "pkfold": ("std", "fold_sharpes")}
+    extra = {"dsr": ("psr", "sr0", "min_trl", "calibration"),
+             "pkfold": ("std", "fold_sharpes", "candidate_mean_test_sharpe", "fold_sharpe_se",
+                        "calibration")}
     cands: dict[int, dict[str, Any]] = {}
     for ci in verdicts:
         sr = sweep_rows[ci]
@@ -328,7 +334,8 @@ def rejection_reasons(cand: dict[str, Any], sweep_level: dict[str, Any]) -> list
             else:
                 out.append(f"{name} ({_fmt_value(v.get('value'))})")
     for name, f in cand.get("filters", {}).items():
-        if not f.get("passed"):
+        # a candidate's pkfold row repeats the sweep-level selection verdict: say it once
+        if not f.get("passed") and sweep_level.get(name, {}).get("passed", True):
             out.append(f"{name} ({_fmt_value(f.get('value'))})")
     return out
 

@@ -229,3 +229,82 @@ def test_bbandrsi_port(real_data_dir, shared_data):
     got = [(t.entry_ts, t.exit_ts, t.exit_reason) for t in r.trades]
     assert len(want) >= 3
     assert got == want
+
+
+def test_informative_sample_port(real_data_dir, shared_data):
+    """ETHUSDT traded, BTCUSDT 15m as the informative pair (freqtrade merge_informative_pair:
+    the 15m candle is visible from the 5m candle closing with it on = merge_asof backward on
+    close times)."""
+    start, end = "2024-02-01", "2024-03-31"
+    cs = compile_strategy(str(PORTS / "InformativeSample.yaml"))
+    assert cs.informative_symbols == ("BTCUSDT",)
+    wu = 1500  # EMA seeds (TA-Lib SMA vs first input) agree to 1e-9 long before the window
+    lo = to_ns(start) - wu * 300 * 10**9
+    hi = to_ns(end, end=True)
+    md = load_market_data(real_data_dir, "ETHUSDT", "5m", lo, hi)
+    btc = load_market_data(real_data_dir, "BTCUSDT", "5m", lo, hi)
+    r = run_backtest(
+        cs,
+        "ETHUSDT",
+        start,
+        end,
+        data=md,
+        warmup_bars=wu,
+        interval="5m",
+        informative_data={"BTCUSDT": btc},
+    )
+    months = ["2024-01", "2024-02", "2024-03", "2024-04"]
+    df = raw_bars(shared_data, "ETHUSDT", months, lo, hi)
+    assert len(df) == len(md.bars)
+    b15 = raw_bars(shared_data, "BTCUSDT", months, lo, hi, rule="15min")
+    b15["sma20"] = b15["close"].rolling(20).mean()
+    merged = pd.merge_asof(
+        df[["ts"]],
+        b15[["ts", "close", "sma20"]].rename(
+            columns={"ts": "ts15", "close": "close_15m", "sma20": "sma20_15m"}
+        ),
+        left_on="ts",
+        right_on="ts15",
+        direction="backward",
+    )
+    assert (merged["ts15"].dropna() <= merged["ts"][merged["ts15"].notna()]).all()
+    c = df["close"].to_numpy(float)
+    ema20, ema50 = talib.EMA(c, 20), talib.EMA(c, 50)
+    c15, s15 = merged["close_15m"].to_numpy(float), merged["sma20_15m"].to_numpy(float)
+    enter = (ema20 > ema50) & (c15 > s15)
+    exit_ = (ema20 < ema50) & (c15 < s15)
+    want = freqtrade_trades(
+        df,
+        enter,
+        exit_,
+        to_ns(start),
+        {"60": 0.01, "30": 0.03, "20": 0.04, "0": 0.05},
+        -0.10,
+        0.01,
+        profit_only=True,
+    )
+    got = [(t.entry_ts, t.exit_ts, t.exit_reason) for t in r.trades]
+    assert len(want) >= 10
+    assert got == want
+    # look-ahead check: shifting BTC one 15m bar later (the bar still forming) changes trades
+    leak = pd.merge_asof(
+        df[["ts"]],
+        b15[["ts", "close", "sma20"]].assign(ts=b15["ts"] - 15 * 60 * 10**9),
+        on="ts",
+        direction="backward",
+    )
+    enter2 = (ema20 > ema50) & (leak["close"].to_numpy(float) > leak["sma20"].to_numpy(float))
+    exit2 = (ema20 < ema50) & (leak["close"].to_numpy(float) < leak["sma20"].to_numpy(float))
+    assert (
+        freqtrade_trades(
+            df,
+            enter2,
+            exit2,
+            to_ns(start),
+            {"60": 0.01, "30": 0.03, "20": 0.04, "0": 0.05},
+            -0.10,
+            0.01,
+            profit_only=True,
+        )
+        != got
+    )

@@ -47,6 +47,7 @@ from nautilus_trader.core import nautilus_pyo3 as n3
 
 from vibe_quant.backtest.strategy import EXIT_SIGNAL, EXIT_STOP, RunContext, VQStrategy
 from vibe_quant.backtest.venue import TAKER_FEE_RATE
+from vibe_quant.data.instruments import instrument_id as instrument_id_str
 from vibe_quant.dsl import expr as E
 from vibe_quant.dsl.api import load_strategy
 from vibe_quant.dsl.models import StrategySpec
@@ -55,7 +56,14 @@ from vibe_quant.dsl.runtime import conditions as C
 from vibe_quant.dsl.runtime.filters import TimeFilter
 from vibe_quant.dsl.runtime.indicators import NautilusClose
 from vibe_quant.dsl.runtime.indicators import build as build_indicator
-from vibe_quant.dsl.runtime.risk import PctTrail, Sizer, StopRule, TargetRule, Trail
+from vibe_quant.dsl.runtime.risk import (
+    LimitRule,
+    PctTrail,
+    Sizer,
+    StopRule,
+    TargetRule,
+    Trail,
+)
 from vibe_quant.dsl.sweep import apply_params, current_values, live_names
 from vibe_quant.dsl.timeframes import bar_ratio, minutes, nautilus_bar_spec
 from vibe_quant.dsl.warmup import warmup_bars as spec_warmup_bars
@@ -110,8 +118,9 @@ class CompiledStrategy:
         self.name = self.spec.name
         self.interval = self.spec.timeframe
         self.trace = trace
-        has_htf = any((i.timeframe or self.spec.timeframe) != self.spec.timeframe
-                      for i in self.spec.indicators.values())
+        has_htf = bool(self.spec.informative) or any(
+            (i.timeframe or self.spec.timeframe) != self.spec.timeframe
+            for i in self.spec.indicators.values()) or bool(_series_names(self.spec))
         self.strategy_class = strategy_class or (DSLStrategy if has_htf
                                                  else SingleTimeframeStrategy)
         self.config = DSLConfig(text, self.name, self.interval, current_values(self.spec),
@@ -155,6 +164,12 @@ class CompiledStrategy:
     @property
     def warmup_bars(self) -> int:
         return self.warmup_for(None)
+
+    @property
+    def informative_symbols(self) -> tuple[str, ...]:
+        """Symbols of the ``informative`` series (their bars must be fed with the run's, at the
+        strategy timeframe; :func:`vibe_quant.backtest.run_backtest` loads them)."""
+        return tuple(sorted({i.symbol for i in self.spec.informative.values()}))
 
     def leverage(self, params: dict[str, Any] | None = None) -> float:
         """The strategy's ``sizing.leverage`` for a run with ``params`` (the venue leverage to
@@ -223,10 +238,45 @@ class PriceState:
             setattr(self, k, NAN)
 
 
-class Feed:
-    """Indicators of one timeframe, their look-back rings, and (for HTF) bookkeeping."""
+class BarSeries:
+    """A bar series used as an operand: ``close@1h`` (the traded symbol's last closed 1h bar)
+    or ``btc.close`` (an informative symbol's last closed bar); outputs are the price fields."""
 
-    def __init__(self, tf: str, ratio: int) -> None:
+    outputs = ("close",)
+    warmup = 1
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.open = self.high = self.low = self.close = self.volume = NAN
+        self.hl2 = self.hlc3 = self.ohlc4 = NAN
+
+    def update(self, o: float, h: float, l: float, c: float, v: float, ts: int) -> None:
+        self.open, self.high, self.low, self.close, self.volume = o, h, l, c, v
+        self.hl2 = (h + l) / 2.0
+        self.hlc3 = (h + l + c) / 3.0
+        self.ohlc4 = (o + h + l + c) / 4.0
+        self.count += 1
+
+
+def _series_names(spec: StrategySpec) -> set[str]:
+    """Condition operands that are bar series, not declared indicators (``@1h``, informative
+    names)."""
+    out: set[str] = set()
+    for sides in spec._rules.values():
+        for node in sides.values():
+            if node is not None:
+                out.update(r.name for r in E.indicator_refs(node)
+                           if r.name not in spec.indicators)
+    return out
+
+
+class Feed:
+    """Indicators of one timeframe (of the traded symbol, or of an informative symbol), their
+    look-back rings, and (for HTF / informative feeds) bookkeeping."""
+
+    def __init__(self, tf: str, ratio: int, symbol: str | None = None) -> None:
+        self.symbol = symbol  # None = the traded symbol
+        self.seen_ts = -1  # close time of the last bar that arrived (fed or dropped)
         self.tf = tf
         self.ratio = ratio
         self.tf_ns = minutes(tf) * MINUTE_NS
@@ -254,20 +304,40 @@ class Runtime:
         base_tf = spec.timeframe
         self.price = PriceState()
         self.indicators: dict[str, Any] = {}
-        self.feeds: dict[str, Feed] = {}
-        rules = {(k, s): spec.rule(k, s) for k in ("entry", "exit") for s in ("long", "short")}
+        self.feeds: dict[tuple[str | None, str], Feed] = {}
+        rules = {(k, s): spec.rule(k, s) for k in ("entry", "exit", "add")
+                 for s in ("long", "short")}
         ind_lb, self.price_lookback = C.lookbacks(list(rules.values()))
         self.need: list[tuple[Any, int]] = []
+        feed_of: dict[str, Feed] = {}
+
+        def feed_for(inf: str | None, tf: str) -> Feed:
+            feed = self.feeds.get((inf, tf))
+            if feed is None:
+                sym = spec.informative[inf].symbol if inf is not None else None
+                feed = self.feeds[(inf, tf)] = Feed(tf, bar_ratio(tf, base_tf), sym)
+            return feed
+
         for name in sorted(used):
             ind_spec = spec.indicators[name]
-            tf = ind_spec.timeframe or base_tf
+            inf = ind_spec.informative
+            tf = ind_spec.timeframe or (spec.informative[inf].timeframe if inf else None) \
+                or base_tf
             ind = build_indicator(ind_spec.type, spec.indicator_params(name), ind_spec.source)
             self.indicators[name] = ind
-            feed = self.feeds.get(tf)
-            if feed is None:
-                feed = self.feeds[tf] = Feed(tf, bar_ratio(tf, base_tf))
+            feed = feed_of[name] = feed_for(inf, tf)
             feed.items.append((name, ind))
             self.need.append((ind, ind.warmup + ind_lb.get(name, 0)))
+        for name in sorted(_series_names(spec)):  # close@1h, btc.close
+            if name.startswith("@"):
+                inf, tf = None, name[1:]
+            else:
+                inf, tf = name, spec.informative[name].timeframe or base_tf
+            bs = BarSeries()
+            self.indicators[name] = bs
+            feed = feed_of[name] = feed_for(inf, tf)
+            feed.items.append((name, bs))
+            self.need.append((bs, 1 + ind_lb.get(name, 0)))
         self.params = {n: float(p.default) for n, p in spec.parameters.items()}
         self.state = C.TradeState()
         self.env = C.Env(self.price, self.indicators, self.params, self.state)
@@ -280,6 +350,14 @@ class Runtime:
         ts_ = spec.trailing_stop
         self.pct_trail = (PctTrail(float(pv(ts_.pct)), float(pv(ts_.offset_pct)))
                           if ts_ is not None else None)
+        eo, xo = spec.entry_order, spec.exit_order
+        self.entry_limit = LimitRule(eo, spec) if eo is not None and eo.type == "limit" \
+            else None
+        self.exit_limit = LimitRule(xo, spec) if xo is not None and xo.type == "limit" \
+            else None
+        pyr = spec.pyramiding
+        self.max_entries = int(pv(pyr.max_entries)) if pyr is not None else 1
+        self.add_size = float(pv(pyr.size_pct)) / 100.0 if pyr is not None else 0.0
         uses_state = any(isinstance(n, E.StateRef) for node in rules.values()
                          if node is not None for n in E.walk(node))
         #: trade state must be kept up to date at every decision
@@ -289,14 +367,12 @@ class Runtime:
         self.crosses = list(self.env.crosses.values())
         # rings (created while compiling conditions) → their feeds
         for (name, out), ring in self.env.indicator_rings.items():
-            ind = self.indicators[name]
-            tf = spec.indicators[name].timeframe or base_tf
-            self.feeds[tf].rings.append((ind, out, ring))
+            feed_of[name].rings.append((self.indicators[name], out, ring))
         self.price_rings = list(self.env.price_rings.items())
         price_fields = {r.field for node in rules.values() if node is not None
                         for r in _price_refs(node)}
         self.derived = price_fields & {"hl2", "hlc3", "ohlc4"}
-        self.base = self.feeds.pop(base_tf, None) or Feed(base_tf, 1)
+        self.base = self.feeds.pop((None, base_tf), None) or Feed(base_tf, 1)
         self.htf = sorted(self.feeds.values(), key=lambda f: f.tf_ns)
         self.filter = TimeFilter(spec.time_filters)
         self.stop = StopRule(spec) if spec.stop_loss is not None else None
@@ -309,6 +385,10 @@ class Runtime:
             self.target.indicator else None
         self.atr_size = self.indicators.get(self.sizer.indicator) if self.sizer.indicator \
             else None
+        self.atr_entry_lim = (self.indicators.get(self.entry_limit.indicator)
+                              if self.entry_limit and self.entry_limit.indicator else None)
+        self.atr_exit_lim = (self.indicators.get(self.exit_limit.indicator)
+                             if self.exit_limit and self.exit_limit.indicator else None)
         # raw bar fields the base bar must provide (the others are not read: NaN)
         raw: set[str] = set(price_fields)
         for name, _ in self.base.items:
@@ -381,8 +461,23 @@ class DSLStrategy(VQStrategy):
             raise ValueError(f"strategy {spec.name} runs on {spec.timeframe} bars ({want}), "
                              f"the run feeds {base_txt}")
         self._htf_types: dict[str, Feed] = {}
+        #: bar type delivered -> subscription ("…@" + base spec is appended at start for the
+        #: traded symbol's HTF bars; informative bars aggregate from their own base bars)
+        self._htf_subs: dict[str, str | None] = {}
+        base_nspec = nautilus_bar_spec(spec.timeframe)
+        step, agg, _ = base_nspec.split("-")
         for feed in rt.htf:
-            std = f"{iid}-{nautilus_bar_spec(feed.tf)}-INTERNAL"
+            if feed.symbol is None:
+                std = f"{iid}-{nautilus_bar_spec(feed.tf)}-INTERNAL"
+                self._htf_subs[std] = None
+            else:
+                fiid = instrument_id_str(feed.symbol)
+                if feed.tf == spec.timeframe:
+                    std = f"{fiid}-{base_nspec}-EXTERNAL"
+                    self._htf_subs[std] = std
+                else:
+                    std = f"{fiid}-{nautilus_bar_spec(feed.tf)}-INTERNAL"
+                    self._htf_subs[std] = f"{std}@{step}-{agg}-EXTERNAL"
             self._htf_types[std] = feed
         self._has_htf = bool(rt.htf)
         r = rt.rules
@@ -391,9 +486,18 @@ class DSLStrategy(VQStrategy):
         self._htf_ns = [f.tf_ns for f in rt.htf]
         self._pending = 0
         self._pending_bar: tuple = ()
+        self._pending_feeds: list[Feed] = []
+        self._al, self._as = r[("add", "long")], r[("add", "short")]
+        self._lims: dict[str, tuple[Any, int]] = {}  # "entry"/"exit" -> (order id, placed bar)
+        self._n_entries = 0  # entries of the open trade (first + add-ons sent)
+        self._first_qty = 0.0  # quantity of the trade's first entry (base units)
+        self._add_sig: tuple = ()  # (side, atr_stop, atr_tp) of an add-on in flight
+        self._tp_level = NAN
+        self._last_abs = 0.0  # |position| after the last position event
         self._base_bars = 0
         self._ready = False
         self.htf_missing = 0
+        self.limit_expired = 0  # limit orders cancelled unfilled at their expiry
         self.trace: list[tuple[int, str, int, float]] | None = [] if self.compiled.trace \
             else None
         self._trace_items = [(name, ind, feed) for feed in rt.htf for name, ind in feed.items]
@@ -415,8 +519,8 @@ class DSLStrategy(VQStrategy):
         sub = str(getattr(self.ctx, "bar_subscription", None) or "")
         if "@" in sub:  # finer execution bars: aggregate from them too, e.g. "@1-MINUTE-EXTERNAL"
             base_spec = sub.split("@", 1)[1]
-        for std in self._htf_types:
-            self.subscribe_bars(n3.BarType.from_str(f"{std}@{base_spec}"))
+        for std, sub_ in self._htf_subs.items():
+            self.subscribe_bars(n3.BarType.from_str(sub_ or f"{std}@{base_spec}"))
         if self._rt.filter.needs_funding and self.risk_monitor is None:  # else: base did
             self.subscribe_funding_rates(self.ctx.instrument_id)
 
@@ -452,17 +556,21 @@ class DSLStrategy(VQStrategy):
         try:
             self._feed_htf(feed, bar)
             if self._pending and bar.ts_event == self._pending_bar[0]:
-                self._pending -= 1
-                if self._pending == 0:
-                    ts, h, l, c = self._pending_bar
-                    self._decide(ts, h, l, c)
+                pts = bar.ts_event
+                for f in self._pending_feeds:
+                    if f.seen_ts < pts:
+                        return
+                self._pending = 0
+                ts, h, l, c = self._pending_bar
+                self._decide(ts, h, l, c)
         except Exception as e:
             self._fail(e, f"higher-timeframe bar {bar.ts_event}")
 
     def _feed_htf(self, feed: Feed, bar: Any) -> None:
         """Update a HTF feed with a Nautilus-aggregated bar (an incomplete first bar is
         dropped)."""
-        complete = not feed.first or feed.base_count >= feed.ratio
+        feed.seen_ts = bar.ts_event
+        complete = not feed.first or feed.ratio == 1 or feed.base_count >= feed.ratio
         feed.first = False
         feed.base_count = 0
         if complete:
@@ -514,13 +622,14 @@ class DSLStrategy(VQStrategy):
             if self._pending:
                 self.htf_missing += 1  # a due HTF bar never came: that decision was skipped
                 self._pending = 0
-            due = 0
+            due = []
             for feed, tf_ns in zip(rt.htf, self._htf_ns):
                 feed.base_count += 1
-                if ts % tf_ns == 0:
-                    due += 1
+                if ts % tf_ns == 0 and feed.seen_ts < ts:  # (an informative bar may be here)
+                    due.append(feed)
             if due:
-                self._pending = due
+                self._pending = len(due)
+                self._pending_feeds = due
                 self._pending_bar = (ts, h, l, c)
                 return
         self._decide(ts, h, l, c)
@@ -544,12 +653,18 @@ class DSLStrategy(VQStrategy):
             s.r = s.right()
         if not self._trading:
             return
+        if self._lims:
+            self._expire_limits()
         pos = self._pos
         if pos != 0:
             ex = self._xl if pos > 0 else self._xs
             if ex is not None and ex() and (
                     not rt.only_in_profit or rt.state.trade_pnl_pct > 0):
-                self._exit(EXIT_SIGNAL)
+                if rt.exit_limit is not None:
+                    if "exit" not in self._lims:
+                        self._exit_limit(c)
+                else:
+                    self._exit(EXIT_SIGNAL)
                 return
             if rt.roi and self._roi_hit():
                 self._exit(EXIT_ROI)
@@ -557,10 +672,16 @@ class DSLStrategy(VQStrategy):
             if rt.max_bars and rt.state.trade_bars_held >= rt.max_bars:
                 self._exit(EXIT_TIME)
                 return
+            if rt.max_entries > 1 and self._n_entries < rt.max_entries and not self._add_sig:
+                add = self._al if pos > 0 else self._as
+                if add is not None and add() and rt.filter.allows(ts):
+                    self._add(1 if pos > 0 else -1, c)
             if rt.trail is not None:
                 self._trail(h, l, c)
             if rt.pct_trail is not None:
                 self._pct_trail(h, l, c)
+            return
+        if "entry" in self._lims:  # an entry limit is resting: no new entry
             return
         if self._in_trade:  # the previous trade has closed: its PnL for Kelly
             self._in_trade = False
@@ -616,8 +737,78 @@ class DSLStrategy(VQStrategy):
         acc = self.cache.account_for_venue(self._venue)
         return acc.balance_total(self._usdt).as_double()
 
+    def _limit(self, side: int, qty: float, price: float, reduce_only: bool) -> Any:
+        """Submit a GTC LIMIT (``side`` +1 buy / −1 sell, ``qty`` base units, ``price`` USDT),
+        tagged ``signal``; None when nothing was sent (not trading, below the minimum size,
+        refused by the circuit breakers)."""
+        if not self._trading:
+            return None
+        q = self.round_qty(qty)
+        if q < self.ctx.min_qty:
+            return None
+        if self.risk_monitor is not None and not reduce_only:
+            q, ro = self._risk_gate(side, q)
+            if ro or q < self.ctx.min_qty:
+                return None
+        o = self.order_factory.limit(
+            self.ctx.instrument_id, n3.OrderSide.BUY if side > 0 else n3.OrderSide.SELL,
+            self._qty(q), self._px(price), reduce_only=reduce_only, tags=[EXIT_SIGNAL])
+        return self._submit(o, EXIT_SIGNAL)
+
+    def _expire_limits(self) -> None:
+        """Cancel the resting entry/exit limits that have had their ``expiry_bars`` bars; forget
+        the ones that are done (filled or cancelled)."""
+        rt = self._rt
+        for kind, (cid, placed) in list(self._lims.items()):
+            o = self.cache.order(cid)
+            rule = rt.entry_limit if kind == "entry" else rt.exit_limit
+            if o is None or not o.is_open:
+                del self._lims[kind]
+            elif self._base_bars - placed >= rule.expiry_bars:
+                self.cancel_order(cid)
+                del self._lims[kind]
+                self.limit_expired += 1
+            else:
+                continue
+            if kind == "entry" and abs(self._pos) < self.ctx.size_increment / 2:
+                self._sig = ()
+
+    def _exit_limit(self, c: float) -> None:
+        rt = self._rt
+        side = -1 if self._pos > 0 else 1  # the closing order's side
+        atr = rt.atr_exit_lim.value if rt.atr_exit_lim is not None else NAN
+        px = rt.exit_limit.price(side, c, atr, self.ctx.price_increment)
+        if px != px:
+            return
+        cid = self._limit(side, abs(self._pos), px, True)
+        if cid is not None:
+            self._lims["exit"] = (cid, self._base_bars)
+
+    def _add(self, side: int, c: float) -> None:
+        """Pyramiding add-on: a market order of ``size_pct`` % of the first entry's quantity,
+        capped by the free margin (initial margin + taker fee, 2 % headroom)."""
+        rt = self._rt
+        qty = self._first_qty * rt.add_size
+        acc = self.cache.account_for_venue(self._venue)
+        free = acc.balance_free(self._usdt).as_double()
+        qty = min(qty, MARGIN_HEADROOM * free / (1.0 / self.ctx.leverage + TAKER_FEE_RATE) / c)
+        if qty <= 0:
+            return
+        atr_stop = rt.atr_stop.value if rt.atr_stop is not None else NAN
+        atr_tp = rt.atr_target.value if rt.atr_target is not None else NAN
+        if self.market(side, qty, EXIT_SIGNAL) is not None:
+            self._n_entries += 1
+            self._add_sig = (side, atr_stop, atr_tp)
+
     def _enter(self, side: int, price: float) -> None:
         rt = self._rt
+        lim = NAN
+        if rt.entry_limit is not None:
+            atr = rt.atr_entry_lim.value if rt.atr_entry_lim is not None else NAN
+            lim = rt.entry_limit.price(side, price, atr, self.ctx.price_increment)
+            if lim != lim:
+                return
+            price = lim  # sized at the limit price
         equity = self._balance()
         atr_stop = rt.atr_stop.value if rt.atr_stop is not None else NAN
         atr_tp = rt.atr_target.value if rt.atr_target is not None else NAN
@@ -632,6 +823,13 @@ class DSLStrategy(VQStrategy):
         if qty <= 0:
             return
         self._sig = (side, atr_stop, atr_tp, equity)
+        if lim == lim:
+            cid = self._limit(side, qty, lim, False)
+            if cid is None:
+                self._sig = ()
+            else:
+                self._lims["entry"] = (cid, self._base_bars)
+            return
         # (the base class refuses it while an earlier bar's market order is still in flight —
         # with a latency model fills come a bar later — so a decision never acts twice)
         if self.market(side, qty, EXIT_SIGNAL) is None:  # below the minimum size / refused
@@ -658,7 +856,13 @@ class DSLStrategy(VQStrategy):
             kind = type(event).__name__
             if kind == "PositionClosed":
                 self._on_closed(event)
-            self._on_opened(event)
+                self._last_abs = 0.0
+                return
+            if kind == "PositionChanged":
+                self._on_changed(event)
+            else:
+                self._on_opened(event)
+            self._last_abs = abs(self._pos)
         except Exception as e:
             self._fail(e, "position update")
 
@@ -677,6 +881,9 @@ class DSLStrategy(VQStrategy):
         if self._rt.pct_trail is not None:
             self._rt.pct_trail.side = 0
         self._entry_px = NAN
+        self._n_entries = 0
+        self._add_sig = ()
+        self._tp_level = NAN
         st.trade_pnl_pct = st.trade_max_pnl_pct = NAN
         st.trade_bars_held = st.trade_minutes_held = NAN
 
@@ -686,6 +893,8 @@ class DSLStrategy(VQStrategy):
             return
         side, atr_stop, atr_tp, equity = self._sig
         self._sig = ()
+        self._n_entries = 1
+        self._first_qty = abs(self._pos)
         self._in_trade = True
         self._entry_px = float(event.avg_px_open)
         self._entry_ts = int(event.ts_event)
@@ -708,6 +917,45 @@ class DSLStrategy(VQStrategy):
             tp = rt.target.price(side, entry, atr_tp, stop_px)
             if math.isfinite(tp) and tp > 0:
                 self.set_take_profit(tp)
+
+    def _on_changed(self, event: Any) -> None:
+        """The position changed while open (the base class has cancelled the stop and target
+        and re-placed the liquidation guard for the new quantity/average price). After an
+        add-on fill (pyramiding) the stop and target are recomputed from the new average entry
+        price (ATR at the add-on's signal bar) and the trailing stops continue from it; any
+        other change (a partial fill) re-places them at their levels for the new quantity."""
+        rt = self._rt
+        now = abs(self._pos)
+        avg = float(event.avg_px_open)
+        if now > self._last_abs and self._entry_px == self._entry_px:
+            self._entry_px = avg  # the trade's entry price is the average
+        if self._add_sig and now > self._last_abs:
+            side, atr_stop, atr_tp = self._add_sig
+            self._add_sig = ()
+            stop_px = None
+            if rt.stop is not None:
+                stop_px = rt.stop.initial(side, avg, atr_stop)
+                if math.isfinite(stop_px) and stop_px > 0:
+                    self.set_stop_loss(stop_px)
+                    if rt.trail is not None:
+                        rt.trail.start(side, avg, stop_px)
+            if rt.pct_trail is not None and rt.pct_trail.side != 0:
+                rt.pct_trail.entry = avg  # activation measured from the average entry
+                rt.pct_trail.level = NAN
+            if rt.target is not None:
+                tp = rt.target.price(side, avg, atr_tp, stop_px)
+                if math.isfinite(tp) and tp > 0:
+                    self.set_take_profit(tp)
+            return
+        if self._stop_level == self._stop_level:
+            self.set_stop_loss(self._stop_level)
+        if self._tp_level == self._tp_level:
+            self.set_take_profit(self._tp_level)
+
+    def set_take_profit(self, price: float):
+        cid = super().set_take_profit(price)
+        self._tp_level = price if cid is not None else NAN
+        return cid
 
     def set_stop_loss(self, price: float):
         cid = super().set_stop_loss(price)

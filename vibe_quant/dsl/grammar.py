@@ -20,7 +20,8 @@ EBNF (keywords are case-sensitive, lower case)::
     primary    = number | param | call | series | "(" , expr , ")" ;
     call       = function , "(" , expr , { "," , expr } , ")" ;
     function   = "abs" | "min" | "max" | "exp" | "log" | "sqrt" | "clip" ;
-    series     = ident , [ "." , ident ] , [ "[" , integer , "]" ] ;
+    series     = ident , [ "." , ident ] , [ "@" , timeframe ] , [ "[" , integer , "]" ] ;
+    timeframe  = digits , ( "m" | "h" | "d" ) ;   (only after a price field: close@1h)
     param      = "$" , ident ;
     ident      = letter_or_underscore , { letter_or_underscore | digit } ;
     number     = digits , [ "." , digits ] , [ exponent ] | "." , digits , [ exponent ] ;
@@ -30,6 +31,9 @@ Precedence, loosest first: ``or`` < ``and`` < ``not`` < comparison/cross/between
 A ``series`` without a dot that names a price field (open high low close volume hl2 hlc3 ohlc4)
 is a :class:`~vibe_quant.dsl.expr.PriceRef`; anything else is an
 :class:`~vibe_quant.dsl.expr.IndicatorRef` resolved later by semantic validation.
+A price field followed by ``@tf`` (``close@1h``, ``high@4h[1]``) is the field of the last
+CLOSED bar of that higher timeframe of the traded symbol: an
+:class:`~vibe_quant.dsl.expr.IndicatorRef` named ``"@1h"`` with the field as its output.
 A name directly followed by ``(`` is a function call (:class:`~vibe_quant.dsl.expr.Call`);
 only the functions of :data:`~vibe_quant.dsl.expr.FUNCTIONS` exist, each with a fixed arity
 (checked here, so an unknown function or a wrong argument count is reported with its position).
@@ -196,6 +200,16 @@ def tokenize(text: str) -> list[Token]:
         if c in _ONE_CHAR:
             toks.append(Token(_ONE_CHAR[c], c, i, i + 1))
             i += 1
+            continue
+        if c == "@":
+            j = i + 1
+            while j < n and _is_ident_char(text[j]):
+                j += 1
+            if j == i + 1:
+                raise ConditionSyntaxError("'@' must be followed by a timeframe", i,
+                                           "a timeframe such as close@1h")
+            toks.append(Token("AT", text[i + 1:j], i, j))
+            i = j
             continue
         if c == "=":
             raise ConditionSyntaxError("'=' is not an operator here", i,
@@ -405,6 +419,17 @@ class _Parser:
                 output, end = out_tok.text, out_tok.end
                 if self.at("LPAREN"):
                     raise self.method_call(t, out_tok)
+            htf = None
+            if self.at("AT"):
+                at = self.tok
+                if output is not None or t.text not in PRICE_FIELDS:
+                    raise self.error(f"'@{at.text}' only follows a price field of the traded "
+                                     "symbol (close@1h); declare an indicator with "
+                                     f"timeframe: {at.text} for anything else",
+                                     expected="open high low close volume hl2 hlc3 ohlc4 "
+                                     "followed by @timeframe")
+                self.take()
+                htf, end = at.text, at.end
             offset = 0
             if self.at("LBRACK"):
                 self.take()
@@ -418,6 +443,8 @@ class _Parser:
                     raise ConditionSyntaxError(f"look-back [{offset}] is too far", num.start,
                                                f"an integer 0..{MAX_OFFSET}")
                 end = self.expect("RBRACK", "]", "']'").end
+            if htf is not None:
+                return IndicatorRef("@" + htf, t.text, offset, (t.start, end))
             if output is None and t.text in PRICE_FIELDS:
                 return PriceRef(t.text, offset, (t.start, end))
             return IndicatorRef(t.text, output, offset, (t.start, end))

@@ -130,6 +130,32 @@ SLOTS: dict[tuple[str, str], dict[str, ParamSpec]] = {
         "pct": ParamSpec("pct", "float", 100.0, None, 12500.0, 0.0,
                          "position notional, % of equity (100 = all-in at leverage 1)"),
     },
+    ("entry_order", "limit"): {
+        "offset_pct": ParamSpec("offset_pct", "float", 0.0, 0.0, 50.0, None,
+                                "limit price distance from the signal bar's close, % (below "
+                                "it for a buy, above it for a sell)"),
+        "offset_atr": ParamSpec("offset_atr", "float", 0.0, 0.0, 50.0, None,
+                                "further distance in multiples of the ATR indicator"),
+        "expiry_bars": ParamSpec("expiry_bars", "int", 1, 1, 10_000, None,
+                                 "cancel the order when it is unfilled after this many base "
+                                 "bars"),
+    },
+    ("exit_order", "limit"): {
+        "offset_pct": ParamSpec("offset_pct", "float", 0.0, 0.0, 50.0, None,
+                                "limit price distance from the signal bar's close, % (above "
+                                "it when closing a long, below when closing a short)"),
+        "offset_atr": ParamSpec("offset_atr", "float", 0.0, 0.0, 50.0, None,
+                                "further distance in multiples of the ATR indicator"),
+        "expiry_bars": ParamSpec("expiry_bars", "int", 1, 1, 10_000, None,
+                                 "cancel the order when it is unfilled after this many base "
+                                 "bars"),
+    },
+    ("pyramiding", "rule"): {
+        "max_entries": ParamSpec("max_entries", "int", 2, 1, 100, None,
+                                 "entries per trade, the first one included"),
+        "size_pct": ParamSpec("size_pct", "float", 100.0, None, 1000.0, 0.0,
+                              "quantity of each add-on, % of the first entry's quantity"),
+    },
     ("trailing_stop", "pct"): {
         "pct": ParamSpec("pct", "float", 1.0, None, 50.0, 0.0,
                          "trailing distance, % below the highest high (long) since entry"),
@@ -340,6 +366,10 @@ class Indicator(Model):
         default=None, description="input series for single-input indicators (default close)")
     timeframe: IndicatorTimeframe | None = Field(
         default=None, description="bar timeframe; default the strategy's; never lower")
+    informative: str | None = Field(
+        default=None, description="name of an informative series (top-level `informative`): "
+        "the indicator reads that symbol's bars (its timeframe by default) instead of the "
+        "traded symbol's")
     description: str = ""
 
 
@@ -541,6 +571,54 @@ class TrailingStop(Model):
     offset_pct: _slot("trailing_stop", "pct", "offset_pct") = 0.0
 
 
+class MarketOrder(Model):
+    """Market orders (the default): fill at the signal bar's close."""
+
+    type: Literal["market"]
+
+
+class LimitOrder(Model):
+    """A limit order priced from the signal bar's close ``c``: a buy at
+    ``c × (1 − offset_pct/100) − offset_atr × ATR``, a sell at
+    ``c × (1 + offset_pct/100) + offset_atr × ATR``; cancelled when unfilled after
+    ``expiry_bars`` base bars (docs/dsl.md §9 "Limit orders")."""
+
+    type: Literal["limit"]
+    offset_pct: _slot("entry_order", "limit", "offset_pct") = 0.0
+    offset_atr: _slot("entry_order", "limit", "offset_atr") = 0.0
+    indicator: str = Field(default="atr", description="ATR indicator for offset_atr")
+    expiry_bars: _slot("entry_order", "limit", "expiry_bars") = 1
+
+
+OrderSpec = Annotated[MarketOrder | LimitOrder, Field(discriminator="type")]
+
+
+class Pyramiding(Model):
+    """Adding to an open position: while a position is open and has had fewer than
+    ``max_entries`` entries, the side's add-on rule (conditions, like ``entry``) true at a
+    close sends a new entry order in the same direction of ``size_pct`` % of the first entry's
+    quantity."""
+
+    max_entries: _slot("pyramiding", "rule", "max_entries")
+    size_pct: _slot("pyramiding", "rule", "size_pct") = 100.0
+    long: ConditionList | None = None
+    short: ConditionList | None = None
+
+    @field_validator("long", "short", mode="before")
+    @classmethod
+    def _single(cls, v: Any) -> Any:
+        return [v] if isinstance(v, (str, dict)) else v
+
+
+class Informative(Model):
+    """Another symbol's bars as data (freqtrade informative pairs, jesse extra candles)."""
+
+    symbol: Annotated[str, Field(pattern=r"^[A-Z0-9]{2,20}$",
+                                 description="Binance USDⓈ-M symbol, e.g. BTCUSDT")]
+    timeframe: IndicatorTimeframe | None = Field(
+        default=None, description="its bar timeframe (default the strategy's; never lower)")
+
+
 def _check_roi(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict) or not value:
         raise PydanticCustomError("roi", "roi must be a non-empty mapping minutes -> percent",
@@ -574,7 +652,9 @@ RoiTable = Annotated[dict[str, Any], PlainValidator(_check_roi), WithJsonSchema(
 SweepKey = Annotated[str, Field(description="indicator.param | $parameter | "
                                             "stop_loss.<field> | take_profit.<field> | "
                                             "sizing.<field> | trailing_stop.<field> | "
-                                            "roi.<minutes> | max_bars")]
+                                            "roi.<minutes> | max_bars | "
+                                            "entry_order.<field> | exit_order.<field> | "
+                                            "pyramiding.<field>")]
 
 
 class StrategySpec(Model):
@@ -601,6 +681,14 @@ class StrategySpec(Model):
     exit_only_in_profit: bool = Field(
         default=False, description="exit conditions act only while the trade's profit (net of "
         "fees, at the bar's close) is > 0; stops, targets, roi and max_bars are not affected")
+    entry_order: OrderSpec | None = Field(
+        default=None, description="entry order type (default market)")
+    exit_order: OrderSpec | None = Field(
+        default=None, description="order type of condition exits (default market)")
+    pyramiding: Pyramiding | None = None
+    informative: dict[str, Informative] = Field(
+        default_factory=dict, description="name -> another symbol's bars, read as name.close "
+        "and by indicators with informative: name")
     on_conflict: Literal["none", "long", "short"] = Field(
         default="none", description="flat and both entry sides true on one bar: enter this "
         "side (none = no entry)")

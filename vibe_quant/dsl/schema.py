@@ -29,6 +29,8 @@ def _indicator_branch(type_name: str) -> dict[str, Any]:
         },
         "timeframe": {"enum": list(INDICATOR_TIMEFRAMES),
                       "description": "default: the strategy's timeframe; never lower"},
+        "informative": {"type": "string",
+                        "description": "name of an informative series: read that symbol's bars"},
         "description": {"type": "string"},
     }
     if d.takes_source:
@@ -74,8 +76,9 @@ def _schema() -> dict[str, Any]:
     schema["properties"]["parameters"]["additionalProperties"] = {
         "anyOf": [{"type": "number"}, {"$ref": "#/$defs/Parameter"}]
     }
-    for side in ("long", "short"):
-        defs["Sides"]["properties"][side] = {
+    for side, model in (("long", "Sides"), ("short", "Sides"), ("long", "Pyramiding"),
+                        ("short", "Pyramiding")):
+        defs[model]["properties"][side] = {
             "anyOf": [{"$ref": "#/$defs/ConditionItem"}, {"type": "null"}],
             "description": f"{side} conditions: a list (all must hold) or a single condition",
         }

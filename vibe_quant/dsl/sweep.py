@@ -56,13 +56,16 @@ class Parts:
     trailing_stop: Any = None
     roi: Any = None  # {minutes text: percent or "$p"}
     max_bars: Any = None
+    entry_order: Any = None
+    exit_order: Any = None
+    pyramiding: Any = None
 
     @classmethod
     def from_spec(cls, spec: StrategySpec) -> Parts:
         used_ind, used_par = live_names(spec)
         return cls(spec.parameters, spec.indicators, spec.stop_loss, spec.take_profit,
                    spec.sizing, used_ind, used_par, spec.trailing_stop, spec.roi,
-                   spec.max_bars)
+                   spec.max_bars, spec.entry_order, spec.exit_order, spec.pyramiding)
 
 
 @dataclass(frozen=True)
@@ -91,12 +94,15 @@ class SweepKeyError(ValueError):
 
 
 #: sections with numeric fields addressed as ``<section>.<field>``
-SECTIONS = ("stop_loss", "take_profit", "sizing", "trailing_stop")
+SECTIONS = ("stop_loss", "take_profit", "sizing", "trailing_stop", "entry_order",
+            "exit_order", "pyramiding")
 
 
 def _section_fields(section: str, obj: Any) -> dict[str, ParamSpec]:
     if section == "trailing_stop":
         return dict(SLOTS[("trailing_stop", "pct")])
+    if section == "pyramiding":
+        return dict(SLOTS[("pyramiding", "rule")])
     kind = getattr(obj, "type", None) or getattr(obj, "method", None)
     out = dict(SLOTS.get((section, kind), {}))
     if section == "sizing":
@@ -155,7 +161,8 @@ def resolve_key(parts: Parts, key: str,
         raise SweepKeyError(
             f"{lab} reaches nothing: no parameter or indicator field '{key}'{hint}",
             "indicator.param, $parameter, stop_loss.<field>, take_profit.<field>, "
-            "sizing.<field>, trailing_stop.<field>, roi.<minutes> or max_bars")
+            "sizing.<field>, trailing_stop.<field>, roi.<minutes>, max_bars, "
+            "entry_order.<field>, exit_order.<field> or pyramiding.<field>")
     owner, fld = key.split(".", 1)
     if owner in SECTIONS:
         obj = getattr(parts, owner)
@@ -390,7 +397,9 @@ def live_names(spec: StrategySpec) -> tuple[set[str], set[str]]:
     for sides in spec._rules.values():
         for node in sides.values():
             if node is not None:
-                inds.update(r.name for r in indicator_refs(node))
+                # (``@1h`` = the traded symbol's 1h bars, an informative name = its bars:
+                # series, not declared indicators)
+                inds.update(r.name for r in indicator_refs(node) if r.name in spec.indicators)
                 pars.update(r.name for r in param_refs(node))
     for v in [*(spec.roi or {}).values(), spec.max_bars]:
         name = param_ref(v)
@@ -402,6 +411,7 @@ def live_names(spec: StrategySpec) -> tuple[set[str], set[str]]:
             continue
         if getattr(obj, "indicator", None) and (
             getattr(obj, "type", "").startswith("atr") or getattr(obj, "method", "") == "atr"
+            or (getattr(obj, "type", "") == "limit" and obj.offset_atr != 0)
         ):
             inds.add(obj.indicator)
         for fld in _section_fields(section, obj):

@@ -48,8 +48,13 @@ from vibe_quant.dsl.models import (
     FixedPctStop,
     FixedPctTarget,
     Indicator,
+    Informative,
     KellySizing,
+    LimitOrder,
+    MarketOrder,
+    OrderSpec,
     Parameter,
+    Pyramiding,
     RiskRewardTarget,
     RoiTable,
     Session,
@@ -114,6 +119,8 @@ _SECTION_TAGS = {
     "sizing": ("method", {"fixed_fractional": FixedFractionalSizing, "kelly": KellySizing,
                           "atr": AtrSizing, "fixed_notional": FixedNotionalSizing,
                           "equity_pct": EquityPctSizing}),
+    "entry_order": ("type", {"market": MarketOrder, "limit": LimitOrder}),
+    "exit_order": ("type", {"market": MarketOrder, "limit": LimitOrder}),
 }
 
 
@@ -139,6 +146,10 @@ def _model_at(path: PathT, data: Any) -> Any:
         return Indicator
     if head == "trailing_stop" and n == 1:
         return TrailingStop
+    if head == "pyramiding" and n == 1:
+        return Pyramiding
+    if head == "informative" and n == 2:
+        return Informative
     return None
 
 
@@ -348,15 +359,45 @@ class _Checker:
         mb = d.get("max_bars")
         self.max_bars = mb if mb is not None and (param_ref(mb) is not None
                                                   or MAX_BARS_SPEC.check(mb) is None) else None
+        self.entry_order = (_try(OrderSpec, d.get("entry_order"))
+                            if d.get("entry_order") is not None else None)
+        self.exit_order = (_try(OrderSpec, d.get("exit_order"))
+                           if d.get("exit_order") is not None else None)
+        self.pyramiding = (_try(Pyramiding, d.get("pyramiding"))
+                           if d.get("pyramiding") is not None else None)
+        raw_inf = d.get("informative")
+        self.informative: dict[str, Informative | None] = (
+            {k: _try(Informative, v) for k, v in raw_inf.items()}
+            if isinstance(raw_inf, dict) else {})
         self.used_inds: set[str] = set()
         self.uses: list[_Use] = []  # parameter uses (spec None = unconstrained, e.g. conditions)
-        self.rules: dict[str, dict[str, Any]] = {"entry": {}, "exit": {}}
+        self.rules: dict[str, dict[str, Any]] = {"entry": {}, "exit": {}, "add": {}}
 
     def add(self, *a: Any, **k: Any) -> None:
         self.ctx.add(*a, **k)
 
     # -- names ----------------------------------------------------------------------------
     def check_names(self) -> None:
+        for name in self.informative:
+            path = ("informative", name)
+            if not NAME_RE.match(str(name)):
+                self.add(path, f"invalid informative name '{name}'",
+                         "lower-case letters, digits and '_', not starting with a digit",
+                         code="bad-name", key=True)
+            elif (name in PRICE_FIELDS or name in KEYWORDS or name in E.STATE_FIELDS
+                  or name in self.raw_inds):
+                what = ("a price field" if name in PRICE_FIELDS else "a keyword"
+                        if name in KEYWORDS else "a trade-state name"
+                        if name in E.STATE_FIELDS else "an indicator")
+                self.add(path, f"informative name '{name}' clashes with {what}",
+                         "another name, e.g. '" + name + "_data'", code="bad-name", key=True)
+            inf = self.informative[name]
+            if (inf is not None and inf.timeframe is not None and self.tf is not None
+                    and MINUTES[inf.timeframe] < MINUTES[self.tf]):
+                ok = [t for t in INDICATOR_TIMEFRAMES if MINUTES[t] >= MINUTES[self.tf]]
+                self.add(path + ("timeframe",),
+                         f"informative timeframe {inf.timeframe} is lower than the strategy's "
+                         f"{self.tf}", "one of " + ", ".join(ok), code="bad-timeframe")
         for section, names in (("parameters", self.raw_params), ("indicators", self.raw_inds)):
             for name in names:
                 path = (section, name)
@@ -419,27 +460,41 @@ class _Checker:
             if ind.source is not None and not defn.takes_source:
                 self.add(base + ("source",), f"'source' does not apply to {defn.type}; it reads "
                          + ", ".join(defn.inputs), "no source field", code="bad-source")
-            if (ind.timeframe is not None and self.tf is not None
-                    and MINUTES[ind.timeframe] < MINUTES[self.tf]):
-                ok = [t for t in INDICATOR_TIMEFRAMES if MINUTES[t] >= MINUTES[self.tf]]
+            floor_tf = self.tf
+            if ind.informative is not None:
+                if ind.informative not in self.informative:
+                    hint = suggest(ind.informative, list(self.informative))
+                    self.add(base + ("informative",), f"undefined informative series "
+                             f"'{ind.informative}'{hint}",
+                             "a name declared under informative", code="undefined-name")
+                else:
+                    inf = self.informative[ind.informative]
+                    if inf is not None and inf.timeframe is not None:
+                        floor_tf = inf.timeframe
+            if (ind.timeframe is not None and floor_tf is not None
+                    and MINUTES[ind.timeframe] < MINUTES[floor_tf]):
+                ok = [t for t in INDICATOR_TIMEFRAMES if MINUTES[t] >= MINUTES[floor_tf]]
+                whose = ("the strategy's" if floor_tf == self.tf
+                         else f"its informative series' {ind.informative}")
                 self.add(base + ("timeframe",),
-                         f"indicator timeframe {ind.timeframe} is lower than the strategy's "
-                         f"{self.tf}", "one of " + ", ".join(ok), code="bad-timeframe")
+                         f"indicator timeframe {ind.timeframe} is lower than {whose} "
+                         f"{floor_tf}", "one of " + ", ".join(ok), code="bad-timeframe")
 
     # -- conditions -----------------------------------------------------------------------
     def check_conditions(self) -> None:
-        for kind in ("entry", "exit"):
-            sides = self.d.get(kind)
+        for kind in ("entry", "exit", "add"):
+            sides = self.d.get("pyramiding" if kind == "add" else kind)
             if not isinstance(sides, dict):
                 continue
+            path_kind = "pyramiding" if kind == "add" else kind
             for side in ("long", "short"):
                 items = sides.get(side)
                 if isinstance(items, (str, dict)):
                     items = [items]
                 if not isinstance(items, list) or not items:
                     continue
-                built = [self.build((kind, side, i) if isinstance(sides.get(side), list)
-                                    else (kind, side), it) for i, it in enumerate(items)]
+                built = [self.build((path_kind, side, i) if isinstance(sides.get(side), list)
+                                    else (path_kind, side), it) for i, it in enumerate(items)]
                 if all(b is not None for b in built):
                     self.rules[kind][side] = E.All(tuple(built))
                 else:
@@ -502,6 +557,32 @@ class _Checker:
         def fix(ref: E.IndicatorRef) -> E.IndicatorRef:
             nonlocal ok
             name, off = ref.name, ref.span[0]
+            if name.startswith("@"):  # close@1h: the traded symbol's higher-timeframe bar
+                tf = name[1:]
+                if tf not in MINUTES:
+                    self.add(path, f"unknown timeframe '{tf}' after '@'"
+                             + (f" (timeframes are lower-case: {tf.lower()})"
+                                if tf.lower() in MINUTES else suggest(tf, list(MINUTES))),
+                             "one of " + ", ".join(INDICATOR_TIMEFRAMES), code="bad-timeframe",
+                             offset=off)
+                    ok = False
+                elif self.tf is not None and MINUTES[tf] <= MINUTES[self.tf]:
+                    what = "the strategy's own" if tf == self.tf else "lower than the strategy's"
+                    self.add(path, f"{ref.output}@{tf}: {tf} is {what} timeframe "
+                             f"{self.tf}" + (f"; write {ref.output}" if tf == self.tf else ""),
+                             "a timeframe higher than " + self.tf, code="bad-timeframe",
+                             offset=off)
+                    ok = False
+                return ref
+            if name in self.informative and name not in self.raw_inds:
+                if ref.output not in PRICE_FIELDS:
+                    got = (f"unknown field '{ref.output}' of informative series {name}"
+                           if ref.output else f"informative series '{name}' needs a field")
+                    self.add(path, f"{got}{suggest(ref.output or '', list(PRICE_FIELDS))}",
+                             "one of " + ", ".join(f"{name}.{f}" for f in PRICE_FIELDS),
+                             code="unknown-output", offset=off)
+                    ok = False
+                return ref
             if name in E.STATE_FIELDS and name not in self.raw_inds:
                 fields_ = E.STATE_FIELDS[name]
                 if ref.output not in fields_:
@@ -621,6 +702,8 @@ class _Checker:
         raw, kind = self._raw_section(section)
         if section == "trailing_stop":
             kind = "pct"
+        if section == "pyramiding":
+            kind = "rule"
         fields = dict(SLOTS.get((section, kind or ""), {}))
         if section == "sizing":
             fields.update(SIZING_COMMON)
@@ -644,8 +727,20 @@ class _Checker:
 
     def check_risk(self) -> None:
         """Cross-field rules, on the raw data so one bad field does not hide the others."""
-        for section in ("stop_loss", "take_profit", "sizing", "trailing_stop"):
+        for section in ("stop_loss", "take_profit", "sizing", "trailing_stop", "entry_order",
+                        "exit_order", "pyramiding"):
             self._slot_uses(section)
+        for section in ("entry_order", "exit_order"):
+            raw, kind = self._raw_section(section)
+            if kind == "limit" and raw.get("offset_atr", 0) != 0:
+                self._need_atr(section, raw.get("indicator", "atr"), f"{section} offset_atr")
+        pyr = self.d.get("pyramiding")
+        if isinstance(pyr, dict):
+            entry = self.d.get("entry") if isinstance(self.d.get("entry"), dict) else {}
+            for side in ("long", "short"):
+                if pyr.get(side) and not entry.get(side):
+                    self.add(("pyramiding", side), f"pyramiding.{side} is given but there is "
+                             f"no entry.{side}", severity="warning", code="unused", key=True)
         extra: list[tuple[PathT, Any, ParamSpec]] = [(("max_bars",), self.d.get("max_bars"),
                                                       MAX_BARS_SPEC)]
         roi = self.d.get("roi")
@@ -745,7 +840,8 @@ class _Checker:
                        if not (u.path[0] == "indicators" and u.path[1] not in self.used_inds)}
         parts = Parts(self.params, self.inds, self.stop, self.target, self.sizing,
                       set(self.used_inds), used_params, trailing_stop=self.trailing_stop,
-                      roi=self.roi, max_bars=self.max_bars)
+                      roi=self.roi, max_bars=self.max_bars, entry_order=self.entry_order,
+                      exit_order=self.exit_order, pyramiding=self.pyramiding)
         specs = self.param_specs()
         counts: list[int] = []
         for name, p in self.params.items():
@@ -768,9 +864,10 @@ class _Checker:
             owner = str(key).split(".", 1)[0]
             if owner in _SECTION_TAGS and self.d.get(owner) is not None and \
                     getattr(self, {"stop_loss": "stop", "take_profit": "target",
-                                   "sizing": "sizing"}[owner]) is None:
+                                   "sizing": "sizing"}.get(owner, owner)) is None:
                 continue  # the section itself is invalid and already reported
-            if owner in ("trailing_stop", "roi", "max_bars") and self.d.get(owner) is not None \
+            if owner in ("trailing_stop", "roi", "max_bars", "pyramiding") \
+                    and self.d.get(owner) is not None \
                     and getattr(self, owner) is None:
                 continue  # the section itself is invalid and already reported
             if "." in str(key) and owner in self.inds and (

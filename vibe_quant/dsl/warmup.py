@@ -41,8 +41,19 @@ def warmup_bars(spec: StrategySpec) -> int:
         defn = lookup(ind.type)
         if defn is None:
             continue
-        tf = ind.timeframe or spec.timeframe
+        inf = spec.informative.get(ind.informative) if ind.informative else None
+        tf = ind.timeframe or (inf.timeframe if inf is not None else None) or spec.timeframe
         ratio = bar_ratio(tf, spec.timeframe)
         bars = defn.warmup_bars(spec.indicator_params(name)) + lookback.get(name, 0)
         best = max(best, bars * ratio + (ratio if ratio > 1 else 0))
+    for name, extra in lookback.items():  # bar series: close@1h, informative btc.close
+        if name in spec.indicators:
+            continue
+        if name.startswith("@"):
+            tf = name[1:]
+        else:
+            inf = spec.informative.get(name)
+            tf = (inf.timeframe if inf is not None else None) or spec.timeframe
+        ratio = bar_ratio(tf, spec.timeframe)
+        best = max(best, (1 + extra) * ratio + (ratio if ratio > 1 else 0))
     return best

@@ -60,6 +60,17 @@ class Ring:
             return NAN
         return self.buf[(self.pos - k) % self.size]
 
+    def grow(self, depth: int) -> None:
+        """Deepen in place (closures already holding this ring keep working), values kept."""
+        keep = [self.get(k) for k in range(min(self.n, self.size))][::-1]
+        self.size = int(depth) + 1
+        self.buf = [NAN] * self.size
+        self.pos = -1
+        n = self.n
+        for v in keep:
+            self.push(v)
+        self.n = n
+
 
 class CrossSlot:
     """Current and previous values of a ``(left, right)`` operand pair; ``shift()`` once per
@@ -124,15 +135,19 @@ class Env:
 
     def price_ring(self, field: str, depth: int) -> Ring:
         r = self.price_rings.get(field)
-        if r is None or r.size < depth + 1:
+        if r is None:
             r = self.price_rings[field] = Ring(depth)
+        elif r.size < depth + 1:
+            r.grow(depth)  # a shallower use was compiled first: one ring, pushed once per bar
         return r
 
     def indicator_ring(self, name: str, output: str, depth: int) -> Ring:
         key = (name, output)
         r = self.indicator_rings.get(key)
-        if r is None or r.size < depth + 1:
+        if r is None:
             r = self.indicator_rings[key] = Ring(depth)
+        elif r.size < depth + 1:
+            r.grow(depth)
         return r
 
 

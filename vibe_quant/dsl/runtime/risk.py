@@ -230,3 +230,34 @@ class Sizer:
 def describe(obj: Any) -> dict[str, Any]:
     """Plain-dict view of a rule (for logs/tests)."""
     return {k: v for k, v in vars(obj).items() if not k.startswith("_") and k != "trades"}
+
+
+class LimitRule:
+    """Limit price and expiry of ``entry_order`` / ``exit_order`` with ``type: limit``
+    (docs/dsl.md §9 "Limit orders"). ``order_side`` +1 buy / −1 sell; ``close`` = the signal
+    bar's close (USDT); ``atr`` = the named ATR at that bar (only read when ``offset_atr`` > 0):
+
+        buy  limit = close × (1 − offset_pct/100) − offset_atr × atr
+        sell limit = close × (1 + offset_pct/100) + offset_atr × atr
+
+    rounded to the tick away from the market (a buy down, a sell up). ``expiry_bars``: base
+    bars the order may fill in (the bars after the signal bar); it is cancelled at the close of
+    the last one when still unfilled."""
+
+    def __init__(self, order: Any, spec: StrategySpec) -> None:
+        pv = spec.param_value
+        self.offset_pct = float(pv(order.offset_pct))
+        self.offset_atr = float(pv(order.offset_atr))
+        self.indicator = order.indicator if self.offset_atr != 0 else None
+        self.expiry_bars = int(pv(order.expiry_bars))
+
+    def price(self, order_side: int, close: float, atr: float, tick: float) -> float:
+        """Limit price (USDT) on the tick grid; NaN when the ATR is not available."""
+        off = self.offset_atr * atr if self.offset_atr != 0 else 0.0
+        raw = close * (1.0 - order_side * self.offset_pct / 100.0) - order_side * off
+        if raw != raw or raw <= 0:
+            return NAN
+        steps = raw / tick
+        # away from the market; the 1e-9 keeps exact grid prices where they are
+        k = math.floor(steps + 1e-9) if order_side > 0 else math.ceil(steps - 1e-9)
+        return k * tick

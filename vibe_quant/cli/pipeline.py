@@ -80,7 +80,7 @@ def _pipeline(args: argparse.Namespace) -> int:
     if doc["filters"]:
         f = doc["filters"]
         sl = ", ".join(f"{k} {'not run' if v.get('reason') else _r(v['value'])} "
-                       f"{'ok' if v['passed'] else 'FAIL'}" for k, v in f["sweep_level"].items())
+                       f"{_verdict(k, v)}" for k, v in f["sweep_level"].items())
         print(f"  filters ({', '.join(f['enabled'])}): {len(f['passed'])} of {f['candidates']} "
               f"candidates passed all" + (f"; {sl}" if sl else ""))
     if not doc["shortlist"]:
@@ -127,6 +127,13 @@ def _promote(args: argparse.Namespace, doc: dict) -> None:
         return
     doc["paper"] = {"id": row["id"], "combo_idx": best["combo_idx"], "params": best["params"],
                     "validation_run_id": best["run_id"], "exchange": row["exchange"]}
+
+
+def _verdict(name: str, v: dict) -> str:
+    """``ok``/``FAIL`` of a sweep-level filter; CPCV is informational (no verdict)."""
+    if name == "cpcv" or (v.get("details") or {}).get("verdict") is False:
+        return "(informational)"
+    return "ok" if v["passed"] else "FAIL"
 
 
 def _r(v) -> str:

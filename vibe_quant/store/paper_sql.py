@@ -171,9 +171,24 @@ def _rows(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> list[dict[s
 
 
 # ------------------------------------------------------------------------------------ runs
-RUN_FIELDS = ("strategy_name", "strategy_yaml", "symbol", "interval", "params", "leverage",
-              "starting_balance", "risk", "exchange", "rest_url", "ws_url", "key_file",
-              "from_validation", "trader_id", "strategy_id", "log_path")
+RUN_FIELDS = (
+    "strategy_name",
+    "strategy_yaml",
+    "symbol",
+    "interval",
+    "params",
+    "leverage",
+    "starting_balance",
+    "risk",
+    "exchange",
+    "rest_url",
+    "ws_url",
+    "key_file",
+    "from_validation",
+    "trader_id",
+    "strategy_id",
+    "log_path",
+)
 
 
 def create_run(conn: sqlite3.Connection, **fields: Any) -> int:
@@ -187,7 +202,8 @@ def create_run(conn: sqlite3.Connection, **fields: Any) -> int:
         cur = conn.execute(
             f"INSERT INTO paper_runs ({', '.join(cols)}, status, created_at) VALUES "
             f"({', '.join('?' for _ in cols)}, 'starting', ?)",
-            (*[f[c] for c in cols], now_iso()))
+            (*[f[c] for c in cols], now_iso()),
+        )
         return int(cur.lastrowid)
 
 
@@ -195,21 +211,35 @@ def update_run(conn: sqlite3.Connection, run_id: int, **fields: Any) -> None:
     """Set columns of a run (dict/list values stored as JSON)."""
     if not fields:
         return
-    vals = [json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v
-            for v in fields.values()]
+    vals = [
+        json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v for v in fields.values()
+    ]
     with tx(conn):
-        conn.execute(f"UPDATE paper_runs SET {', '.join(f'{k}=?' for k in fields)} WHERE id=?",
-                     (*vals, int(run_id)))
+        conn.execute(
+            f"UPDATE paper_runs SET {', '.join(f'{k}=?' for k in fields)} WHERE id=?",
+            (*vals, int(run_id)),
+        )
 
 
-def set_status(conn: sqlite3.Connection, run_id: int, status: str, *,
-               only_from: tuple[str, ...] | None = None, **fields: Any) -> bool:
+def set_status(
+    conn: sqlite3.Connection,
+    run_id: int,
+    status: str,
+    *,
+    only_from: tuple[str, ...] | None = None,
+    **fields: Any,
+) -> bool:
     """Move a run to ``status`` (optionally only from one of ``only_from``); True if changed."""
     if status not in RUN_STATES:
         raise ValueError(f"unknown paper-run status {status!r}")
     sets = ["status=?"] + [f"{k}=?" for k in fields]
-    vals: list[Any] = [status, *(json.dumps(v, sort_keys=True) if isinstance(v, (dict, list))
-                                 else v for v in fields.values())]
+    vals: list[Any] = [
+        status,
+        *(
+            json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v
+            for v in fields.values()
+        ),
+    ]
     sql = f"UPDATE paper_runs SET {', '.join(sets)} WHERE id=?"
     vals.append(int(run_id))
     if only_from:
@@ -232,41 +262,71 @@ def run(conn: sqlite3.Connection, run_id: int) -> dict[str, Any] | None:
 
 def runs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Every run (newest first) without the YAML text."""
-    return _rows(conn, "SELECT id, strategy_name, symbol, interval, status, exchange, leverage,"
-                       " restarts, position, balance, upnl, last_bar_ns, heartbeat_at,"
-                       " child_state, created_at, stopped_at, error FROM paper_runs"
-                       " ORDER BY id DESC")
+    return _rows(
+        conn,
+        "SELECT id, strategy_name, symbol, interval, status, exchange, leverage,"
+        " restarts, position, balance, upnl, last_bar_ns, heartbeat_at,"
+        " child_state, created_at, stopped_at, error FROM paper_runs"
+        " ORDER BY id DESC",
+    )
 
 
 def heartbeat(conn: sqlite3.Connection, run_id: int, ts_ns: int, **fields: Any) -> dict:
     """Write the child's heartbeat (+ venue view / breaker fields); returns the control flags
     ``{"status", "stop_requested", "kill_requested", "flatten_on_stop"}`` in the same
     transaction."""
-    vals = [json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v
-            for v in fields.values()]
+    vals = [
+        json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v for v in fields.values()
+    ]
     sets = ", ".join(["heartbeat_at=?", "heartbeat_ns=?"] + [f"{k}=?" for k in fields])
     with tx(conn):
-        conn.execute(f"UPDATE paper_runs SET {sets} WHERE id=?",
-                     (now_iso(), int(ts_ns), *vals, int(run_id)))
-        r = conn.execute("SELECT status, stop_requested, kill_requested, flatten_on_stop FROM"
-                         " paper_runs WHERE id=?", (int(run_id),)).fetchone()
-    return {"status": r[0], "stop_requested": bool(r[1]), "kill_requested": bool(r[2]),
-            "flatten_on_stop": bool(r[3])}
+        conn.execute(
+            f"UPDATE paper_runs SET {sets} WHERE id=?", (now_iso(), int(ts_ns), *vals, int(run_id))
+        )
+        r = conn.execute(
+            "SELECT status, stop_requested, kill_requested, flatten_on_stop FROM"
+            " paper_runs WHERE id=?",
+            (int(run_id),),
+        ).fetchone()
+    return {
+        "status": r[0],
+        "stop_requested": bool(r[1]),
+        "kill_requested": bool(r[2]),
+        "flatten_on_stop": bool(r[3]),
+    }
 
 
 def flags(conn: sqlite3.Connection, run_id: int) -> dict[str, Any]:
-    r = conn.execute("SELECT status, stop_requested, kill_requested, flatten_on_stop FROM"
-                     " paper_runs WHERE id=?", (int(run_id),)).fetchone()
+    r = conn.execute(
+        "SELECT status, stop_requested, kill_requested, flatten_on_stop FROM paper_runs WHERE id=?",
+        (int(run_id),),
+    ).fetchone()
     if r is None:
         return {}
-    return {"status": r[0], "stop_requested": bool(r[1]), "kill_requested": bool(r[2]),
-            "flatten_on_stop": bool(r[3])}
+    return {
+        "status": r[0],
+        "stop_requested": bool(r[1]),
+        "kill_requested": bool(r[2]),
+        "flatten_on_stop": bool(r[3]),
+    }
 
 
 # ------------------------------------------------------------------------------------ intents
-def write_intent(conn: sqlite3.Connection, run_id: int, *, client_order_id: str, role: str,
-                 tag: str, bar_ns: int, side: int, qty: float, order_type: str,
-                 price: float | None, reduce_only: bool, sig: Any = None) -> bool:
+def write_intent(
+    conn: sqlite3.Connection,
+    run_id: int,
+    *,
+    client_order_id: str,
+    role: str,
+    tag: str,
+    bar_ns: int,
+    side: int,
+    qty: float,
+    order_type: str,
+    price: float | None,
+    reduce_only: bool,
+    sig: Any = None,
+) -> bool:
     """Journal an order intent BEFORE its submission (committed on return). Returns False when
     the same client order id was journalled before (a re-decision after a restart)."""
     with tx(conn):
@@ -274,25 +334,52 @@ def write_intent(conn: sqlite3.Connection, run_id: int, *, client_order_id: str,
             "INSERT OR IGNORE INTO paper_intents (run_id, client_order_id, role, tag, bar_ns,"
             " side, qty, order_type, price, reduce_only, sig, created_at) VALUES"
             " (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (int(run_id), client_order_id, role, tag, int(bar_ns), int(side), float(qty),
-             order_type, price, int(bool(reduce_only)),
-             json.dumps(sig) if sig is not None else None, now_iso()))
+            (
+                int(run_id),
+                client_order_id,
+                role,
+                tag,
+                int(bar_ns),
+                int(side),
+                float(qty),
+                order_type,
+                price,
+                int(bool(reduce_only)),
+                json.dumps(sig) if sig is not None else None,
+                now_iso(),
+            ),
+        )
         return cur.rowcount > 0
 
 
 def intents(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
-    out = _rows(conn, "SELECT * FROM paper_intents WHERE run_id=? ORDER BY bar_ns, created_at",
-                (int(run_id),))
+    out = _rows(
+        conn,
+        "SELECT * FROM paper_intents WHERE run_id=? ORDER BY bar_ns, created_at",
+        (int(run_id),),
+    )
     for r in out:
         r["sig"] = json.loads(r["sig"]) if r["sig"] else None
     return out
 
 
 # ------------------------------------------------------------------------------------ fills
-def record_fill(conn: sqlite3.Connection, run_id: int, *, trade_id: int, ts_ns: int, side: int,
-                qty: float, price: float, commission: float, source: str,
-                client_order_id: str | None = None, realized_pnl: float | None = None,
-                tag: str | None = None, bar_ns: int | None = None) -> bool:
+def record_fill(
+    conn: sqlite3.Connection,
+    run_id: int,
+    *,
+    trade_id: int,
+    ts_ns: int,
+    side: int,
+    qty: float,
+    price: float,
+    commission: float,
+    source: str,
+    client_order_id: str | None = None,
+    realized_pnl: float | None = None,
+    tag: str | None = None,
+    bar_ns: int | None = None,
+) -> bool:
     """Journal one venue trade; a second report of the same trade only fills in missing
     fields (tag, bar, client id, realized PnL). Returns True when the trade is new."""
     with tx(conn):
@@ -300,61 +387,103 @@ def record_fill(conn: sqlite3.Connection, run_id: int, *, trade_id: int, ts_ns: 
             "INSERT OR IGNORE INTO paper_fills (run_id, trade_id, client_order_id, ts_ns, side,"
             " qty, price, commission, realized_pnl, tag, bar_ns, source) VALUES"
             " (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (int(run_id), int(trade_id), client_order_id, int(ts_ns), int(side), float(qty),
-             float(price), float(commission), realized_pnl, tag, bar_ns, source))
+            (
+                int(run_id),
+                int(trade_id),
+                client_order_id,
+                int(ts_ns),
+                int(side),
+                float(qty),
+                float(price),
+                float(commission),
+                realized_pnl,
+                tag,
+                bar_ns,
+                source,
+            ),
+        )
         new = cur.rowcount > 0
         if not new:
             conn.execute(
                 "UPDATE paper_fills SET tag=COALESCE(tag, ?), bar_ns=COALESCE(bar_ns, ?),"
                 " client_order_id=COALESCE(client_order_id, ?),"
                 " realized_pnl=COALESCE(realized_pnl, ?) WHERE run_id=? AND trade_id=?",
-                (tag, bar_ns, client_order_id, realized_pnl, int(run_id), int(trade_id)))
+                (tag, bar_ns, client_order_id, realized_pnl, int(run_id), int(trade_id)),
+            )
         return new
 
 
 def fills(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
-    return _rows(conn, "SELECT * FROM paper_fills WHERE run_id=? ORDER BY trade_id",
-                 (int(run_id),))
+    return _rows(conn, "SELECT * FROM paper_fills WHERE run_id=? ORDER BY trade_id", (int(run_id),))
 
 
 def record_funding(conn: sqlite3.Connection, run_id: int, ts_ns: int, amount: float) -> bool:
     with tx(conn):
-        return conn.execute("INSERT OR IGNORE INTO paper_funding VALUES (?,?,?)",
-                            (int(run_id), int(ts_ns), float(amount))).rowcount > 0
+        return (
+            conn.execute(
+                "INSERT OR IGNORE INTO paper_funding VALUES (?,?,?)",
+                (int(run_id), int(ts_ns), float(amount)),
+            ).rowcount
+            > 0
+        )
 
 
 def funding(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
-    return _rows(conn, "SELECT ts_ns, amount FROM paper_funding WHERE run_id=? ORDER BY ts_ns",
-                 (int(run_id),))
+    return _rows(
+        conn,
+        "SELECT ts_ns, amount FROM paper_funding WHERE run_id=? ORDER BY ts_ns",
+        (int(run_id),),
+    )
 
 
-def record_equity(conn: sqlite3.Connection, run_id: int, ts_ns: int, equity: float,
-                  balance: float | None, position: float | None) -> None:
+def record_equity(
+    conn: sqlite3.Connection,
+    run_id: int,
+    ts_ns: int,
+    equity: float,
+    balance: float | None,
+    position: float | None,
+) -> None:
     with tx(conn):
-        conn.execute("INSERT OR REPLACE INTO paper_equity VALUES (?,?,?,?,?)",
-                     (int(run_id), int(ts_ns), float(equity), balance, position))
+        conn.execute(
+            "INSERT OR REPLACE INTO paper_equity VALUES (?,?,?,?,?)",
+            (int(run_id), int(ts_ns), float(equity), balance, position),
+        )
 
 
 def equity(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
-    return _rows(conn, "SELECT ts_ns, equity, balance, position FROM paper_equity WHERE"
-                       " run_id=? ORDER BY ts_ns", (int(run_id),))
+    return _rows(
+        conn,
+        "SELECT ts_ns, equity, balance, position FROM paper_equity WHERE run_id=? ORDER BY ts_ns",
+        (int(run_id),),
+    )
 
 
 # ------------------------------------------------------------------------------------ events
-def add_event(conn: sqlite3.Connection, run_id: int, ts_ns: int, kind: str,
-              payload: dict[str, Any]) -> int:
+def add_event(
+    conn: sqlite3.Connection, run_id: int, ts_ns: int, kind: str, payload: dict[str, Any]
+) -> int:
     """Append one event; returns its ``seq`` (0-based, per run)."""
     with tx(conn):
-        seq = conn.execute("SELECT COALESCE(MAX(seq) + 1, 0) FROM paper_events WHERE run_id=?",
-                           (int(run_id),)).fetchone()[0]
-        conn.execute("INSERT INTO paper_events VALUES (?,?,?,?,?)",
-                     (int(run_id), int(seq), int(ts_ns), kind,
-                      json.dumps(payload, sort_keys=True, default=str)))
+        seq = conn.execute(
+            "SELECT COALESCE(MAX(seq) + 1, 0) FROM paper_events WHERE run_id=?", (int(run_id),)
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO paper_events VALUES (?,?,?,?,?)",
+            (
+                int(run_id),
+                int(seq),
+                int(ts_ns),
+                kind,
+                json.dumps(payload, sort_keys=True, default=str),
+            ),
+        )
     return int(seq)
 
 
-def events(conn: sqlite3.Connection, run_id: int, kind: str | None = None,
-           after_seq: int = -1) -> list[dict[str, Any]]:
+def events(
+    conn: sqlite3.Connection, run_id: int, kind: str | None = None, after_seq: int = -1
+) -> list[dict[str, Any]]:
     sql = "SELECT seq, ts_ns, kind, payload FROM paper_events WHERE run_id=? AND seq>?"
     args: list[Any] = [int(run_id), int(after_seq)]
     if kind:

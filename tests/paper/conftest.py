@@ -1,0 +1,31 @@
+"""Fixtures of the paper-trading tests: real BTCUSDT 5m bars (2025-01 → 2025-02, the window of
+the real 1m archive, 2025-01-27 → 02-26) and funding ingested once per session from the loopback
+data.binance.vision mirror into a data dir with the catalog (for the backtest oracle), and a
+harness that runs ``vibe-quant exchange serve`` + ``vibe-quant paper start`` in lockstep."""
+
+from __future__ import annotations
+
+import pytest
+
+from vibe_quant.paths import DataDir
+
+
+@pytest.fixture(scope="session")
+def dd_paper(tmp_path_factory, mirror) -> DataDir:
+    from vibe_quant.data.ingest import ingest
+
+    dd = DataDir(tmp_path_factory.mktemp("paper_5m")).ensure()
+    rep = ingest(
+        dd,
+        symbols=["BTCUSDT"],
+        intervals=["5m"],
+        start=(2025, 1),
+        end=(2025, 2),
+        base_url=mirror.url,
+        rest_url="http://127.0.0.1:9",
+        use_rest=False,
+        now_ms=1_780_000_000_000,
+        progress=False,
+    )
+    assert rep.ok, rep.failed
+    return dd

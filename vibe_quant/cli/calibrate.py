@@ -20,7 +20,7 @@ COMMAND = "filter-calibrate"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from vibe_quant.overfitting import calibrate as cal
+    from vibe_quant.overfitting import calibration_defaults as cal  # light: no SciPy at start-up
 
     p = sub.add_parser(
         COMMAND,

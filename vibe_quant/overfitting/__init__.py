@@ -16,42 +16,60 @@ Modules (one job each):
 Definitions and formulas: ``SPEC.md §6``.
 """
 
-from vibe_quant.overfitting.cpcv import CPCVResult, combinatorial_purged_cv, n_paths
-from vibe_quant.overfitting.dsr import (
-    DSR_THRESHOLD,
-    DeflatedSharpeResult,
-    ReturnMoments,
-    deflated_sharpe_ratio,
-    deflated_sharpe_test,
-    expected_max_sharpe,
-    expected_max_sharpe_factor,
-    min_track_record_length,
-    probabilistic_sharpe_ratio,
-    return_moments,
-    sharpe_ratio_std,
-    trials_sharpe_variance,
-)
-from vibe_quant.overfitting.pbo import PBO_THRESHOLD, PBOResult, probability_of_backtest_overfitting
-from vibe_quant.overfitting.purged_kfold import (
-    FoldSharpeSummary,
-    PurgedFold,
-    embargo_size,
-    iter_purged_kfold,
-    purged_kfold_splits,
-    summarise_fold_sharpes,
-)
-from vibe_quant.overfitting.selection_cv import SelectionCVResult, selection_cv
-from vibe_quant.overfitting.sharpe import DAYS_PER_YEAR, annualised_sharpe, sharpe_ratio
-from vibe_quant.overfitting.walk_forward import (
-    WalkForwardSummary,
-    WalkForwardWindow,
-    WindowResult,
-    equity_sharpe,
-    generate_windows,
-    stitch_equity_curves,
-    summarise_walk_forward,
-    walk_forward_efficiency,
-)
+# Names are imported on first use (PEP 562), so importing one light submodule (e.g. the
+# calibration defaults the CLI shows) does not pull NumPy, pandas and SciPy in.
+_EXPORTS = {
+    "CPCVResult": "vibe_quant.overfitting.cpcv",
+    "combinatorial_purged_cv": "vibe_quant.overfitting.cpcv",
+    "n_paths": "vibe_quant.overfitting.cpcv",
+    "DSR_THRESHOLD": "vibe_quant.overfitting.dsr",
+    "DeflatedSharpeResult": "vibe_quant.overfitting.dsr",
+    "ReturnMoments": "vibe_quant.overfitting.dsr",
+    "deflated_sharpe_ratio": "vibe_quant.overfitting.dsr",
+    "deflated_sharpe_test": "vibe_quant.overfitting.dsr",
+    "expected_max_sharpe": "vibe_quant.overfitting.dsr",
+    "expected_max_sharpe_factor": "vibe_quant.overfitting.dsr",
+    "min_track_record_length": "vibe_quant.overfitting.dsr",
+    "probabilistic_sharpe_ratio": "vibe_quant.overfitting.dsr",
+    "return_moments": "vibe_quant.overfitting.dsr",
+    "sharpe_ratio_std": "vibe_quant.overfitting.dsr",
+    "trials_sharpe_variance": "vibe_quant.overfitting.dsr",
+    "PBO_THRESHOLD": "vibe_quant.overfitting.pbo",
+    "PBOResult": "vibe_quant.overfitting.pbo",
+    "probability_of_backtest_overfitting": "vibe_quant.overfitting.pbo",
+    "FoldSharpeSummary": "vibe_quant.overfitting.purged_kfold",
+    "PurgedFold": "vibe_quant.overfitting.purged_kfold",
+    "embargo_size": "vibe_quant.overfitting.purged_kfold",
+    "iter_purged_kfold": "vibe_quant.overfitting.purged_kfold",
+    "purged_kfold_splits": "vibe_quant.overfitting.purged_kfold",
+    "summarise_fold_sharpes": "vibe_quant.overfitting.purged_kfold",
+    "SelectionCVResult": "vibe_quant.overfitting.selection_cv",
+    "selection_cv": "vibe_quant.overfitting.selection_cv",
+    "DAYS_PER_YEAR": "vibe_quant.overfitting.sharpe",
+    "annualised_sharpe": "vibe_quant.overfitting.sharpe",
+    "sharpe_ratio": "vibe_quant.overfitting.sharpe",
+    "WalkForwardSummary": "vibe_quant.overfitting.walk_forward",
+    "WalkForwardWindow": "vibe_quant.overfitting.walk_forward",
+    "WindowResult": "vibe_quant.overfitting.walk_forward",
+    "equity_sharpe": "vibe_quant.overfitting.walk_forward",
+    "generate_windows": "vibe_quant.overfitting.walk_forward",
+    "stitch_equity_curves": "vibe_quant.overfitting.walk_forward",
+    "summarise_walk_forward": "vibe_quant.overfitting.walk_forward",
+    "walk_forward_efficiency": "vibe_quant.overfitting.walk_forward",
+}
+
+
+def __getattr__(name: str):
+    """Import the public name ``name`` from its submodule on first access."""
+    mod = _EXPORTS.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CPCVResult",

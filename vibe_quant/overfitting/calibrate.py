@@ -57,22 +57,24 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from vibe_quant.overfitting.calibration_defaults import (
+    DEFAULT_DAYS,
+    DEFAULT_RHOS,
+    DEFAULT_SEED,
+    DEFAULT_SHARPES,
+    DEFAULT_SIMS,
+    DEFAULT_STRATEGIES,
+    FILTERS,
+)
 from vibe_quant.overfitting.dsr import deflated_sharpe_ratio, return_moments
 from vibe_quant.overfitting.purged_kfold import purged_kfold_splits
 from vibe_quant.overfitting.selection_cv import _json_clean, as_return_matrix, selection_cv
 from vibe_quant.overfitting.sharpe import DAYS_PER_YEAR
 from vibe_quant.overfitting.walk_forward import generate_windows
 
-DEFAULT_RHOS = (0.0, 0.3, 0.6, 0.9)
-DEFAULT_SHARPES = (0.0, 0.5, 1.0, 2.0, 3.0)
-DEFAULT_STRATEGIES = 100
-DEFAULT_DAYS = 730
-DEFAULT_SIMS = 500
-DEFAULT_SEED = 11
 STUDENT_T_DOF = 5
 DAILY_VOL = 0.02
 ALPHA = 0.05
-FILTERS = ("dsr", "pbo", "pkfold", "wfa")
 WFA_START = pd.Timestamp("2023-01-01", tz="UTC")
 
 _SQRT_YEAR = math.sqrt(DAYS_PER_YEAR)

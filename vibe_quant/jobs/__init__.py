@@ -32,7 +32,7 @@ HEARTBEAT_S = 5.0
 STALE_S = 120.0
 CANCEL_GRACE_S = 5.0
 
-JOB_COMMANDS = ("data ingest", "sweep", "filter", "validate", "pipeline")
+JOB_COMMANDS = ("data ingest", "backtest", "sweep", "filter", "validate", "pipeline")
 """Commands that can run as background jobs (``--background``)."""
 
 

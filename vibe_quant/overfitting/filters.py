@@ -593,6 +593,14 @@ def _walk_forward(
         ),
         "anchored": cfg.wfa_anchored,
     }
+    if summ.wfe is None:  # say why there is no value (the verdict is then "fail")
+        det["reason"] = (
+            "walk-forward efficiency undefined: the pooled in-sample return of the "
+            "re-optimised windows is not positive (no in-sample edge to be efficient "
+            "about, Pardo 2008); "
+            f"{sum(1 for r in wres if r.oos_return > 0)} of {summ.n_windows} out-of-sample "
+            "windows were profitable"
+        )
     return summ.wfe, summ.passed, _clean(det)
 
 

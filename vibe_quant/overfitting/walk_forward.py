@@ -22,7 +22,9 @@ Conventions:
 * The summary WFE is **pooled**: ``(Σ R_oos / Σ d_oos) / (Σ R_is / Σ d_is)`` over all windows
   (robust to one window with a tiny IS return); the per-window WFEs are reported alongside.
 * A window is profitable when its OOS return is strictly > 0.
-* Pass rule: ``WFE >= 0.5`` and ``share of profitable OOS windows > 0.5`` (strict).
+* Pass rule: ``WFE >= min_wfe`` and ``share of profitable OOS windows > min_profitable_share``
+  (strict); the seed design used 0.5 and 0.5, the calibrated defaults are in
+  :class:`vibe_quant.overfitting.filters.FilterConfig` (SPEC §7).
 * Stitched OOS equity: see ``stitch_equity_curves`` (compounded; when OOS windows overlap —
   the default 3-month OOS with 1-month step — the most recently re-optimised window governs).
 * Stitched Sharpe: daily (UTC day) returns of the stitched curve, ``mean/std(ddof=1)·sqrt(365)``.

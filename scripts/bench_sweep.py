@@ -4,7 +4,11 @@ Default: the first ``--combos`` (100) combinations of ``strategies/ema_cross.yam
 5m 2023-01-01 → 2024-12-31 (compiled by the DSL compiler), from ``--data-dir`` (ingested from a
 loopback mirror of ``../shared/data`` into a temp dir when it has no catalog). Prints one JSON
 line: combos/s and bars/s per worker count, the scaling ratio, the per-combination overhead
-beyond engine time, and peak RSS per worker. Targets: scaling ≥ 1.8×, overhead ≤ 50 ms.
+beyond engine time, peak RSS per worker, each worker's RSS after its last combination over
+its RSS after its 10th, the no-op ceiling (a ``VQStrategy`` doing nothing per bar, same bars
+and venue, in the parent) with the ratio of a combination's engine time to it, and the 1,000-
+combination time projected from the 2-worker rate. Targets (issue 15): scaling ≥ 1.9×,
+overhead ≤ 25 ms, peak RSS ≤ 600 MB, RSS growth ≤ 1.10, engine vs no-op ≥ 0.7.
 """
 
 from __future__ import annotations
@@ -31,8 +35,17 @@ def _data_dir(arg: str | None, tmp: str) -> str:
         return arg
     dd = DataDir(Path(tmp)).ensure()
     with MirrorServer(shared_data_dir() / "binance-vision") as m:
-        ingest(dd, symbols=["BTCUSDT"], intervals=["5m"], start=(2023, 1), end=(2024, 12),
-               base_url=m.url, use_rest=False, now_ms=1_780_000_000_000, progress=False)
+        ingest(
+            dd,
+            symbols=["BTCUSDT"],
+            intervals=["5m"],
+            start=(2023, 1),
+            end=(2024, 12),
+            base_url=m.url,
+            use_rest=False,
+            now_ms=1_780_000_000_000,
+            progress=False,
+        )
     return str(dd.root)
 
 
@@ -43,26 +56,73 @@ def _run(store_path: Path, spec, data_dir: str, workers: int) -> dict:
     results: list[dict] = []
     with StateStore.open(store_path) as store:
         t0 = time.perf_counter()
-        rep = run_sweep(store, spec, data_dir=data_dir, workers=workers, progress=False,
-                        fresh=True, on_result=results.append)
+        rep = run_sweep(
+            store,
+            spec,
+            data_dir=data_dir,
+            workers=workers,
+            progress=False,
+            fresh=True,
+            on_result=results.append,
+        )
         wall = time.perf_counter() - t0
     ok = [r for r in results if r["status"] == "completed"]
     bars = sum(r["bars"] for r in ok)
     engine = statistics.fmean(r["engine_s"] for r in ok)
     in_worker = statistics.fmean(r["total_s"] - r["engine_s"] for r in ok)
     rss: dict[int, float] = {}
+    cur: dict[int, list[float]] = {}  # each worker's RSS after each of its combinations
     for r in ok:
         rss[r["pid"]] = max(rss.get(r["pid"], 0.0), r["peak_rss_mb"])
+        if r.get("rss_mb") is not None:
+            cur.setdefault(r["pid"], []).append(r["rss_mb"])
+    growth = [v[-1] / v[9] for v in cur.values() if len(v) > 10]
     return {
-        "workers": workers, "combos": rep.combos, "completed": rep.completed,
-        "failed": rep.failed, "wall_s": round(wall, 3),
-        "combos_per_s": round(rep.combos / wall, 3), "bars_per_s": round(bars / wall),
+        "workers": workers,
+        "combos": rep.combos,
+        "completed": rep.completed,
+        "failed": rep.failed,
+        "wall_s": round(wall, 3),
+        "combos_per_s": round(rep.combos / wall, 3),
+        "bars_per_s": round(bars / wall),
         "engine_s_per_combo": round(engine, 4),
         "overhead_ms_per_combo_in_worker": round(in_worker * 1000, 1),
-        "overhead_ms_per_combo_end_to_end": round((wall * workers / rep.combos - engine) * 1000,
-                                                  1),
+        "overhead_ms_per_combo_end_to_end": round((wall * workers / rep.combos - engine) * 1000, 1),
         "peak_rss_mb_per_worker": round(max(rss.values()), 1) if rss else None,
+        # RSS after a worker's last combination / after its 10th (target ≤ 1.10)
+        "rss_last_vs_10th": round(max(growth), 3) if growth else None,
     }
+
+
+def _noop_ceiling(spec, data_dir: str, repeat: int = 3) -> dict:
+    """Engine time of a ``VQStrategy`` doing nothing per bar on the sweep's bars and venue (the
+    engine's own limit), best of ``repeat`` re-runs on one session, in this process."""
+    from vibe_quant.backtest.marketdata import load_market_data
+    from vibe_quant.backtest.run import BacktestSession
+    from vibe_quant.backtest.strategy import VQStrategy
+    from vibe_quant.data.intervals import interval_ms
+    from vibe_quant.paths import DataDir
+    from vibe_quant.screening.sweep import _spec_combos, sweep_warmup
+
+    class NoopCeiling(VQStrategy):
+        name = "noop_ceiling"
+
+        def handle_bar(self, bar):
+            pass
+
+    combos, _, lev = _spec_combos(spec)
+    warm = sweep_warmup(spec, combos)
+    md = load_market_data(
+        DataDir.resolve(data_dir),
+        spec.symbol,
+        spec.interval,
+        spec.start_ns - warm * interval_ms(spec.interval) * 1_000_000,
+        spec.end_ns,
+    )
+    sess = BacktestSession(md, trade_start_ns=spec.start_ns, leverage=lev)
+    runs = [sess.run(NoopCeiling, {}) for _ in range(repeat)]
+    sess.dispose()
+    return {"engine_s": min(r.elapsed_s for r in runs), "bars": runs[0].bars}
 
 
 def main() -> None:
@@ -82,15 +142,36 @@ def main() -> None:
     grid = sweep_grid(load_strategy(text))[: args.combos]
     with tempfile.TemporaryDirectory() as tmp:
         dd = _data_dir(args.data_dir, tmp)
-        spec = SweepSpec(yaml_text=text, symbol="BTCUSDT", start_ns=to_ns(args.start),
-                         end_ns=to_ns(args.end, end=True), grid=grid)
+        spec = SweepSpec(
+            yaml_text=text,
+            symbol="BTCUSDT",
+            start_ns=to_ns(args.start),
+            end_ns=to_ns(args.end, end=True),
+            grid=grid,
+        )
+        noop = _noop_ceiling(spec, dd)
         one = _run(Path(tmp) / "s1.db", spec, dd, 1)
+        noop2 = _noop_ceiling(spec, dd)
         two = _run(Path(tmp) / "s2.db", spec, dd, 2)
-    print(json.dumps({
-        "bench": "sweep", "strategy": Path(args.strategy).name, "range": f"{args.start}..{args.end}",
-        "one_worker": one, "two_workers": two,
-        "scaling": round(two["combos_per_s"] / one["combos_per_s"], 3),
-    }))
+    noop_s = min(noop["engine_s"], noop2["engine_s"])
+    print(
+        json.dumps(
+            {
+                "bench": "sweep",
+                "strategy": Path(args.strategy).name,
+                "range": f"{args.start}..{args.end}",
+                "one_worker": one,
+                "two_workers": two,
+                "scaling": round(two["combos_per_s"] / one["combos_per_s"], 3),
+                # the no-op ceiling (engine + bar dispatch, same bars/venue) and a combination's
+                # engine time against it (1 worker; target ≥ 0.7)
+                "noop_engine_s": round(noop_s, 4),
+                "noop_bars_per_s": round(noop["bars"] / noop_s),
+                "engine_vs_noop_ratio": round(noop_s / one["engine_s_per_combo"], 3),
+                "projected_1000_combos_2_workers_min": round(1000 / two["combos_per_s"] / 60, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

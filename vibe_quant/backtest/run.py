@@ -169,6 +169,14 @@ class BacktestSession:
         # shared by the strategy and the fill model: prices liquidation clearance (venue.py)
         self.liquidations = LiquidationBook(self.execution.close_ts, self.execution.open_,
                                             self.settings.liquidation_fee)
+        #: Nautilus's backstop liquidation check (SPEC §3 "Liquidation") is left off where the
+        #: isolated-LP guard provably fills first: guard on, no latency (the guard rests from the
+        #: engine step of the fill), no circuit breakers, the strategy's own bars. Each such run
+        #: is then checked (:func:`backstop_could_fire`) and re-run with the backstop on when
+        #: its precondition failed, so the fills are always those of a backstop-on run.
+        self.backstop = not (liquidation_guard and self.preset.latency_model is None
+                             and self.risk is None and execution is None)
+        self.backstop_reruns = 0
         self._engine: Any = None
         self._used = False
         self._spec: Any = None
@@ -182,7 +190,8 @@ class BacktestSession:
                                     component_levels={"nautilus_system::kernel": "OFF"}),
         )
         eng = BacktestEngine(cfg)
-        add_venue(eng, self.settings, self.preset, self.seed, self.liquidations)
+        add_venue(eng, self.settings, self.preset, self.seed, self.liquidations,
+                  backstop=self.backstop)
         eng.add_instrument(self.instrument)
         if self.execution is not self.data:
             eng.add_actor(ExecutionClock(self.execution.bar_type, self.liquidations))
@@ -266,6 +275,18 @@ class BacktestSession:
         usdt = n3.Currency.from_str("USDT")
         account = eng.cache.account_for_venue(n3.Venue(VENUE_NAME))
         engine_balance = account.balance_total(usdt).as_double()
+        if not self.backstop and backstop_could_fire(
+                strat.fills, funding_payments(strat.fills, self.data, ctx.size_precision),
+                self.settings.starting_balance, self.settings.leverage):
+            # the guard alone is not provably first here: this run again with the backstop on
+            self.backstop_reruns += 1
+            self.dispose()
+            self.backstop = True
+            try:
+                return self.run(strategy_spec, params)
+            finally:
+                self.dispose()
+                self.backstop = False
         return assemble_result(
             strategy=strategy_name(strategy_spec),
             data=self.data,
@@ -290,6 +311,49 @@ class BacktestSession:
             self._engine = None
         self._used = False
         self._spec = self._strategy = None
+
+
+def backstop_could_fire(fills: list, pays: list, starting_balance: float,
+                        leverage: float) -> bool:
+    """Whether Nautilus's backstop liquidation might have acted in a run made without it.
+
+    The backstop closes a position when ``balance + unrealized ≤ m × Q × EP`` (m = MMR₁ ×
+    (1 − 1/leverage)); with the isolated-LP guard resting it cannot fire before the guard
+    while the wallet balance is at least the position's isolated margin ``Q × EP / leverage``
+    (SPEC §3 "Liquidation"). This replays the engine's balance (start + realized PnL −
+    commissions + liquidation adjustments + funding, USDT) over ``fills`` and ``pays`` (funding
+    at an instant before the fills stamped with it) and returns True when, at any event with a
+    position open, balance < isolated margin (with 1e-9 relative slack).
+    """
+    events = sorted([(p.ts, 0, i) for i, p in enumerate(pays)]
+                    + [(f.ts, 1, i) for i, f in enumerate(fills)])
+    bal = float(starting_balance)
+    pos = 0.0
+    avg = 0.0
+    for _, kind, i in events:
+        if kind == 0:
+            bal += pays[i].amount
+        else:
+            f = fills[i]
+            q = f.side * f.qty
+            bal -= f.commission
+            bal += f.liquidation_adjustment
+            if pos != 0.0 and pos * q < 0:  # reducing (and maybe flipping)
+                closed = min(abs(q), abs(pos))
+                bal += closed * (f.price - avg) * (1.0 if pos > 0 else -1.0)
+                rest = abs(q) - closed
+                pos = pos + q if abs(q) <= abs(pos) else f.side * rest
+                if abs(q) > closed:
+                    avg = f.price
+            else:  # opening or adding: weighted average entry
+                new = pos + q
+                avg = (abs(pos) * avg + abs(q) * f.price) / abs(new) if new != 0 else 0.0
+                pos = new
+            if abs(pos) < 1e-12:
+                pos = 0.0
+        if pos != 0.0 and bal < abs(pos) * avg / leverage * (1.0 + 1e-9):
+            return True
+    return False
 
 
 def assemble_result(

@@ -117,10 +117,15 @@ def init_worker(setup: WorkerSetup) -> None:
         feed_start = setup.start_ns - warm * interval_ms(setup.interval) * 1_000_000
         data = load_market_data(DataDir.resolve(setup.data_dir), setup.symbol, setup.interval,
                                 feed_start, setup.end_ns)
+        # other symbols' bars a compiled strategy reads as data (DSL ``informative``)
+        informative = {
+            sym: load_market_data(DataDir.resolve(setup.data_dir), sym, setup.interval,
+                                  feed_start, setup.end_ns)
+            for sym in getattr(spec, "informative_symbols", ()) or ()}
     except Exception as e:
         _STATE["startup_error"] = f"{type(e).__name__}: {e}"
         return
-    _STATE.update(spec=spec, setup=setup, data=data, sessions={},
+    _STATE.update(spec=spec, setup=setup, data=data, sessions={}, informative=informative,
                   init_s=time.perf_counter() - t0)
 
 
@@ -140,15 +145,35 @@ def _session(leverage: float) -> Any:
         st = _STATE["setup"]
         sessions[leverage] = BacktestSession(
             _STATE["data"], trade_start_ns=st.start_ns, mode=st.mode, leverage=leverage,
-            starting_balance=st.starting_balance, seed=st.seed)
+            starting_balance=st.starting_balance, seed=st.seed,
+            informative=_STATE.get("informative"))
     return sessions[leverage]
+
+
+def fills_digest(fills: list[Any]) -> str:
+    """sha256 (hex) of a run's fill log: every fill's ts (ns), side, qty, price, commission
+    (``repr`` of the floats, i.e. every digit), tag and liquidity, in order. Two runs with the
+    same digest filled identically (the sweep identity test compares it)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in fills:
+        h.update(f"{f.ts},{f.side},{f.qty!r},{f.price!r},{f.commission!r},{f.tag},"
+                 f"{f.liquidity},{f.liquidation_adjustment!r};".encode())
+    return h.hexdigest()
 
 
 def _proc_stats() -> dict[str, Any]:
     import os
     import resource
 
-    return {"pid": os.getpid(),
+    rss = None
+    try:  # resident set size now (MB): statm's 2nd field, in pages
+        with open("/proc/self/statm") as fh:
+            rss = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):  # not Linux
+        pass
+    return {"pid": os.getpid(), "rss_mb": rss,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -172,6 +197,7 @@ def run_combo(combo_idx: int, params: dict[str, Any]) -> dict[str, Any]:
                             if len(res.daily_equity) > 1 else None),
             "engine_s": res.elapsed_s, "total_s": time.perf_counter() - t0,
             "bars": res.bars, "init_s": _STATE.pop("init_s", 0.0), **_proc_stats(),
+            "fills": len(res.fills), "fills_sha256": fills_digest(res.fills),
         }
     except Exception as e:  # a failing combination is recorded, the sweep goes on
         return {"combo_idx": combo_idx, "params": params, "status": "failed",

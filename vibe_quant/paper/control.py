@@ -126,13 +126,11 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
 def from_validation(dd: Any, run_id: int) -> tuple[str, dict[str, Any], str]:
     """``(strategy YAML, params, symbol)`` of stored backtest run ``run_id`` (a validation run
     of the pipeline / ``vibe-quant validate``)."""
+    from vibe_quant.store.paper_sql import validation_run_source
+
     with _conn(dd) as st:
-        r = st.conn.execute(
-            "SELECT r.params, r.symbols, r.mode, s.yaml FROM backtest_runs r JOIN strategies s"
-            " ON s.id = r.strategy_id WHERE r.id=?",
-            (int(run_id),),
-        ).fetchone()
-    if r is None:
+        r = validation_run_source(st.conn, run_id)
+    if r is None or r[3] is None:
         raise PaperError(
             f"--from-validation {run_id}: no stored backtest run with that id "
             "(see `vibe-quant validate …` output for run ids)"

@@ -128,6 +128,7 @@ def run_pipeline(dd: DataDir, cfg: PipelineConfig, *, progress: bool = True,
     from vibe_quant.store import pipeline_sql as psql
     from vibe_quant.store import validation_sql as vsql
     from vibe_quant.store.state import StateStore
+    from vibe_quant.validation.params import DEFAULT_K, DEFAULT_SPREAD_TICKS, DEFAULT_WINDOW
     from vibe_quant.validation.validate import ValidateConfig, settings_from, validate_sweep
 
     spec = load_strategy(cfg.yaml_text)
@@ -218,7 +219,8 @@ def run_pipeline(dd: DataDir, cfg: PipelineConfig, *, progress: bool = True,
         if validation_run_id is None and (survivors is None or survivors):
             t0 = time.perf_counter()
             log("validation …")
-            settings = settings_from(cfg.latency, cfg.fee_tier, 0.1, 1.0, 20)
+            settings = settings_from(cfg.latency, cfg.fee_tier, DEFAULT_K, DEFAULT_SPREAD_TICKS,
+                                     DEFAULT_WINDOW)
             rep = validate_sweep(store, sweep.sweep_id, data_dir=str(dd.root),
                                  config=ValidateConfig(top=cfg.top,
                                                        only_passed=survivors is not None,

@@ -493,3 +493,17 @@ def events(
     for r in out:
         r["payload"] = json.loads(r["payload"])
     return out
+
+
+def validation_run_source(conn: sqlite3.Connection, run_id: int) -> tuple | None:
+    """``(params JSON, symbols JSON, mode, strategy YAML)`` of stored backtest run ``run_id``,
+    or ``None``. The YAML comes from the run's strategy row, else (validation runs of a sweep,
+    which carry no strategy row) from the sweep the validation re-ran."""
+    return conn.execute(
+        "SELECT r.params, r.symbols, r.mode, COALESCE(s.yaml, sw.yaml) FROM backtest_runs r"
+        " LEFT JOIN strategies s ON s.id = r.strategy_id"
+        " LEFT JOIN validation_results vr ON vr.run_id = r.id"
+        " LEFT JOIN validation_runs vrun ON vrun.id = vr.validation_run_id"
+        " LEFT JOIN sweeps sw ON sw.id = vrun.sweep_id WHERE r.id=?",
+        (int(run_id),),
+    ).fetchone()

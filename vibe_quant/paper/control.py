@@ -192,6 +192,12 @@ def start(
         risk = ap.breakers.model_dump() if ap.breakers is not None else None
     compiled = compile_strategy(text)
     compiled.resolve(p)  # bad keys / values: StrategyError before anything starts
+    if compiled.informative_symbols:  # the live node subscribes the traded symbol only
+        raise PaperError(
+            f"strategy {compiled.name!r} reads informative series "
+            f"({', '.join(compiled.informative_symbols)}), which paper trading does not feed "
+            "yet; backtest, sweep and validate support them"
+        )
     lev = float(leverage if leverage is not None else compiled.leverage(p))
     if lev < 1:
         raise PaperError(f"--leverage must be ≥ 1, got {lev:g}")

@@ -593,8 +593,8 @@ def _walk_forward(
         ),
         "anchored": cfg.wfa_anchored,
     }
-    if summ.wfe is None:  # say why there is no value (the verdict is then "fail")
-        det["reason"] = (
+    if summ.wfe is None:  # ran, but has no value: say why (the verdict is then "fail")
+        det["no_value_reason"] = (
             "walk-forward efficiency undefined: the pooled in-sample return of the "
             "re-optimised windows is not positive (no in-sample edge to be efficient "
             "about, Pardo 2008); "

@@ -331,8 +331,8 @@ def rejection_reasons(cand: dict[str, Any], sweep_level: dict[str, Any]) -> list
         if not v.get("passed"):
             if v.get("not_run"):
                 out.append(f"{name} (not run: period shorter than one window)")
-            elif v.get("value") is None and v.get("reason"):
-                out.append(f"{name} ({v['reason']})")
+            elif v.get("value") is None and v.get("no_value_reason"):
+                out.append(f"{name} ({v['no_value_reason']})")
             elif name == "pbo" and v.get("value") is not None:
                 out.append(f"pbo (PBO {v['value']:.2f} > threshold: sweep flagged as overfit)")
             else:

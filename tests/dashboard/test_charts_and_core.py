@@ -187,13 +187,3 @@ def test_telegram_status_never_contains_the_token():
     st = core.telegram_status(env)
     assert st["VIBE_QUANT_TELEGRAM_TOKEN"] == "set" and "topsecret" not in repr(st)
     assert core.telegram_status({})["VIBE_QUANT_TELEGRAM_TOKEN"] == "not set"
-
-
-def test_paper_controls_report_that_paper_trading_is_not_built(tmp_path):
-    from vibe_quant.dashboard import paper_control
-    from vibe_quant.paths import DataDir
-
-    if paper_control.available():
-        pytest.skip("vibe_quant.paper.control exists: its own tests cover start/stop/kill")
-    with pytest.raises(paper_control.PaperUnavailableError, match="not built"):
-        paper_control.kill(DataDir(tmp_path))

@@ -97,8 +97,9 @@ def test_429_retry_after_is_survived(fake_tg, tg_config):
     calls = fake_tg.calls
     assert [(c.method, c.status) for c in calls] == [("sendMessage", 429), ("sendMessage", 200)]
     waited = calls[1].at - calls[0].at
-    # PTB AIORateLimiter pauses retry_after + 0.1 s = 1.1 s before the retry
-    assert 1.0 <= waited < 3.0, waited
+    # PTB AIORateLimiter pauses retry_after + 0.1 s = 1.1 s before the retry: the retry never
+    # comes before retry_after (no upper bound: how late it comes is the machine's load)
+    assert waited >= 1.0, waited
     assert n.stats.sent == 1 and n.stats.failed == 0
 
 

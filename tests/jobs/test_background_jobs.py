@@ -113,7 +113,7 @@ def _cli(
     )
 
 
-def _sweep_args(start: str, end: str, workers: int) -> list[str]:
+def _sweep_args(start: str, end: str, workers: int, combos: int = 6) -> list[str]:
     return [
         "sweep",
         STRATEGY,
@@ -124,7 +124,7 @@ def _sweep_args(start: str, end: str, workers: int) -> list[str]:
         "--end",
         end,
         "--max-combos",
-        "6",
+        str(combos),
         "--workers",
         str(workers),
     ]
@@ -154,7 +154,7 @@ def _stored(dd: DataDir) -> dict[int, tuple]:
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
-def _check_exact_combos(dd: DataDir) -> None:
+def _check_exact_combos(dd: DataDir, expected: int = 6) -> None:
     """One sweep whose results are exactly its combinations: one row per combo index
     0..n_combos-1 (no duplicates, no holes), each with its own stored parameters, all
     distinct and from the strategy's grid."""
@@ -168,12 +168,12 @@ def _check_exact_combos(dd: DataDir) -> None:
             "WHERE sweep_id=? ORDER BY combo_idx",
             (sid,),
         ).fetchall()
-    assert (n, status) == (6, "completed")
-    assert [r[0] for r in rows] == list(range(6))
+    assert (n, status) == (expected, "completed")
+    assert [r[0] for r in rows] == list(range(expected))
     assert [json.loads(r[1]) for r in rows] == combos
     assert all(r[2] == "completed" for r in rows)
     pairs = {(c["ema_fast.period"], c["ema_slow.period"]) for c in combos}
-    assert len(pairs) == 6 and all(f in FAST and s in SLOW for f, s in pairs)
+    assert len(pairs) == expected and all(f in FAST and s in SLOW for f, s in pairs)
 
 
 # ------------------------------------------------------------------ tests
@@ -242,7 +242,10 @@ def test_background_sweep_survives_the_terminal_that_started_it(jobs_dd):
 
 @pytest.mark.slow
 def test_cancel_ends_the_whole_group_and_the_sweep_resumes_to_exactly_its_combos(jobs_dd):
-    args = _sweep_args("2024-01-01", "2024-12-31", 1)
+    # 24 combinations on one worker (≈ 1–3 s each): a cancel right after the first stored result
+    # always lands mid-way, however slow the machine is
+    n = 24
+    args = _sweep_args("2024-01-01", "2024-12-31", 1, combos=n)
     out = _cli(jobs_dd, *args, "--background")
     assert out.returncode == 0, out.stderr
     job_id = int(out.stdout.strip())
@@ -256,7 +259,7 @@ def test_cancel_ends_the_whole_group_and_the_sweep_resumes_to_exactly_its_combos
     assert _group(job["pgid"]) == [] and _with_token(job["token"]) == []
     assert not any(_alive(p) for p in members)
     before = _stored(jobs_dd)
-    assert 1 <= len(before) < 6, before  # cancelled mid-way: some work stored, some left
+    assert 1 <= len(before) < n, before  # cancelled mid-way: some work stored, some left
     again = _cli(jobs_dd, "jobs", "cancel", str(job_id))
     assert again.returncode == 1 and "already cancelled" in again.stderr
 
@@ -266,13 +269,13 @@ def test_cancel_ends_the_whole_group_and_the_sweep_resumes_to_exactly_its_combos
     rep = json.loads(res.stdout)
     assert (rep["resumed"], rep["combos"], rep["completed"], rep["ran_now"]) == (
         True,
-        6,
-        6,
-        6 - len(before),
+        n,
+        n,
+        n - len(before),
     )
     after = _stored(jobs_dd)
     assert {i: after[i] for i in before} == before  # stored results were not re-run
-    _check_exact_combos(jobs_dd)
+    _check_exact_combos(jobs_dd, n)
 
 
 @pytest.mark.slow

@@ -47,7 +47,8 @@ def expected(archive):
 
 def test_funding_total_equals_sum_qty_price_rate(hold, expected):
     exp_total = sum(p for _, p in expected["pays"])
-    assert len(expected["pays"]) == 3 * 366  # every 8 h of 2024 after the 00:05 entry, incl. 2025-01-01 00:00
+    # every 8 h of 2024 after the 00:05 entry, incl. 2025-01-01 00:00
+    assert len(expected["pays"]) == 3 * 366
     assert abs(hold.total_funding - exp_total) < 0.01
     # what the ENGINE settled: its balance change minus price PnL and fees
     t = hold.trades[0]

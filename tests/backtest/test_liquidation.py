@@ -3,14 +3,13 @@ ETF-rejection rumour) is liquidated at Binance's isolated-margin liquidation pri
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
 from vibe_quant.backtest import run_backtest
 
 from .conftest import archive_klines
+from .raw_reference import btc_brackets
 from .strategies import AllInLong
 
 START, END = "2024-01-03T11:00", "2024-01-04"
@@ -21,19 +20,7 @@ BAL = 1_000.0
 TAKER = 0.0005  # Binance USDⓈ-M VIP 0 taker fee rate
 
 
-def _brackets(shared_data):
-    doc = json.loads(
-        (shared_data / "binance-api" / "leverage_brackets_BTC_ETH_SOL.json").read_text()
-    )
-    return [
-        (
-            float(b["info"]["notionalFloor"]),
-            float(b["info"]["notionalCap"]),
-            float(b["info"]["maintMarginRatio"]),
-            float(b["info"]["cum"]),
-        )
-        for b in doc["BTC/USDT:USDT"]
-    ]
+_brackets = btc_brackets
 
 
 @pytest.fixture(scope="module")

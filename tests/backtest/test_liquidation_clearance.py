@@ -15,6 +15,7 @@ import pytest
 from vibe_quant.backtest import run_backtest
 
 from .conftest import archive_klines
+from .raw_reference import btc_brackets
 from .strategies import AllInLong
 
 TAKER = 0.0005
@@ -28,19 +29,7 @@ START_MS = 1705075200000
 BAL, LEV, FRAC = 2520.0, 20, 0.99
 
 
-def _brackets(shared_data):
-    doc = json.loads(
-        (shared_data / "binance-api" / "leverage_brackets_BTC_ETH_SOL.json").read_text()
-    )
-    return [
-        (
-            float(b["info"]["notionalFloor"]),
-            float(b["info"]["notionalCap"]),
-            float(b["info"]["maintMarginRatio"]),
-            float(b["info"]["cum"]),
-        )
-        for b in doc["BTC/USDT:USDT"]
-    ]
+_brackets = btc_brackets
 
 
 def _liquidation_fee(shared_data):

@@ -20,10 +20,15 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 
-class _Server:
-    handler_cls: type[BaseHTTPRequestHandler]
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 (free port) serving ``handler_cls``, whose handlers
+    reach this object as ``self.server_ref``; a context manager. ``poll_interval`` (s) bounds
+    how long :meth:`close` waits for the serving thread."""
 
-    def start(self) -> _Server:
+    handler_cls: type[BaseHTTPRequestHandler]
+    poll_interval: float = 0.5
+
+    def start(self) -> LoopbackServer:
         outer = self
 
         class H(self.handler_cls):  # type: ignore[misc, valid-type]
@@ -34,7 +39,10 @@ class _Server:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": self.poll_interval},
+            daemon=True,
+        )
         self.thread.start()
         return self
 
@@ -92,7 +100,7 @@ class _MirrorHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class MirrorServer(_Server):
+class MirrorServer(LoopbackServer):
     """Serve a folder laid out like data.binance.vision.
 
     Args:
@@ -294,7 +302,7 @@ class _RestHandler(BaseHTTPRequestHandler):
         return self._json(200, out[:limit])
 
 
-class FakeBinanceRest(_Server):
+class FakeBinanceRest(LoopbackServer):
     """Binance USDⓈ-M futures REST fake: ``/fapi/v1/klines`` (limit ≤ 1500, startTime/endTime
     inclusive), ``/fapi/v1/fundingRate`` (limit ≤ 1000), ``/fapi/v1/time``, public
     ``/fapi/v1/exchangeInfo`` (the real 2022-02-19 payload, BTCUSDT and ETHUSDT, plus

@@ -21,9 +21,11 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from vibe_quant.testing.servers import LoopbackServer
 
 DEFAULT_TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijklmn"
 BOT_USER = {
@@ -107,9 +109,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(status, doc)
 
 
-class FakeTelegramServer:
+class FakeTelegramServer(LoopbackServer):
     """Threaded fake Bot API. Use as a context manager; :attr:`url` is the Bot API root to put
     in ``VIBE_QUANT_TELEGRAM_BASE_URL``."""
+
+    handler_cls = _Handler
+    poll_interval = 0.05
 
     def __init__(self, token: str = DEFAULT_TOKEN, chat_ids: set[str] | None = None):
         self.token = token
@@ -198,37 +203,6 @@ class FakeTelegramServer:
                 },
             }
         return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
-
-    # ---- server -------------------------------------------------------------------------
-
-    def start(self) -> FakeTelegramServer:
-        outer = self
-
-        class H(_Handler):
-            server_ref = outer
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-        return self
-
-    @property
-    def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self) -> FakeTelegramServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _bad(description: str) -> dict[str, Any]:

@@ -36,8 +36,8 @@ from pathlib import Path
 from vibe_quant.backtest import run_backtest
 from vibe_quant.backtest.marketdata import load_market_data
 from vibe_quant.backtest.run import to_ns
-from vibe_quant.backtest.strategy import VQStrategy
-from vibe_quant.paths import DataDir
+from vibe_quant.core.paths import DataDir
+from vibe_quant.strategy.base import VQStrategy
 
 _TMP: list = []
 

@@ -2,8 +2,8 @@
 """Benchmark the DSL compiler's runtime; prints ONE JSON line on stdout.
 
 Compiled ``strategies/ema_cross.yaml`` against the same strategy written by hand
-(``tests/compiler/handwritten.py``: plain ``VQStrategy``, no compiler code; identical fills —
-``tests/compiler/test_parity.py``) on BTCUSDT 5m 2023-01-01 → 2026-02-19, in one process, on one
+(``tests/strategy/handwritten.py``: plain ``VQStrategy``, no compiler code; identical fills —
+``tests/strategy/test_parity.py``) on BTCUSDT 5m 2023-01-01 → 2026-02-19, in one process, on one
 loaded data set, leverage 3, funding and liquidation guard on. ``*_bars_per_s`` = bars in the
 run / the engine's ``run()`` wall time (best of ``--repeat`` runs each, interleaved);
 ``ratio`` = compiled / hand-written (target ≥ 0.9). ``*_vs_noop_ratio``: against the no-op
@@ -41,11 +41,11 @@ def compiler_section(md, repeat: int = 3, heavy: bool = True) -> dict:
     against the no-op ceiling (a ``VQStrategy`` whose ``handle_bar`` does nothing: engine + bar
     dispatch, same bars and venue) — plus the most order-heavy shipped strategy when ``heavy``.
     Runs are interleaved (noop, hand, compiled, heavy, noop, …); best of ``repeat`` each."""
-    from handwritten import HandEmaCross  # tests/compiler/handwritten.py
+    from handwritten import HandEmaCross  # tests/strategy/handwritten.py
 
     from vibe_quant.backtest import run_backtest
-    from vibe_quant.backtest.strategy import VQStrategy
-    from vibe_quant.dsl.compiler import compile_strategy
+    from vibe_quant.strategy.base import VQStrategy
+    from vibe_quant.strategy.compiler import compile_strategy
 
     class NoopCeiling(VQStrategy):
         name = "noop_ceiling"
@@ -113,7 +113,7 @@ def main() -> int:
     from bench_backtest import _ensure_data
 
     from vibe_quant.backtest.marketdata import load_market_data
-    from vibe_quant.paths import DataDir
+    from vibe_quant.core.paths import DataDir
 
     dd = _ensure_data(DataDir.resolve(a.data_dir))
     t = time.perf_counter()

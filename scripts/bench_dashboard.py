@@ -33,8 +33,8 @@ TARGET_P95_S = 2.0
 
 
 def _source(arg: str | None, tmp: Path):
+    from vibe_quant.core.paths import DataDir
     from vibe_quant.data.ingest import ingest
-    from vibe_quant.paths import DataDir
     from vibe_quant.testing import shared_data_dir
     from vibe_quant.testing.servers import MirrorServer
 
@@ -112,10 +112,10 @@ def _clone(state_db: Path, sweep_id: int, run_id: int, sweep_rows: int, runs: in
 
 
 def _build(src, root: Path, sweep_rows: int, runs: int) -> tuple[int, int]:
-    from vibe_quant.paths import DataDir
-    from vibe_quant.screening.sweep import SweepSpec, run_sweep
+    from vibe_quant.core.paths import DataDir
+    from vibe_quant.research.screening.sweep import SweepSpec, run_sweep
+    from vibe_quant.research.validation.validate import ValidateConfig, validate_sweep
     from vibe_quant.store.state import StateStore
-    from vibe_quant.validation.validate import ValidateConfig, validate_sweep
 
     dd = DataDir(root)
     root.mkdir()

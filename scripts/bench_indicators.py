@@ -9,7 +9,7 @@ its history on every bar costs ~``bars / block`` times more at the end; a consta
 stays near 1. ``growth`` = last / first; ``constant_work`` is true when every indicator's growth
 is below ``--max-growth`` (default 3). Times are machine-dependent (wall clock, shared cores),
 which is why this is a benchmark and not a test; the outputs are checked against textbook
-formulas in ``tests/compiler/test_indicators.py``.
+formulas in ``tests/strategy/test_indicators.py``.
 
     .venv/bin/python scripts/bench_indicators.py [--data-dir DIR] [--bars 100000]
         [--block 2000] [--repeat 3] [--max-growth 3]
@@ -53,7 +53,7 @@ def _arrays(md, n: int) -> list[tuple[float, float, float, float, float, int]]:
 
 def _feed_once(type_name: str, rows, block: int) -> tuple[float, float]:
     """Seconds spent on the first and on the last ``block`` updates of one fresh feed."""
-    from vibe_quant.dsl.runtime.indicators import build
+    from vibe_quant.strategy.runtime.indicators import build
 
     ind = build(type_name, {}, None)
     up = ind.update
@@ -111,7 +111,7 @@ def main() -> int:
     from bench_backtest import _ensure_data
 
     from vibe_quant.backtest.marketdata import load_market_data
-    from vibe_quant.paths import DataDir
+    from vibe_quant.core.paths import DataDir
 
     t = time.perf_counter()
     dd = _ensure_data(DataDir.resolve(a.data_dir))

@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from vibe_quant.core.paths import DataDir
 from vibe_quant.data.ingest import ingest
-from vibe_quant.paths import DataDir
 from vibe_quant.testing import shared_data_dir
 from vibe_quant.testing.servers import MirrorServer
 

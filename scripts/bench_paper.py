@@ -41,7 +41,7 @@ def main() -> int:
 
     import psutil
 
-    from vibe_quant.paths import DataDir
+    from vibe_quant.core.paths import DataDir
     from vibe_quant.testing.exchange import TEST_API_KEY, TEST_API_SECRET, LocalExchange
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_paper_"))

@@ -26,7 +26,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None)
     args = ap.parse_args()
 
-    from vibe_quant.paths import DataDir
+    from vibe_quant.core.paths import DataDir
     from vibe_quant.pipeline.run import PipelineConfig, run_pipeline
     from vibe_quant.testing import shared_data_dir
     from vibe_quant.testing.servers import MirrorServer

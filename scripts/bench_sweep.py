@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def _data_dir(arg: str | None, tmp: str) -> str:
+    from vibe_quant.core.paths import DataDir
     from vibe_quant.data.ingest import ingest
-    from vibe_quant.paths import DataDir
     from vibe_quant.testing import shared_data_dir
     from vibe_quant.testing.servers import MirrorServer
 
@@ -50,7 +50,7 @@ def _data_dir(arg: str | None, tmp: str) -> str:
 
 
 def _run(store_path: Path, spec, data_dir: str, workers: int) -> dict:
-    from vibe_quant.screening.sweep import run_sweep
+    from vibe_quant.research.screening.sweep import run_sweep
     from vibe_quant.store.state import StateStore
 
     results: list[dict] = []
@@ -99,10 +99,10 @@ def _noop_ceiling(spec, data_dir: str, repeat: int = 3) -> dict:
     engine's own limit), best of ``repeat`` re-runs on one session, in this process."""
     from vibe_quant.backtest.marketdata import load_market_data
     from vibe_quant.backtest.run import BacktestSession
-    from vibe_quant.backtest.strategy import VQStrategy
-    from vibe_quant.data.intervals import interval_ms
-    from vibe_quant.paths import DataDir
-    from vibe_quant.screening.sweep import _spec_combos, sweep_warmup
+    from vibe_quant.core.intervals import interval_ms
+    from vibe_quant.core.paths import DataDir
+    from vibe_quant.research.screening.sweep import _spec_combos, sweep_warmup
+    from vibe_quant.strategy.base import VQStrategy
 
     class NoopCeiling(VQStrategy):
         name = "noop_ceiling"
@@ -136,7 +136,7 @@ def main() -> None:
 
     from vibe_quant.backtest.run import to_ns
     from vibe_quant.dsl import load_strategy, sweep_grid
-    from vibe_quant.screening.sweep import SweepSpec
+    from vibe_quant.research.screening.sweep import SweepSpec
 
     text = Path(args.strategy).read_text()
     grid = sweep_grid(load_strategy(text))[: args.combos]

@@ -1,12 +1,12 @@
 #!/usr/bin/env python
-"""Generate ``vibe_quant/overfitting/calibration_grid.json``: each filter's pass rate on simulated
+"""Generate ``vibe_quant/research/overfitting/calibration_grid.json``: each filter's pass rate on simulated
 sweeps over a grid of N (trials), T (days) and ρ (mean pairwise correlation), at the thresholds
-of the named presets ``default`` and ``seed`` (``vibe_quant.overfitting.filters.PRESETS``).
+of the named presets ``default`` and ``seed`` (``vibe_quant.research.filters.PRESETS``).
 
-The simulation is ``vibe_quant.overfitting.calibrate`` (SPEC.md §6: Student-t(5) returns,
+The simulation is ``vibe_quant.research.overfitting.calibrate`` (SPEC.md §6: Student-t(5) returns,
 equicorrelation ρ, column 0 with true annualised Sharpe SR, the others 0, the best column by
 Sharpe judged by each filter). Both presets are read off the same simulated statistics.
-``vibe-quant filter`` interpolates this grid (``vibe_quant.overfitting.power``) to show, beside
+``vibe-quant filter`` interpolates this grid (``vibe_quant.research.overfitting.power``) to show, beside
 each verdict, the false-positive rate (SR = 0) and the power (SR = 1, 2, 3) at the sweep's own
 N, T and measured ρ.
 
@@ -17,7 +17,7 @@ forward needs T ≥ one 9 + 3-month window (366 days from 2023-01-01), so its T 
 null (not calibrated: the filter cannot run there).
 
     .venv/bin/python scripts/make_calibration_grid.py [--sims 50] [--workers 2] [--seed 12]
-        [--out vibe_quant/overfitting/calibration_grid.json]
+        [--out vibe_quant/research/overfitting/calibration_grid.json]
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vibe_quant.overfitting import calibrate as cal  # noqa: E402
-from vibe_quant.overfitting.filters import PRESETS, FilterConfig  # noqa: E402
+from vibe_quant.research.filters import PRESETS, FilterConfig  # noqa: E402
+from vibe_quant.research.overfitting import calibrate as cal  # noqa: E402
 
 GRID_N = (10, 30, 100, 300)
 GRID_T = (180, 365, 730, 1460)
@@ -57,7 +57,8 @@ def main() -> int:
     ap.add_argument("--sims", type=int, default=50)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=12, help="differs from calibrate's default 11")
-    ap.add_argument("--out", default=str(ROOT / "vibe_quant/overfitting/calibration_grid.json"))
+    ap.add_argument("--out", default=str(
+        ROOT / "vibe_quant/research/overfitting/calibration_grid.json"))
     args = ap.parse_args()
     t_start = time.perf_counter()
     presets = {p: _thresholds(p) for p in PRESETS}

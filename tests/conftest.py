@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from vibe_quant.paths import DataDir
+from vibe_quant.core.paths import DataDir
 from vibe_quant.testing import shared_data_dir
 from vibe_quant.testing.servers import MirrorServer
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vibe_quant.backtest.strategy import VQStrategy
+from vibe_quant.strategy.base import VQStrategy
 
 
 class HoldLong(VQStrategy):

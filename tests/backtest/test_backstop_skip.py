@@ -10,7 +10,7 @@ import pytest
 from vibe_quant.backtest.ledger import FundingPayment
 from vibe_quant.backtest.marketdata import load_market_data
 from vibe_quant.backtest.run import BacktestSession, backstop_could_fire, to_ns
-from vibe_quant.backtest.strategy import Fill
+from vibe_quant.strategy.base import Fill
 
 START, END = "2024-01-01", "2024-03-31"
 
@@ -49,7 +49,7 @@ def test_precondition_replays_the_balance_against_the_isolated_margin():
 
 @pytest.mark.parametrize("yaml_name", ["ema_cross", "bollinger_breakout"])
 def test_fills_equal_a_backstop_on_run(real_data_dir, yaml_name):
-    from vibe_quant.dsl.compiler import compile_strategy
+    from vibe_quant.strategy.compiler import compile_strategy
 
     cs = compile_strategy(f"strategies/{yaml_name}.yaml")
     md = load_market_data(
@@ -78,7 +78,7 @@ def test_fills_equal_a_backstop_on_run(real_data_dir, yaml_name):
 
 def test_a_run_that_breaks_the_precondition_is_rerun_with_the_backstop(real_data_dir, monkeypatch):
     import vibe_quant.backtest.run as R
-    from vibe_quant.dsl.compiler import compile_strategy
+    from vibe_quant.strategy.compiler import compile_strategy
 
     cs = compile_strategy("strategies/ema_cross.yaml")
     md = load_market_data(

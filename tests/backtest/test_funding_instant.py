@@ -12,7 +12,7 @@ import pytest
 
 from vibe_quant.backtest import run_backtest
 from vibe_quant.backtest.run import to_ns
-from vibe_quant.backtest.strategy import VQStrategy
+from vibe_quant.strategy.base import VQStrategy
 
 from .strategies import HoldLong
 

@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from vibe_quant.backtest import run_backtest
-from vibe_quant.paths import DataDir
+from vibe_quant.core.paths import DataDir
 from vibe_quant.store import state as st
 from vibe_quant.store.state import StateStore
 

@@ -3,7 +3,7 @@
 import pytest
 
 from vibe_quant.backtest.run import StrategyRunError, run_backtest
-from vibe_quant.backtest.strategy import VQStrategy
+from vibe_quant.strategy.base import VQStrategy
 
 
 class RaisesLater(VQStrategy):

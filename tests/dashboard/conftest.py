@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from vibe_quant.paths import DataDir
+from vibe_quant.core.paths import DataDir
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "vibe_quant" / "dashboard" / "app.py"

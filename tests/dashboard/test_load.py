@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.dashboard.conftest import ROOT
-from vibe_quant.paths import DataDir
+from vibe_quant.core.paths import DataDir
 from vibe_quant.store import dashboard_sql as q
 from vibe_quant.store.state import StateStore
 

@@ -18,12 +18,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from vibe_quant.data import instruments as ins
+from vibe_quant.core.paths import DataDir
 from vibe_quant.data.catalog import load_instrument, load_terms, resolve_terms
 from vibe_quant.data.ingest import ingest
-from vibe_quant.paths import DataDir
 from vibe_quant.store.archive import Archive
 from vibe_quant.testing.servers import FakeBinanceRest, MirrorServer
+from vibe_quant.venues.binance import instruments as ins
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = "2023-06-15T00:00:00Z"  # April and May 2023 are published; June is "current"

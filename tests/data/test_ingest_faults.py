@@ -12,11 +12,11 @@ from pathlib import Path
 
 from tests.conftest import REAL_END, REAL_NOW_MS, REAL_START, REAL_SYMBOLS
 from tests.data.helpers import KLINES, copy_months
-from vibe_quant.data.http import Fetcher, RetryPolicy
+from vibe_quant.core.paths import DataDir
 from vibe_quant.data.ingest import ingest
-from vibe_quant.paths import DataDir
 from vibe_quant.store.archive import Archive
 from vibe_quant.testing.servers import MirrorServer
+from vibe_quant.venues.binance.http import Fetcher, RetryPolicy
 
 NOW = REAL_NOW_MS
 NO_REST = "http://127.0.0.1:9"

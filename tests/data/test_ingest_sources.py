@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.data.helpers import FUNDING, KLINES, copy_months
+from vibe_quant.core.paths import DataDir
 from vibe_quant.data.catalog import load_bars, load_funding, rebuild_catalog
 from vibe_quant.data.ingest import ingest
 from vibe_quant.data.verify import verify
-from vibe_quant.paths import DataDir
 from vibe_quant.testing.servers import FakeBinanceRest, MirrorServer
 
 NO_REST = "http://127.0.0.1:9"

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from vibe_quant.data.aggregate import aggregate
-from vibe_quant.data.csvparse import CsvFormatError, parse_funding_csv, parse_klines_csv
-from vibe_quant.data.instruments import (
+from vibe_quant.venues.binance.csvparse import CsvFormatError, parse_funding_csv, parse_klines_csv
+from vibe_quant.venues.binance.instruments import (
     binance_perpetual,
-    bracket_for_notional,
     leverage_brackets,
     parse_exchange_info,
     reference_spec,
 )
+from vibe_quant.venues.binance.margin import bracket_for
 
 ROW7 = "1672531200000,16537.5,16538.0,16523.0,16529.2,844.251,1672531499999"
 ROW12 = (
@@ -122,12 +122,12 @@ def test_instrument_matches_binance_rules():
     assert float(i.margin_init) == 1 / 125 and float(i.margin_maint) == 0.004
     j = binance_perpetual("BTCUSDT", margin_init=0.1, margin_maint=0.005)
     assert (float(j.margin_init), float(j.margin_maint)) == (0.1, 0.005)
-    b = bracket_for_notional("BTCUSDT", 50_000)  # floor inclusive
+    b = bracket_for("BTCUSDT", 50_000)  # floor inclusive
     assert (b.maint_margin_rate, b.cum) == (0.005, 50.0)
 
 
 def test_bar_type_names_round_trip():
-    from vibe_quant.data.instruments import bar_type, parse_bar_type
+    from vibe_quant.venues.binance.instruments import bar_type, parse_bar_type
 
     assert bar_type("BTCUSDT", "1h") == "BTCUSDT-PERP.BINANCE-1-HOUR-LAST-EXTERNAL"
     for sym, iv in (("BTCUSDT", "5m"), ("ETHUSDT", "15m"), ("BTCUSDT", "4h")):

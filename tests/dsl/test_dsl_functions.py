@@ -14,7 +14,7 @@ import pytest
 from vibe_quant.dsl import expr as E
 from vibe_quant.dsl import parse_condition, validate_strategy
 from vibe_quant.dsl.grammar import ConditionSyntaxError
-from vibe_quant.dsl.runtime import conditions as C
+from vibe_quant.strategy.runtime import conditions as C
 
 from .conftest import MINIMAL
 

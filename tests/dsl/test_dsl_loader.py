@@ -167,11 +167,11 @@ def test_no_eval_exec_or_python_ast_anywhere_in_vibe_quant():
     files = sorted(root.rglob("*.py"))
     names = {f.relative_to(root).as_posix() for f in files}
     assert {
-        "dsl/compiler.py",
+        "strategy/compiler.py",
         "dsl/expr.py",
-        "dsl/runtime/conditions.py",
-        "dsl/runtime/indicators.py",
-        "screening/worker.py",
+        "strategy/runtime/conditions.py",
+        "strategy/runtime/indicators.py",
+        "research/screening/worker.py",
     } <= names
     bad = (
         r"(?<![.\w])eval\(",

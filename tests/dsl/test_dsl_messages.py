@@ -6,9 +6,9 @@ import pytest
 
 from vibe_quant.cli import main
 from vibe_quant.dsl import load_strategy, validate_strategy
-from vibe_quant.dsl.compiler import compile_strategy
 from vibe_quant.dsl.errors import StrategyError
 from vibe_quant.dsl.registry import ALIASES, INDICATORS, NOT_AVAILABLE
+from vibe_quant.strategy.compiler import compile_strategy
 
 from .conftest import MINIMAL, STRATEGIES
 

@@ -2,7 +2,7 @@ import shutil
 
 import pytest
 
-from vibe_quant.paths import DataDir
+from vibe_quant.core.paths import DataDir
 
 
 @pytest.fixture(scope="module")

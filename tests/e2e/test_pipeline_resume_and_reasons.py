@@ -166,8 +166,8 @@ def test_suggested_window_lengths_do_run(six_months, e2e_data_dir):
 
 
 def test_empty_short_list_report_shows_the_rejected_candidates(six_months, e2e_data_dir):
-    from vibe_quant.paths import DataDir
-    from vibe_quant.screening.rerun import SweepRunner
+    from vibe_quant.core.paths import DataDir
+    from vibe_quant.research.screening.rerun import SweepRunner
     from vibe_quant.store.state import StateStore
 
     _, doc, report = six_months[0]

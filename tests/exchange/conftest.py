@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from vibe_quant.paths import DataDir
+from vibe_quant.core.paths import DataDir
 from vibe_quant.testing.exchange import ingest_1m
 
 

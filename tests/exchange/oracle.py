@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sqlite3
 
-from vibe_quant.paths import DataDir
+from vibe_quant.core.paths import DataDir
 
 START_MS = 1_738_022_400_000  # 2025-01-28T00:00:00Z
 MIN = 60_000

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from vibe_quant.paths import DataDir
+from vibe_quant.core.paths import DataDir
 from vibe_quant.store import jobs_sql
 from vibe_quant.store.state import StateStore
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from vibe_quant.paths import DataDir
+from vibe_quant.core.paths import DataDir
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from vibe_quant.paths import DataDir
+from vibe_quant.core.paths import DataDir
 from vibe_quant.testing.exchange import TEST_API_KEY, TEST_API_SECRET, LocalExchange
 
 PARAMS = ["ema_fast.period=2", "ema_slow.period=5"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from vibe_quant.backtest.run import run_backtest
-from vibe_quant.dsl.compiler import compile_strategy
+from vibe_quant.strategy.compiler import compile_strategy
 
 from .harness import PARAMS, PaperRig
 

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
+from vibe_quant.core.paths import DataDir
 from vibe_quant.paper import control, credentials
 from vibe_quant.paper.node import venue_urls
 from vibe_quant.paper.strategy import role_of
-from vibe_quant.paths import DataDir
 from vibe_quant.store import paper_sql as Q
 from vibe_quant.store.state import StateStore
 
@@ -151,8 +151,8 @@ def test_cli_user_errors_are_one_line(tmp_path):
 def test_informative_strategy_is_refused_before_anything_starts(tmp_path):
     """The live node feeds the traded symbol only: a strategy reading another symbol's series
     is refused with one clear message, before any venue call (the URL is a dead port)."""
+    from vibe_quant.core.paths import DataDir
     from vibe_quant.paper import control
-    from vibe_quant.paths import DataDir
 
     dd = DataDir(tmp_path / "dd").ensure()
     with pytest.raises(control.PaperError, match="informative series .BTCUSDT."):

@@ -9,9 +9,7 @@ from collections import Counter
 
 import pytest
 
-from vibe_quant.backtest.run import run_backtest
-from vibe_quant.paths import DataDir
-from vibe_quant.risk.events import (
+from vibe_quant.backtest.events import (
     build_events,
     jsonl_path,
     log_completed_run,
@@ -19,6 +17,8 @@ from vibe_quant.risk.events import (
     read_jsonl,
     write_jsonl,
 )
+from vibe_quant.backtest.run import run_backtest
+from vibe_quant.core.paths import DataDir
 from vibe_quant.store import events_sql
 from vibe_quant.store.state import StateStore
 

@@ -7,7 +7,7 @@ Public API: :func:`run_backtest`, :class:`BacktestSession`, :class:`BacktestResu
 from vibe_quant.backtest.marketdata import MarketData
 from vibe_quant.backtest.result import BacktestResult
 from vibe_quant.backtest.run import BacktestSession, run_backtest
-from vibe_quant.backtest.strategy import RunContext, VQStrategy
+from vibe_quant.strategy.base import RunContext, VQStrategy
 
 __all__ = ["BacktestResult", "BacktestSession", "MarketData", "RunContext", "VQStrategy",
            "run_backtest"]

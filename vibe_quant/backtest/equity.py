@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from vibe_quant.backtest.ledger import FundingPayment
-from vibe_quant.backtest.strategy import Fill
+from vibe_quant.strategy.base import Fill
 
 _NS_PER_DAY = 86_400 * 1_000_000_000
 

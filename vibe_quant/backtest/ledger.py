@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vibe_quant.backtest.marketdata import MarketData
-from vibe_quant.backtest.strategy import Fill
+from vibe_quant.strategy.base import Fill
 
 
 @dataclass(frozen=True)

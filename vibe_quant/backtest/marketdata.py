@@ -33,9 +33,9 @@ from typing import Any
 import numpy as np
 from nautilus_trader.core import nautilus_pyo3 as n3
 
-from vibe_quant.data.instruments import bar_type as bar_type_str
-from vibe_quant.data.instruments import instrument_id as instrument_id_str
-from vibe_quant.data.intervals import interval_ms
+from vibe_quant.core.intervals import interval_ms
+from vibe_quant.venues.binance.instruments import bar_type as bar_type_str
+from vibe_quant.venues.binance.instruments import instrument_id as instrument_id_str
 
 FUNDING_INTERVAL_MINUTES = 480  # Binance's 8 h funding interval (BTCUSDT/ETHUSDT)
 QUOTE_SIZE = 1_000_000.0

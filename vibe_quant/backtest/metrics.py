@@ -14,7 +14,7 @@ Crypto trades every day, so **365 periods per year**. Risk-free rate 0.
 * ``sortino`` = mean(r) / DD × √365, with downside deviation DD = √( (1/n) Σ min(r_i, 0)² )
   (target 0, all n periods in the denominator).
 * Zero denominators (Sharpe, Sortino): 0 when mean(r) = 0 (e.g. never traded), else ±inf — the
-  convention of :mod:`vibe_quant.overfitting.sharpe`. Fewer than 2 returns: NaN.
+  convention of :mod:`vibe_quant.core.stats`. Fewer than 2 returns: NaN.
 * ``n_periods`` (T) = n; ``skewness`` = m3 / m2^1.5 and ``kurtosis`` = m4 / m2² with central
   sample moments m_k = (1/n) Σ (r − mean)^k (biased estimators; kurtosis is NOT excess: normal
   = 3) — the γ3, γ4 of Bailey & López de Prado's deflated Sharpe ratio.
@@ -61,7 +61,7 @@ def daily_returns(daily_equity: np.ndarray) -> np.ndarray:
 
 def _ratio(mean: float, std: float) -> float:
     """mean/std; with std = 0: 0 when mean = 0 (never traded), else ±inf — the rule of
-    :mod:`vibe_quant.overfitting.sharpe`."""
+    :mod:`vibe_quant.core.stats`."""
     if std > 0.0:
         return mean / std
     if mean == 0.0:

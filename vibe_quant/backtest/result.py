@@ -9,8 +9,8 @@ import pandas as pd
 
 from vibe_quant.backtest.equity import EquityCurve
 from vibe_quant.backtest.ledger import FundingPayment
-from vibe_quant.backtest.strategy import Fill
 from vibe_quant.backtest.trades import Trade
+from vibe_quant.strategy.base import Fill
 
 
 @dataclass
@@ -20,7 +20,7 @@ class BacktestResult:
     Attributes:
         strategy / symbol / interval / mode / params / seed / leverage / starting_balance: inputs.
         start_ns / end_ns: trading window, UTC epoch ns (bars with start < close ≤ end).
-        fills: every execution (see :class:`~vibe_quant.backtest.strategy.Fill`).
+        fills: every execution (see :class:`~vibe_quant.strategy.base.Fill`).
         trades: closed round trips (the run closes everything on its last bar).
         funding_payments: settled funding payments (USDT, + received).
         equity: per-bar marked-to-market curve; ``daily_equity``: its daily resample (USDT).
@@ -34,7 +34,7 @@ class BacktestResult:
             when breakers are off); ``risk_blocked_entries``: entries refused during halts/pauses
             (all of them; only the first per halt/pause is an event).
         orders: orders sent through the strategy helpers
-            (:class:`~vibe_quant.backtest.strategy.OrderRecord`).
+            (:class:`~vibe_quant.strategy.base.OrderRecord`).
         warnings: plain-text notes a user must see (e.g. the insurance fund absorbed a
             liquidation loss beyond the isolated margin).
     """

@@ -5,7 +5,7 @@ Engine: NautilusTrader 1.231's Rust (PyO3) ``BacktestEngine``. Every run:
 1. builds the venue (NETTING, MARGIN, USDT, leverage, maker/taker fees, bracket margins,
    ``StandardMarginModel``, liquidation on) and the instrument (:mod:`.venue`);
 2. feeds bars + one close quote per bar + funding updates (:mod:`.marketdata`);
-3. runs the strategy (a :class:`~vibe_quant.backtest.strategy.VQStrategy`), which closes any
+3. runs the strategy (a :class:`~vibe_quant.strategy.base.VQStrategy`), which closes any
    position on the final bar (exit reason ``end_of_data``);
 4. replays the fill log and funding into trades, equity and metrics, and reconciles the replay
    with the engine's final balance.
@@ -40,7 +40,6 @@ from vibe_quant.backtest.marketdata import (
 )
 from vibe_quant.backtest.metrics import compute_metrics
 from vibe_quant.backtest.result import BacktestResult
-from vibe_quant.backtest.strategy import RunContext, VQStrategy
 from vibe_quant.backtest.trades import build_trades
 from vibe_quant.backtest.venue import (
     VENUE_NAME,
@@ -50,7 +49,8 @@ from vibe_quant.backtest.venue import (
     get_preset,
     liquidation_fill_model,
 )
-from vibe_quant.data.intervals import interval_ms
+from vibe_quant.core.intervals import interval_ms
+from vibe_quant.strategy.base import RunContext, VQStrategy
 
 
 class ExecutionClock(n3.DataActor):
@@ -454,7 +454,7 @@ def run_backtest(
         start, end: window (see module docstring).
         mode: fidelity preset, ``"screening"`` or ``"validation"``.
         params: strategy parameters (JSON-serialisable values).
-        data_dir: :class:`vibe_quant.paths.DataDir` whose catalog provides the data, or
+        data_dir: :class:`vibe_quant.core.paths.DataDir` whose catalog provides the data, or
         data: already loaded :class:`MarketData` (sliced to the window here).
         interval: bar interval (``"5m"``…).
         leverage: account leverage (initial margin 1/leverage); capped by Binance's brackets.
@@ -479,7 +479,7 @@ def run_backtest(
         raise ValueError("end must be after start")
     if data is not None and data.interval != interval:
         interval = data.interval
-    from vibe_quant.data.intervals import interval_ms
+    from vibe_quant.core.intervals import interval_ms
 
     feed_start = start_ns - max(0, int(warmup_bars)) * interval_ms(interval) * 1_000_000
     if data is None:

@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from vibe_quant.backtest.ledger import FundingPayment
-from vibe_quant.backtest.strategy import Fill
+from vibe_quant.strategy.base import Fill
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """``vibe-quant backtest STRATEGY.yaml``: run one backtest, store it, print its metrics.
 
-The YAML is compiled by :func:`vibe_quant.dsl.compiler.compile_strategy`. Without
+The YAML is compiled by :func:`vibe_quant.strategy.compiler.compile_strategy`. Without
 ``--leverage`` the account leverage is the strategy's ``sizing.leverage`` (after ``--param``);
 the warm-up fed before ``--start`` is the compiled strategy's ``warmup_for(params)``. An invalid
 strategy or parameter prints its diagnostics and exits 2.
@@ -55,7 +55,7 @@ def parse_params(items: list[str]) -> dict[str, Any]:
 
 def _compiler():
     try:
-        from vibe_quant.dsl.compiler import compile_strategy
+        from vibe_quant.strategy.compiler import compile_strategy
     except ImportError:
         return None
     return compile_strategy

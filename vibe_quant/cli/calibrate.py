@@ -2,7 +2,7 @@
 
 Simulates sweeps with a known true Sharpe for the best combination and prints, per filter and
 threshold preset, the pass rate per true Sharpe and correlation ρ (``SR 0`` = false-positive
-rate, the others = power). See ``vibe_quant.overfitting.calibrate`` and SPEC.md §6.
+rate, the others = power). See ``vibe_quant.research.overfitting.calibrate`` and SPEC.md §6.
 
 The command is reached as ``vibe-quant filter calibrate …`` (``cli/__init__.py`` routes
 ``filter calibrate`` to the ``filter-calibrate`` sub-command registered here, so
@@ -20,7 +20,9 @@ COMMAND = "filter-calibrate"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from vibe_quant.overfitting import calibration_defaults as cal  # light: no SciPy at start-up
+    from vibe_quant.research.overfitting import (
+        calibration_defaults as cal,  # light: no SciPy at start-up
+    )
 
     p = sub.add_parser(
         COMMAND,
@@ -77,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from vibe_quant.overfitting import calibrate as cal
+    from vibe_quant.research.overfitting import calibrate as cal
 
     filters = tuple(f.strip() for f in args.filters.split(",") if f.strip())
     try:

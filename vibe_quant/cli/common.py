@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from vibe_quant.paths import DATA_DIR_ENV, DataDir
+from vibe_quant.core.paths import DATA_DIR_ENV, DataDir
 
 
 def add_common(p: argparse.ArgumentParser, *, json_flag: bool = True) -> None:

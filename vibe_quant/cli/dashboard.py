@@ -74,8 +74,8 @@ def streamlit_argv(host: str, port: int) -> list[str]:
 
 
 def _dashboard(args: argparse.Namespace) -> int:
+    from vibe_quant.core.paths import DATA_DIR_ENV
     from vibe_quant.dashboard.core import STRATEGIES_ENV
-    from vibe_quant.paths import DATA_DIR_ENV
     from vibe_quant.store.state import StateStore
 
     if not 1 <= args.port <= 65535:

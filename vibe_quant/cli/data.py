@@ -67,8 +67,8 @@ def _syms(text: str | None) -> list[str] | None:
 
 
 def _ingest(args: argparse.Namespace) -> int:
+    from vibe_quant.core.intervals import month_str, parse_month, parse_utc
     from vibe_quant.data.ingest import default_range, ingest
-    from vibe_quant.data.intervals import month_str, parse_month, parse_utc
 
     now_ms = parse_utc(args.now) if args.now else int(time.time() * 1000)
     d_start, d_end = default_range(now_ms)

@@ -84,7 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from vibe_quant.data.intervals import interval_ms, parse_utc
+    from vibe_quant.core.intervals import interval_ms, parse_utc
     from vibe_quant.exchange.server import API_KEY_ENV, API_SECRET_ENV, ExchangeConfig, serve
 
     key = args.api_key or os.environ.get(API_KEY_ENV, "")

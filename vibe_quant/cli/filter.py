@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    from vibe_quant.overfitting.filters import FilterConfig
+    from vibe_quant.research.filters import FilterConfig
 
     overrides = {k: v for k, v in (
         ("dsr_threshold", args.dsr_threshold), ("wfa_min_wfe", args.min_wfe),
@@ -118,8 +118,8 @@ def problems_of(sweep_level: dict) -> list[str]:
 def _filter(args: argparse.Namespace) -> int:
     """Exit 0 when every enabled filter ran, 1 when one could not (it is reported, and the
     candidates it could not judge are rejected)."""
-    from vibe_quant.overfitting.filter_power import describe
-    from vibe_quant.overfitting.filters import run_filters
+    from vibe_quant.research.filters import run_filters
+    from vibe_quant.research.overfitting.filter_power import describe
     from vibe_quant.store.state import StateStore
 
     dd = data_dir(args)

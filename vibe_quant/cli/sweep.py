@@ -33,7 +33,7 @@ def _sweep(args: argparse.Namespace) -> int:
     """Errors (missing data, workers that cannot start, invalid strategy) reach
     ``vibe_quant.cli.main`` and print one line with a non-zero exit."""
     from vibe_quant.dsl import load_strategy
-    from vibe_quant.screening.sweep import SweepSpec, run_sweep
+    from vibe_quant.research.screening.sweep import SweepSpec, run_sweep
     from vibe_quant.store.state import StateStore
 
     path = Path(args.strategy)

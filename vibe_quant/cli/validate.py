@@ -8,7 +8,7 @@ from vibe_quant.cli.common import CliError, add_common, data_dir, emit_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from vibe_quant.validation.params import (
+    from vibe_quant.backtest.models.params import (
         DEFAULT_K,
         DEFAULT_LATENCY,
         DEFAULT_SPREAD_TICKS,
@@ -54,8 +54,12 @@ def _fmt(x, spec: str = ".2f") -> str:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from vibe_quant.research.validation.validate import (
+        ValidateConfig,
+        settings_from,
+        validate_sweep,
+    )
     from vibe_quant.store.state import StateStore
-    from vibe_quant.validation.validate import ValidateConfig, settings_from, validate_sweep
 
     dd = data_dir(args)
     try:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vibe_quant.paths import DataDir
+from vibe_quant.core.paths import DataDir
 from vibe_quant.store import dashboard_sql as q
 
 STRATEGIES_ENV = "VIBE_QUANT_STRATEGIES_DIR"

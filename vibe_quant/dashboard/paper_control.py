@@ -18,7 +18,7 @@ import importlib
 from types import ModuleType
 from typing import Any
 
-from vibe_quant.paths import DataDir
+from vibe_quant.core.paths import DataDir
 
 BACKEND = "vibe_quant.paper.control"
 

@@ -28,8 +28,9 @@ Nautilus' own serializer — and ``load_funding`` turns the rows into
 sources (:func:`resolve_terms`, SPEC.md 2.4), are written to
 ``contract_terms/<instrument_id>.json`` (outside ``data/``, which Nautilus owns);
 :func:`load_instrument` makes them the terms in force for the backtest
-(:func:`vibe_quant.data.instruments.use_terms`). A symbol whose spec or brackets no source has is
-not catalogued: ``build_catalog`` lists it under ``not_catalogued`` with the one-line reason.
+(:func:`vibe_quant.venues.binance.instruments.use_terms`). A symbol whose spec or brackets no
+source has is not catalogued: ``build_catalog`` lists it under ``not_catalogued`` with the
+one-line reason.
 """
 
 from __future__ import annotations
@@ -44,11 +45,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from nautilus_trader.core import nautilus_pyo3 as n3
 
-from vibe_quant.data import instruments as ins
+from vibe_quant.core.intervals import CATALOG_INTERVALS, MINUTE_MS, NS_PER_MS, interval_ms
+from vibe_quant.core.paths import DataDir
 from vibe_quant.data.aggregate import aggregate
-from vibe_quant.data.intervals import CATALOG_INTERVALS, MINUTE_MS, NS_PER_MS, interval_ms
-from vibe_quant.paths import DataDir
 from vibe_quant.store.archive import Archive
+from vibe_quant.venues.binance import instruments as ins
 
 FUNDING_DIR = "funding_rate_update"
 TERMS_DIR = "contract_terms"
@@ -305,8 +306,9 @@ def _rate_str(r: float) -> str:
 
 def load_instrument(data_dir: DataDir, symbol: str) -> n3.CryptoPerpetual:
     """The catalogued instrument of ``symbol``; also makes its catalogued contract terms
-    (brackets, liquidation fee) the ones in force (:func:`vibe_quant.data.instruments.use_terms`;
-    a catalog without stored terms falls back to the packaged reference).
+    (brackets, liquidation fee) the ones in force
+    (:func:`vibe_quant.venues.binance.instruments.use_terms`; a catalog without stored terms
+    falls back to the packaged reference).
 
     Raises LookupError when not catalogued."""
     cat = _catalog(data_dir.catalog)

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from vibe_quant.data import instruments as ins
-from vibe_quant.paths import DataDir
+from vibe_quant.core.paths import DataDir
+from vibe_quant.venues.binance import instruments as ins
 
 NS_PER_MS = 1_000_000
 

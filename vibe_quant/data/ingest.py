@@ -23,10 +23,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from vibe_quant.data import bulk, rest
-from vibe_quant.data.csvparse import CsvFormatError, parse_funding_csv, parse_klines_csv
-from vibe_quant.data.http import Fetcher, FetchError
-from vibe_quant.data.intervals import (
+from vibe_quant.core.intervals import (
     interval_ms,
     month_of_ms,
     month_start_ms,
@@ -35,8 +32,11 @@ from vibe_quant.data.intervals import (
     next_month,
     prev_month,
 )
-from vibe_quant.paths import DataDir
+from vibe_quant.core.paths import DataDir
 from vibe_quant.store.archive import Archive
+from vibe_quant.venues.binance import bulk, rest
+from vibe_quant.venues.binance.csvparse import CsvFormatError, parse_funding_csv, parse_klines_csv
+from vibe_quant.venues.binance.http import Fetcher, FetchError
 
 DEFAULT_SYMBOLS = ("BTCUSDT",)
 DEFAULT_INTERVAL = "5m"
@@ -116,9 +116,9 @@ def ingest(
             are reported as missing and contract specs come from the archive or the reference.
         brackets_file: a leverage-bracket JSON the user names (``--brackets``; Binance's
             leverageBracket response or the ccxt/freqtrade tiers shape, see
-            :func:`vibe_quant.data.instruments.parse_leverage_brackets`); archived as given.
+            :func:`vibe_quant.venues.binance.instruments.parse_leverage_brackets`); archived as given.
         api_credentials: ``(api_key, api_secret)`` for the signed leverageBracket; default the
-            environment (:func:`vibe_quant.data.rest.api_credentials`).
+            environment (:func:`vibe_quant.venues.binance.rest.api_credentials`).
 
     Never raises for a single bad file: it lands in ``report.failed`` and nothing of it is
     archived. Raises only for unusable arguments (ValueError, including an unreadable or
@@ -162,7 +162,7 @@ def ingest(
         wanted = list(symbols)
         if build_catalog:
             from vibe_quant.data.catalog import resolve_terms
-            from vibe_quant.data.instruments import MissingContractTermsError
+            from vibe_quant.venues.binance.instruments import MissingContractTermsError
 
             for sym in symbols:
                 try:
@@ -243,7 +243,7 @@ def ingest(
 
 def read_brackets_file(path: str | Path) -> str:
     """The text of a ``--brackets`` file, checked to parse. Raises ValueError (one line)."""
-    from vibe_quant.data.instruments import parse_leverage_brackets
+    from vibe_quant.venues.binance.instruments import parse_leverage_brackets
 
     p = Path(path)
     try:
@@ -283,7 +283,7 @@ def _check_catalogued(
     """A requested symbol counts as catalogued when the catalog holds bars of it for every
     requested interval."""
     from vibe_quant.data.catalog import catalog_bar_counts
-    from vibe_quant.data.instruments import bar_type
+    from vibe_quant.venues.binance.instruments import bar_type
 
     counts = catalog_bar_counts(data_dir)
     for sym in symbols:
@@ -302,7 +302,7 @@ def _fetch_signed_brackets(
     archive: Archive, rbase: str, creds: tuple[str, str], report: IngestReport
 ) -> None:
     """Fetch and archive the signed leverageBracket; a failure goes to ``report.failed``."""
-    from vibe_quant.data.http import RetryPolicy
+    from vibe_quant.venues.binance.http import RetryPolicy
 
     quick = Fetcher(timeout_s=10.0, policy=RetryPolicy(attempts=2))
     try:
@@ -314,7 +314,7 @@ def _fetch_signed_brackets(
         return
     finally:
         quick.close()
-    from vibe_quant.data.instruments import parse_leverage_brackets
+    from vibe_quant.venues.binance.instruments import parse_leverage_brackets
 
     try:
         parse_leverage_brackets(payload)
@@ -326,7 +326,7 @@ def _fetch_signed_brackets(
 
 def _refresh_exchange_info(archive: Archive, rbase: str, report: IngestReport) -> None:
     """Archive a live exchangeInfo payload when the REST API answers (one quick try)."""
-    from vibe_quant.data.http import RetryPolicy
+    from vibe_quant.venues.binance.http import RetryPolicy
 
     quick = Fetcher(timeout_s=5.0, policy=RetryPolicy(attempts=1))
     try:
@@ -344,7 +344,7 @@ def _refresh_exchange_info(archive: Archive, rbase: str, report: IngestReport) -
 
 
 def _catalog_has(data_dir: DataDir, symbols: list[str]) -> bool:
-    from vibe_quant.data.instruments import instrument_id
+    from vibe_quant.venues.binance.instruments import instrument_id
 
     root = data_dir.catalog / "data" / "bars"
     if not root.exists():

@@ -21,9 +21,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from vibe_quant.core.paths import DataDir
 from vibe_quant.data.catalog import FUNDING_DIR
-from vibe_quant.data.instruments import parse_bar_type
-from vibe_quant.paths import DataDir
+from vibe_quant.venues.binance.instruments import parse_bar_type
 
 FIXED_SCALAR = 10**16  # Nautilus high-precision fixed point (16 decimals, 128-bit)
 _ARCHIVE_TABLES = ("raw_klines", "raw_funding", "download_log")

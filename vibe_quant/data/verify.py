@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from vibe_quant.core.intervals import HOUR_MS, interval_ms, iso_utc
+from vibe_quant.core.paths import DataDir
 from vibe_quant.data.catalog import catalog_bar_counts
-from vibe_quant.data.instruments import bar_type, parse_bar_type
-from vibe_quant.data.intervals import HOUR_MS, interval_ms, iso_utc
-from vibe_quant.paths import DataDir
 from vibe_quant.store.archive import Archive
+from vibe_quant.venues.binance.instruments import bar_type, parse_bar_type
 
 
 def _gaps(times: np.ndarray, step: int) -> list[dict]:
@@ -111,7 +111,7 @@ def verify(data_dir: DataDir, symbols: list[str] | None = None) -> dict:
 def status(data_dir: DataDir) -> dict:
     """What is archived and catalogued, per symbol × interval, and funding per symbol."""
     from vibe_quant.data.catalog import catalog_funding_counts
-    from vibe_quant.data.instruments import instrument_id
+    from vibe_quant.venues.binance.instruments import instrument_id
 
     counts = catalog_bar_counts(data_dir)
     fcounts = catalog_funding_counts(data_dir)

@@ -37,8 +37,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError, ValidationError
 
+from vibe_quant.core.timeframes import IndicatorTimeframe, StrategyTimeframe
 from vibe_quant.dsl.registry import PRICE_FIELDS, ParamSpec, _show
-from vibe_quant.dsl.timeframes import IndicatorTimeframe, StrategyTimeframe
 
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 PARAM_REF_RE = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")

@@ -231,7 +231,7 @@ _DEFS: list[IndicatorDef] = [
         lambda p: 3 * p["period"] - 2, "3*period - 2",
         notes="TA-Lib's TEMA convention (each EMA stage seeded with an SMA), so ports of "
         "freqtrade strategies (ta.TEMA) see the same values from the first valid bar; Nautilus "
-        "1.231 has no TEMA. Matches talib.TEMA to 1e-9 (tests/compiler/"
+        "1.231 has no TEMA. Matches talib.TEMA to 1e-9 (tests/strategy/"
         "test_indicators_reference.py).",
         aliases=("triple_ema",),
     ),

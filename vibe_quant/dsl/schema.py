@@ -11,9 +11,9 @@ import copy
 from functools import lru_cache
 from typing import Any
 
+from vibe_quant.core.timeframes import INDICATOR_TIMEFRAMES
 from vibe_quant.dsl.models import CONDITION_SCHEMA, PARAM_REF_SCHEMA, StrategySpec
 from vibe_quant.dsl.registry import INDICATORS, PRICE_FIELDS
-from vibe_quant.dsl.timeframes import INDICATOR_TIMEFRAMES
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from vibe_quant.core.timeframes import INDICATOR_TIMEFRAMES, MINUTES
 from vibe_quant.dsl import expr as E
 from vibe_quant.dsl.errors import Diagnostic, PathT, format_path
 from vibe_quant.dsl.grammar import KEYWORDS, ConditionSyntaxError, parse_condition
@@ -88,7 +89,6 @@ from vibe_quant.dsl.sweep import (
     expand,
     resolve_key,
 )
-from vibe_quant.dsl.timeframes import INDICATOR_TIMEFRAMES, MINUTES
 
 _OPERAND_EXPECTED = ("an indicator declared under indicators, a price field "
                      "(open high low close volume hl2 hlc3 ohlc4), a number or a $parameter")
@@ -295,7 +295,7 @@ def _literal(node: E.Operand) -> float | None:
     """Value of an operand made of numbers only (no series, no $parameters), else ``None``."""
     if any(isinstance(x, (E.ParamRef, E.PriceRef, E.IndicatorRef)) for x in E.walk(node)):
         return None
-    from vibe_quant.dsl.runtime.conditions import constant_value
+    from vibe_quant.dsl.semantics import constant_value
 
     return constant_value(node, {})
 

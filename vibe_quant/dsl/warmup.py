@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from vibe_quant.core.timeframes import bar_ratio
 from vibe_quant.dsl import expr as E
 from vibe_quant.dsl.models import StrategySpec
 from vibe_quant.dsl.registry import lookup
-from vibe_quant.dsl.timeframes import bar_ratio
 
 
 def warmup_bars(spec: StrategySpec) -> int:

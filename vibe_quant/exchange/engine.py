@@ -39,13 +39,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from vibe_quant.data.instruments import MAKER_FEE, TAKER_FEE
 from vibe_quant.exchange import margin as mg
 from vibe_quant.exchange import protocol as pr
 from vibe_quant.exchange.market import MarketData, SymbolSpec
 from vibe_quant.exchange.models import AlgoOrder, Income, Order, Position, Trade
 from vibe_quant.exchange.protocol import BinanceError, err
 from vibe_quant.exchange.store import ExchangeStore
+from vibe_quant.venues.binance.instruments import MAKER_FEE, TAKER_FEE
 
 ASSET = "USDT"
 ORDER_ID_START = 1_000_000_001
@@ -702,7 +702,7 @@ class Engine:
                 lev = int(raw)
             except ValueError as e:
                 raise err(pr.LEVERAGE_INVALID, raw) from e
-            from vibe_quant.data.instruments import leverage_brackets
+            from vibe_quant.venues.binance.instruments import leverage_brackets
 
             max_lev = int(leverage_brackets(spec.symbol)[0].max_leverage)
             if not 1 <= lev <= max_lev:

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import math
 
-from vibe_quant.backtest.venue import (
+from vibe_quant.exchange.models import Position
+from vibe_quant.venues.binance.margin import (
     IsolatedPosition,
     bracket_for,
     liquidation_close,
     liquidation_price,
 )
-from vibe_quant.exchange.models import Position
 
 
 def initial_margin(qty: float, price: float, leverage: float) -> float:

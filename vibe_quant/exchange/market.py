@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from vibe_quant.data import instruments as ins
-from vibe_quant.data.intervals import interval_ms
-from vibe_quant.paths import DataDir
+from vibe_quant.core.intervals import interval_ms
+from vibe_quant.core.paths import DataDir
 from vibe_quant.store.archive import Archive
+from vibe_quant.venues.binance import instruments as ins
 
 MINUTE_MS = 60_000
 
@@ -89,7 +89,7 @@ def spec_from_exchange_info(entry: dict[str, Any]) -> SymbolSpec:
 def default_exchange_info_file() -> Path | None:
     """The real shared exchangeInfo payload, when the shared data folder is present."""
     try:
-        from vibe_quant.testing import shared_data_dir
+        from vibe_quant.core.paths import shared_data_dir
 
         p = shared_data_dir() / "binance-api" / "fapi_v1_exchangeInfo_2022-02-19.json"
     except FileNotFoundError:

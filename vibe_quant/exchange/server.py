@@ -23,14 +23,14 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route, WebSocketRoute
 
-from vibe_quant.data.intervals import iso_utc
+from vibe_quant.core.intervals import iso_utc
+from vibe_quant.core.paths import DataDir
 from vibe_quant.exchange import admin, rest
 from vibe_quant.exchange.clock import START_ON_SUBSCRIBE, Clock, Replay
 from vibe_quant.exchange.engine import Engine
 from vibe_quant.exchange.market import MarketData
 from vibe_quant.exchange.store import ExchangeStore
 from vibe_quant.exchange.ws import Hub
-from vibe_quant.paths import DataDir
 
 log = logging.getLogger("vibe_quant.exchange")
 

@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from vibe_quant.cli import build_parser
     from vibe_quant.cli import main as cli_main
-    from vibe_quant.paths import DataDir
+    from vibe_quant.core.paths import DataDir
     from vibe_quant.store import jobs_sql
     from vibe_quant.store.state import StateStore
 

@@ -12,8 +12,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from vibe_quant.core.paths import DATA_DIR_ENV, DataDir
 from vibe_quant.jobs import JOB_COMMANDS, JOB_ID_ENV, JOB_TOKEN_ENV
-from vibe_quant.paths import DATA_DIR_ENV, DataDir
 
 BACKGROUND_FLAG = "--background"
 

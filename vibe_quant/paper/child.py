@@ -24,8 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", required=True)
     args = ap.parse_args(argv)
 
+    from vibe_quant.core.paths import DataDir
     from vibe_quant.paper import credentials
-    from vibe_quant.paths import DataDir
     from vibe_quant.store.state import StateStore
 
     dd = DataDir.resolve(args.data_dir)
@@ -65,13 +65,13 @@ def main(argv: list[str] | None = None) -> int:
 def _build(row: dict, creds, j, dd):
     from nautilus_trader.core import nautilus_pyo3 as n3
 
-    from vibe_quant.backtest.strategy import RunContext
-    from vibe_quant.data.intervals import interval_ms
-    from vibe_quant.dsl.compiler import compile_strategy
-    from vibe_quant.dsl.timeframes import nautilus_bar_spec
+    from vibe_quant.core.intervals import interval_ms
+    from vibe_quant.core.timeframes import nautilus_bar_spec
     from vibe_quant.paper.node import build_node, instrument_id
     from vibe_quant.paper.strategy import paper_class, restored_state
     from vibe_quant.paper.venue import Venue
+    from vibe_quant.strategy.base import RunContext
+    from vibe_quant.strategy.compiler import compile_strategy
 
     symbol = row["symbol"]
     params = row["params"] or {}

@@ -1,5 +1,5 @@
 """Start, inspect, stop, kill and resume paper runs (the CLI ``vibe-quant paper …`` and the
-dashboard call these; every function takes the :class:`~vibe_quant.paths.DataDir`).
+dashboard call these; every function takes the :class:`~vibe_quant.core.paths.DataDir`).
 
 * :func:`start` — store the run (strategy YAML, params, leverage, venue URLs, key-file path),
   check the credentials and the venue (one signed REST call), then launch the supervisor
@@ -163,10 +163,10 @@ def start(
         PaperError / CredentialError / StrategyError / ValueError: bad input, no key, venue
         unreachable — nothing is started then.
     """
-    from vibe_quant.dsl.compiler import compile_strategy
     from vibe_quant.paper import credentials
     from vibe_quant.paper.node import venue_urls
     from vibe_quant.paper.venue import Venue
+    from vibe_quant.strategy.compiler import compile_strategy
 
     p = dict(params or {})
     if validation_run is not None:
@@ -350,7 +350,7 @@ def kill(dd: Any, run_id: int | None = None, grace_s: float = KILL_GRACE_S) -> d
         with Venue(row["rest_url"], creds.key, creds.secret, row["symbol"]) as v:
             rep = flatten(v)
             try:
-                from vibe_quant.data.intervals import interval_ms
+                from vibe_quant.core.intervals import interval_ms
                 from vibe_quant.paper.supervisor import sync_venue
 
                 sync_venue(st.conn, j, v, run_id, interval_ms(row["interval"]) * 1_000_000)

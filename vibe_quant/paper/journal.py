@@ -16,7 +16,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from vibe_quant.risk.events import _clean, _iso, events_dir
+from vibe_quant.backtest.events import _clean, _iso, events_dir
 from vibe_quant.store import paper_sql as Q
 
 

@@ -1,5 +1,5 @@
 """The compiled strategy, made fit for a live node: :func:`paper_class` wraps any
-:class:`~vibe_quant.backtest.strategy.VQStrategy` subclass (the DSL compiler's class) in
+:class:`~vibe_quant.strategy.base.VQStrategy` subclass (the DSL compiler's class) in
 :class:`PaperMixin` without changing a single decision rule.
 
 What the mixin adds (hazards measured on NautilusTrader 1.231, ``../shared/notes/nautilus-live.md``

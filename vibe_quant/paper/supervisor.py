@@ -86,7 +86,7 @@ class Supervisor:
             backoff_max_s if backoff_max_s is not None else env.get(BACKOFF_MAX_ENV, 60)
         )
         self.healthy_s, self.poll_s, self.sync_s = healthy_s, poll_s, sync_s
-        from vibe_quant.data.intervals import interval_ms
+        from vibe_quant.core.intervals import interval_ms
 
         self.iv_ns = interval_ms(row["interval"]) * 1_000_000
         self.ev_seq = max((e["seq"] for e in Q.events(self.conn, self.run_id)), default=-1)
@@ -402,12 +402,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("run_id", type=int)
     ap.add_argument("--data-dir", required=True)
     args = ap.parse_args(argv)
-    from vibe_quant.paths import DataDir
+    from vibe_quant.core.paths import DataDir
 
     try:
         sup = Supervisor(DataDir.resolve(args.data_dir), args.run_id)
     except Exception as e:
-        from vibe_quant.paths import DataDir as _D
+        from vibe_quant.core.paths import DataDir as _D
         from vibe_quant.store.state import StateStore
 
         with StateStore.open(_D.resolve(args.data_dir)) as st:

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vibe_quant.paths import DataDir
+from vibe_quant.core.paths import DataDir
 
 FILTERS = ("dsr", "wfa", "pkfold", "pbo")
 WFA_IN_MONTHS = 9
@@ -79,8 +79,8 @@ def _ensure_data(dd: DataDir, cfg: PipelineConfig, interval: str, warmup_bars: i
                  progress: bool) -> dict[str, Any]:
     """Ingest (and catalogue) every month the run needs; files already archived are skipped."""
     from vibe_quant.backtest.run import to_ns
+    from vibe_quant.core.intervals import interval_ms, month_of_ms
     from vibe_quant.data.ingest import ingest
-    from vibe_quant.data.intervals import interval_ms, month_of_ms
 
     start_ms = to_ns(cfg.start) // 1_000_000 - warmup_bars * interval_ms(interval)
     end_ms = to_ns(cfg.end, end=True) // 1_000_000 - 1
@@ -96,7 +96,7 @@ def wfa_precheck(cfg: PipelineConfig) -> str | None:
     import pandas as pd
 
     from vibe_quant.backtest.run import to_ns
-    from vibe_quant.overfitting.walk_forward import generate_windows, no_window_reason
+    from vibe_quant.research.overfitting.walk_forward import generate_windows, no_window_reason
 
     if "wfa" not in cfg.filters:
         return None
@@ -120,16 +120,24 @@ def run_pipeline(dd: DataDir, cfg: PipelineConfig, *, progress: bool = True,
         RuntimeError: the data stage failed to download a file.
         StrategyError: invalid strategy YAML.
     """
+    from vibe_quant.backtest.models.params import (
+        DEFAULT_K,
+        DEFAULT_SPREAD_TICKS,
+        DEFAULT_WINDOW,
+    )
     from vibe_quant.backtest.run import to_ns
     from vibe_quant.data.coverage import MissingDataError, require_bars
     from vibe_quant.dsl import load_strategy, warmup_bars
-    from vibe_quant.overfitting.filters import FilterConfig, run_filters
-    from vibe_quant.screening.sweep import SweepSpec, run_sweep
+    from vibe_quant.research.filters import FilterConfig, run_filters
+    from vibe_quant.research.screening.sweep import SweepSpec, run_sweep
+    from vibe_quant.research.validation.validate import (
+        ValidateConfig,
+        settings_from,
+        validate_sweep,
+    )
     from vibe_quant.store import pipeline_sql as psql
     from vibe_quant.store import validation_sql as vsql
     from vibe_quant.store.state import StateStore
-    from vibe_quant.validation.params import DEFAULT_K, DEFAULT_SPREAD_TICKS, DEFAULT_WINDOW
-    from vibe_quant.validation.validate import ValidateConfig, settings_from, validate_sweep
 
     spec = load_strategy(cfg.yaml_text)
     interval = spec.timeframe

@@ -1,7 +1,7 @@
 """Circuit breakers evaluated inside the simulation (and, unchanged, in paper trading).
 
 :class:`BreakerConfig` holds the thresholds; :class:`RiskMonitor` is a plain-Python state machine
-that :class:`vibe_quant.backtest.strategy.VQStrategy` feeds with its own fills, funding payments
+that :class:`vibe_quant.strategy.base.VQStrategy` feeds with its own fills, funding payments
 and bar closes, and asks before every exposure-increasing order. Rules (see ``SPEC.md §9``
 for the full text):
 

@@ -5,7 +5,7 @@ Tables:
 * ``risk_presets`` — one row per (name, version); ``body`` is the preset's JSON
   (``{"description", "sizing", "breakers"}``, see :mod:`vibe_quant.risk.presets`). Adding a preset
   with changed content makes version max+1; identical content is a no-op.
-* ``events`` — the structured event log of a run (:mod:`vibe_quant.risk.events`): one row per
+* ``events`` — the structured event log of a run (:mod:`vibe_quant.backtest.events`): one row per
   event, ``(run_id, seq)`` unique, ``kind`` ∈ order | order_denied | fill | liquidation | funding
   | risk_trip | risk_deny | risk_blocked, ``ts_ns`` UTC epoch ns, ``payload`` the full JSON line
   (identical to the JSONL file's line). Indexed on (run_id, kind, ts_ns).
@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from vibe_quant.store.encode import now_iso as _now
+from vibe_quant.core.jsonpolicy import now_iso as _now
 
 MIGRATION = (
     4,
@@ -100,7 +100,7 @@ def _insert_events(conn: Any, run_id: int, events: list[dict[str, Any]]) -> int:
 
 
 def record_events(store: Any, run_id: int, events: list[dict[str, Any]]) -> int:
-    """Insert a run's events (dicts from :func:`vibe_quant.risk.events.build_events`, each with
+    """Insert a run's events (dicts from :func:`vibe_quant.backtest.events.build_events`, each with
     ``seq``, ``ts``, ``kind``) in ONE transaction, replacing any earlier events of that run.
     Returns the number written."""
     with store._tx() as c:
@@ -108,19 +108,13 @@ def record_events(store: Any, run_id: int, events: list[dict[str, Any]]) -> int:
         return _insert_events(c, run_id, events)
 
 
-def record_run_with_events(store: Any, result: Any, events_fn: Any = None, *,
+def record_run_with_events(store: Any, result: Any, events_fn: Any, *,
                            strategy_id: int | None = None) -> tuple[int, list[dict[str, Any]]]:
     """Record a finished run (as ``StateStore.record_run``) AND its event log in ONE
     transaction. ``events_fn(run_id) -> events`` builds the events once the run id is known
-    (default :func:`vibe_quant.risk.events.build_events`). Returns ``(run_id, events)``.
+    (e.g. :func:`vibe_quant.backtest.events.build_events`). Returns ``(run_id, events)``.
 
     Uses the store's own run-writing helpers inside one ``BEGIN IMMEDIATE`` … ``COMMIT``."""
-    if events_fn is None:
-        from vibe_quant.risk.events import build_events
-
-        def events_fn(rid: int) -> list[dict[str, Any]]:
-            return build_events(result, run_id=rid)
-
     with store._tx() as c:
         run_id = store._insert_run(
             result.strategy, [result.symbol], result.interval, result.start_ns, result.end_ns,
@@ -135,16 +129,10 @@ def record_run_with_events(store: Any, result: Any, events_fn: Any = None, *,
 
 
 def complete_run_with_events(store: Any, run_id: int, result: Any,
-                             events_fn: Any = None) -> list[dict[str, Any]]:
+                             events_fn: Any) -> list[dict[str, Any]]:
     """Like ``StateStore.complete_run`` (results + trades + equity, status ``completed``) AND
     the run's events, in ONE transaction, for a run row created earlier with ``create_run``.
     Returns the events written."""
-    if events_fn is None:
-        from vibe_quant.risk.events import build_events
-
-        def events_fn(rid: int) -> list[dict[str, Any]]:
-            return build_events(result, run_id=rid)
-
     with store._tx() as c:
         store._write_result(run_id, result)
         c.execute("DELETE FROM events WHERE run_id=?", (int(run_id),))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from vibe_quant.store.encode import now_iso as _now
+from vibe_quant.core.jsonpolicy import now_iso as _now
 
 MIGRATION = (
     5,

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vibe_quant.core.jsonpolicy import now_iso, num, to_json
 from vibe_quant.store import events_sql as _events_sql
 from vibe_quant.store import jobs_sql as _jobs_sql
 from vibe_quant.store import paper_sql as _paper_sql
 from vibe_quant.store import pipeline_sql as _pipeline_sql
 from vibe_quant.store import validation_sql as _validation_sql
-from vibe_quant.store.encode import now_iso, num, to_json
 from vibe_quant.store.sqlite import connect
 
 RUN_STATUSES = ("pending", "running", "completed", "failed")

@@ -4,7 +4,7 @@
 * ``validation_results``: one consistency row per candidate — screening (the sweep's stored
   metrics) vs validation (the full validation-mode run stored in ``backtest_runs``, id
   ``run_id``): Sharpe, total return and max drawdown, degradation in percent, the
-  ``execution_sensitive`` flag (definitions: :mod:`vibe_quant.validation.consistency`).
+  ``execution_sensitive`` flag (definitions: :mod:`vibe_quant.research.validation.consistency`).
 
 Units: Sharpe annualised (365 daily periods), returns and drawdowns fractions, degradations
 percent (positive = validation worse), ``slippage_cost`` and ``fees`` USDT.
@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from vibe_quant.store.encode import now_iso as _now
-from vibe_quant.store.encode import num as _num
-from vibe_quant.store.encode import to_json as _json
+from vibe_quant.core.jsonpolicy import now_iso as _now
+from vibe_quant.core.jsonpolicy import num as _num
+from vibe_quant.core.jsonpolicy import to_json as _json
 
 MIGRATION = (
     3,
@@ -98,7 +98,7 @@ def record_validation_result(store: Any, validation_run_id: int, row: dict[str, 
     """Write one candidate's consistency row (one transaction).
 
     ``row``: ``combo_idx``, ``params``, ``status``, optional ``error``, ``run_id``, the keys of
-    :func:`vibe_quant.validation.consistency.consistency`, ``slippage_cost``, ``details``.
+    :func:`vibe_quant.research.validation.consistency.consistency`, ``slippage_cost``, ``details``.
     """
     es = row.get("execution_sensitive")
     with store._tx() as c:

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from vibe_quant.paths import DataDir
+from vibe_quant.core.paths import DataDir
 
 TEST_API_KEY = "vq-test-key-3f9a1c"
 TEST_API_SECRET = "vq-test-secret-8d27e4b1"

@@ -19,7 +19,7 @@ if not series:
     st.info("Nothing archived yet: launch an ingest below (or `vibe-quant data ingest`).")
 else:
     from vibe_quant.data.catalog import catalog_bar_counts
-    from vibe_quant.data.instruments import bar_type
+    from vibe_quant.venues.binance.instruments import bar_type
 
     counts = catalog_bar_counts(dd)
     st.subheader("Archived and catalogued")

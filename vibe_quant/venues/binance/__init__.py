@@ -1,0 +1,1 @@
+"""vibe_quant.venues.binance."""

@@ -1,10 +1,11 @@
 #!/usr/bin/env python
 """Benchmark the backtest core; prints ONE JSON line on stdout.
 
-* ``bars_per_s``: an EMA(12/26) cross (hand-written ``VQStrategy``, always in the market, flips
-  with one order) on BTCUSDT 5m 2023-01 → 2026-02 with funding and liquidation on — bars in the
-  run divided by the engine's ``run()`` wall time; ``bars_per_s_end_to_end`` also counts the
-  engine build, data feed and result assembly (trades, equity, metrics).
+* ``bars_per_s``: an EMA(12/26) cross (``vibe_quant.testing.strategies.EmaCross``, hand-written,
+  always in the market, flips with one order) on BTCUSDT 5m 2023-01 → 2026-02 with funding and
+  liquidation on — bars in the run divided by the engine's ``run()`` wall time;
+  ``bars_per_s_end_to_end`` also counts the engine build, data feed and result assembly
+  (trades, equity, metrics).
 * ``tiny_run_overhead_ms``: median wall time of a complete ``run_backtest`` on 100 bars
   (fixed per-run cost).
 * ``compiled_bars_per_s`` / ``handwritten_bars_per_s`` / ``compiled_vs_handwritten_ratio``: the
@@ -37,34 +38,9 @@ from vibe_quant.backtest import run_backtest
 from vibe_quant.backtest.marketdata import load_market_data
 from vibe_quant.backtest.run import to_ns
 from vibe_quant.core.paths import DataDir
-from vibe_quant.strategy.base import VQStrategy
+from vibe_quant.testing.strategies import EmaCross  # EMA(fast/slow) cross, one order per flip
 
 _TMP: list = []
-
-
-class EmaCross(VQStrategy):
-    """EMA(fast/slow) cross: long ``qty`` when fast > slow, else short (one order per flip)."""
-
-    name = "bench_ema_cross"
-
-    def on_strategy_start(self):
-        from nautilus_trader.core.nautilus_pyo3 import ExponentialMovingAverage
-
-        self.fast = ExponentialMovingAverage(int(self.params.get("fast", 12)))
-        self.slow = ExponentialMovingAverage(int(self.params.get("slow", 26)))
-
-    def on_strategy_reset(self):
-        self.on_strategy_start()
-
-    def handle_bar(self, bar):
-        self.fast.handle_bar(bar)
-        self.slow.handle_bar(bar)
-        if not (self.can_trade and self.slow.initialized):
-            return
-        q = float(self.params["qty"])
-        want = q if self.fast.value > self.slow.value else -q
-        if want != self.position_qty:
-            self.target(want)
 
 
 def _ensure_data(dd: DataDir) -> DataDir:
@@ -89,7 +65,7 @@ def _ensure_data(dd: DataDir) -> DataDir:
             base_url=srv.url,
             rest_url="http://127.0.0.1:9",
             now_ms=1_780_000_000_000,
-            progress=False,
+            progress=None,
         )
     if not rep.ok:
         raise SystemExit(f"ingest failed: {rep.failed}")

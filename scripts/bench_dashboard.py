@@ -51,7 +51,7 @@ def _source(arg: str | None, tmp: Path):
             base_url=m.url,
             use_rest=False,
             now_ms=1_780_000_000_000,
-            progress=False,
+            progress=None,
         )
     return dd
 
@@ -135,13 +135,13 @@ def _build(src, root: Path, sweep_rows: int, runs: int) -> tuple[int, int]:
         max_combos=6,
     )
     with StateStore.open(dd) as store:
-        rep = run_sweep(store, spec, data_dir=str(src.root), workers=2, progress=False)
+        rep = run_sweep(store, spec, data_dir=str(src.root), workers=2, progress=None)
         vrep = validate_sweep(
             store,
             rep.sweep_id,
             data_dir=str(src.root),
             config=ValidateConfig(top=1),
-            progress=False,
+            progress=None,
         )
         run_id = next(c["run_id"] for c in vrep.candidates if c.get("run_id"))
     _clone(dd.state_db, rep.sweep_id, run_id, sweep_rows, runs)

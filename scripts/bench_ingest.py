@@ -42,7 +42,7 @@ def main() -> None:
             rest_url="http://127.0.0.1:9",
             now_ms=1_780_000_000_000,
             workers=args.workers,
-            progress=False,
+            progress=None,
         )
         secs = time.perf_counter() - t0
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -38,7 +38,7 @@ def main() -> None:
                              base_url=mirror.url, use_rest=False,
                              report=str(Path(tmp) / "report.html"))
         t0 = time.perf_counter()
-        doc = run_pipeline(DataDir(Path(tmp)), cfg, progress=False)
+        doc = run_pipeline(DataDir(Path(tmp)), cfg, progress=None)
         total = time.perf_counter() - t0
     print(json.dumps({
         "bench": "pipeline", "strategy": Path(args.strategy).name,

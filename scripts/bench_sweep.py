@@ -44,7 +44,7 @@ def _data_dir(arg: str | None, tmp: str) -> str:
             base_url=m.url,
             use_rest=False,
             now_ms=1_780_000_000_000,
-            progress=False,
+            progress=None,
         )
     return str(dd.root)
 
@@ -61,7 +61,7 @@ def _run(store_path: Path, spec, data_dir: str, workers: int) -> dict:
             spec,
             data_dir=data_dir,
             workers=workers,
-            progress=False,
+            progress=None,
             fresh=True,
             on_result=results.append,
         )

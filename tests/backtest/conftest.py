@@ -1,31 +1,14 @@
-"""Fixtures for the backtest tests: real BTCUSDT data from the session catalog (``real_data_dir``)."""
+"""Helpers of the backtest tests: raw-archive reads for hand computations. The fixtures
+``btc_2024`` (real BTCUSDT 5m data) and ``archive`` (the raw archive) live in tests/conftest.py."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import numpy as np
-import pytest
-
-from vibe_quant.backtest.marketdata import MarketData, load_market_data
-from vibe_quant.backtest.run import to_ns
 
 
-@pytest.fixture(scope="session")
-def btc_2024(real_data_dir) -> MarketData:
-    """BTCUSDT 5m bars + funding with close times in (2023-12-01, 2025-01-01], from the catalog."""
-    return load_market_data(real_data_dir, "BTCUSDT", "5m", to_ns("2023-12-01"), to_ns("2025-01-01"))
-
-
-@pytest.fixture(scope="session")
-def archive(real_data_dir):
-    """Read-only connection to the raw archive (independent source for expected numbers)."""
-    con = sqlite3.connect(f"file:{real_data_dir.archive_db}?mode=ro", uri=True)
-    yield con
-    con.close()
-
-
-def archive_klines(con, symbol: str, interval: str, start_ms: int, end_ms: int) -> dict[str, np.ndarray]:
+def archive_klines(
+    con, symbol: str, interval: str, start_ms: int, end_ms: int
+) -> dict[str, np.ndarray]:
     """Archive klines with ``start_ms ≤ open_time < end_ms`` as numpy columns."""
     rows = con.execute(
         "SELECT open_time, open, high, low, close FROM raw_klines WHERE symbol=? AND interval=? "

@@ -1,8 +1,12 @@
-"""Hand-written test strategies (plain VQStrategy subclasses; no DSL)."""
+"""Hand-written test strategies (plain VQStrategy subclasses; no DSL). ``EmaCross`` is the
+shared one of :mod:`vibe_quant.testing.strategies`."""
 
 from __future__ import annotations
 
 from vibe_quant.strategy.base import VQStrategy
+from vibe_quant.testing.strategies import EmaCross
+
+__all__ = ["AllInLong", "AllInShort", "BracketTrader", "EmaCross", "Flipper", "HoldLong"]
 
 
 class HoldLong(VQStrategy):
@@ -19,12 +23,17 @@ class AllInLong(VQStrategy):
     """Buy notional = balance × leverage × ``frac`` at the first tradable bar; hold."""
 
     name = "all_in_long"
+    entry_side = 1  # +1 buy, −1 sell
 
     def handle_bar(self, bar):
         if self.can_trade and not self.fills:
             px = bar.close.as_double()
-            notional = self.ctx.starting_balance * self.ctx.leverage * float(self.params.get("frac", 0.95))
-            self.buy(self.qty_for_notional(notional, px))
+            frac = float(self.params.get("frac", 0.95))
+            qty = self.qty_for_notional(self.ctx.starting_balance * self.ctx.leverage * frac, px)
+            if self.entry_side > 0:
+                self.buy(qty)
+            else:
+                self.sell(qty)
 
 
 class Flipper(VQStrategy):
@@ -85,38 +94,8 @@ class BracketTrader(VQStrategy):
             self.set_take_profit(px * (1 - tp))
 
 
-class EmaCross(VQStrategy):
-    """EMA(fast/slow) cross, always in the market: long when fast > slow, else short."""
-
-    name = "ema_cross"
-
-    def on_strategy_start(self):
-        from nautilus_trader.core.nautilus_pyo3 import ExponentialMovingAverage
-
-        self.fast = ExponentialMovingAverage(int(self.params.get("fast", 12)))
-        self.slow = ExponentialMovingAverage(int(self.params.get("slow", 26)))
-
-    def on_strategy_reset(self):
-        self.on_strategy_start()
-
-    def handle_bar(self, bar):
-        self.fast.handle_bar(bar)
-        self.slow.handle_bar(bar)
-        if not (self.can_trade and self.slow.initialized):
-            return
-        q = float(self.params["qty"])
-        want = q if self.fast.value > self.slow.value else -q
-        if want != self.position_qty:
-            self.target(want)
-
-
 class AllInShort(AllInLong):
     """Mirror of AllInLong: sell notional = balance × leverage × ``frac`` on the first bar."""
 
     name = "all_in_short"
-
-    def handle_bar(self, bar):
-        if self.can_trade and not self.fills:
-            px = bar.close.as_double()
-            notional = self.ctx.starting_balance * self.ctx.leverage * float(self.params.get("frac", 0.95))
-            self.sell(self.qty_for_notional(notional, px))
+    entry_side = -1

@@ -7,7 +7,7 @@ from nautilus_trader.core import nautilus_pyo3 as n3
 
 from vibe_quant.backtest import BacktestSession, run_backtest
 from vibe_quant.backtest.run import to_ns
-from vibe_quant.backtest.venue import PRESETS, FidelityPreset, register_preset
+from vibe_quant.backtest.venue import FidelityPreset
 
 from .strategies import EmaCross
 
@@ -47,25 +47,20 @@ def test_reset_rerun_identical(btc_2024):
 def test_seeded_fill_model_reproducible_after_reset(btc_2024):
     """A random fill model (50 % one-tick slippage) plugged into the validation hook: the same
     seed gives the same fills, also after reset(); the run stays reconciled."""
-    old = PRESETS["validation"]
-    register_preset(FidelityPreset(
+    preset = FidelityPreset(
         "validation",
-        fill_model=lambda seed: n3.DefaultFillModel(prob_slippage=0.5, random_seed=seed)))
+        fill_model=lambda seed: n3.DefaultFillModel(prob_slippage=0.5, random_seed=seed))
+    md = btc_2024.slice(to_ns("2024-02-01") - 50 * 300 * 10**9, to_ns("2024-03-01"))
+    s = BacktestSession(md, trade_start_ns=to_ns("2024-02-01"), leverage=3, mode=preset, seed=7)
     try:
-        md = btc_2024.slice(to_ns("2024-02-01") - 50 * 300 * 10**9, to_ns("2024-03-01"))
-        s = BacktestSession(md, trade_start_ns=to_ns("2024-02-01"), leverage=3,
-                            mode="validation", seed=7)
-        try:
-            a = s.run(EmaCross, P)
-            b = s.run(EmaCross, P)
-        finally:
-            s.dispose()
-        c = run_backtest(EmaCross, "BTCUSDT", "2024-02-01", "2024-02-29", data=btc_2024,
-                         leverage=3, params=P, warmup_bars=50, mode="validation", seed=7)
-        screening = run_backtest(EmaCross, "BTCUSDT", "2024-02-01", "2024-02-29",
-                                 data=btc_2024, leverage=3, params=P, warmup_bars=50)
+        a = s.run(EmaCross, P)
+        b = s.run(EmaCross, P)
     finally:
-        register_preset(old)
+        s.dispose()
+    c = run_backtest(EmaCross, "BTCUSDT", "2024-02-01", "2024-02-29", data=btc_2024,
+                     leverage=3, params=P, warmup_bars=50, mode=preset, seed=7)
+    screening = run_backtest(EmaCross, "BTCUSDT", "2024-02-01", "2024-02-29",
+                             data=btc_2024, leverage=3, params=P, warmup_bars=50)
     assert _key(a) == _key(b) == _key(c)
     assert abs(a.reconciliation_error) < 1e-6
     # slippage made some fills one tick worse than screening's
@@ -77,14 +72,11 @@ def test_latency_hook_delays_fills_one_bar(btc_2024):
     close; the end-of-data close is then sent one bar early so the run still ends flat."""
     from .strategies import HoldLong
 
-    old = PRESETS["validation"]
-    register_preset(FidelityPreset(
-        "validation", latency_model=lambda seed: n3.StaticLatencyModel(base_latency_nanos=1_000_000)))
-    try:
-        lat = run_backtest(HoldLong, "BTCUSDT", "2024-02-01", "2024-02-03", data=btc_2024,
-                           mode="validation", params={"qty": 0.01})
-    finally:
-        register_preset(old)
+    preset = FidelityPreset(
+        "validation",
+        latency_model=lambda seed: n3.StaticLatencyModel(base_latency_nanos=1_000_000))
+    lat = run_backtest(HoldLong, "BTCUSDT", "2024-02-01", "2024-02-03", data=btc_2024,
+                       mode=preset, params={"qty": 0.01})
     plain = run_backtest(HoldLong, "BTCUSDT", "2024-02-01", "2024-02-03", data=btc_2024,
                          params={"qty": 0.01})
     bar = 300 * 10**9

@@ -84,7 +84,8 @@ def test_compute_metrics_by_hand():
 
 
 def test_intrabar_drawdown_counts():
-    """Open-trade drawdown: equity dips and recovers between daily points; daily data would miss it."""
+    """Open-trade drawdown: equity dips and recovers between daily points; daily data would
+    miss it."""
     ts = np.arange(5) * (DAY // 4)
     eq = np.array([100.0, 80.0, 100.0, 100.0, 101.0])
     assert drawdown_stats(ts, eq)["max_drawdown"] == pytest.approx(0.2)

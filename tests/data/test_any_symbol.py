@@ -291,7 +291,7 @@ def test_wrong_secret_is_rejected_with_binance_error_and_symbol_refused(tmp_path
             base_url=m.url,
             rest_url=r.url,
             now_ms=NOW_MS,
-            progress=False,
+            progress=None,
             api_credentials=(KEY, "not-the-secret"),
         )
         assert r.signed_ok == 0

@@ -51,7 +51,7 @@ def test_corrupt_zip_fails_its_checksum_and_nothing_of_it_is_archived(tmp_path, 
             base_url=srv.url,
             rest_url=NO_REST,
             now_ms=NOW,
-            progress=False,
+            progress=None,
             fetcher=Fetcher(policy=RetryPolicy(backoff_s=0.0)),
         )
         # The corrupt file was downloaded 3 times (re-download on mismatch), then rejected.
@@ -76,7 +76,7 @@ def test_corrupt_zip_fails_its_checksum_and_nothing_of_it_is_archived(tmp_path, 
             base_url=srv.url,
             rest_url=NO_REST,
             now_ms=NOW,
-            progress=False,
+            progress=None,
         )
     assert rep2.ok and rep2.files_archived == 1 and rep2.files_skipped == 5
     assert _kline_months(dd) == {JAN: 31 * 288, FEB: 28 * 288, MAR: 31 * 288}
@@ -103,7 +103,7 @@ def test_retries_5xx_and_honours_retry_after(tmp_path, shared_data):
             base_url=srv.url,
             rest_url=NO_REST,
             now_ms=NOW,
-            progress=False,
+            progress=None,
             fetcher=f,
             build_catalog=False,
         )
@@ -125,7 +125,7 @@ def test_missing_month_is_reported_not_fatal(tmp_path, shared_data, mirror):
         base_url=mirror.url,
         rest_url=NO_REST,
         now_ms=NOW,
-        progress=False,
+        progress=None,
     )
     assert rep.ok
     # 5m klines end 2026-02-19 on the site; funding goes on to 2026-05.
@@ -141,7 +141,7 @@ def test_rerun_adds_nothing_and_a_later_end_fetches_only_new_months(tmp_path, mi
         base_url=mirror.url,
         rest_url=NO_REST,
         now_ms=NOW,
-        progress=False,
+        progress=None,
     )
     r1 = ingest(dd, start=(2023, 1), end=(2023, 2), **kw)
     fp1 = Archive(dd.archive_db).table_fingerprint()
@@ -218,7 +218,7 @@ def test_killed_ingest_resumes_to_the_same_archive(tmp_path, shared_data, real_d
             base_url=srv.url,
             rest_url=NO_REST,
             now_ms=NOW,
-            progress=False,
+            progress=None,
         )
     assert rep.ok and rep.files_skipped >= logged
     a, b = Archive(dd.archive_db), Archive(real_data_dir.archive_db)
@@ -242,7 +242,7 @@ def test_no_rest_reports_unpublished_months_without_calling_rest(tmp_path, mirro
         rest_url="http://127.0.0.1:9",
         use_rest=False,
         now_ms=1773100800000,
-        progress=False,
+        progress=None,
         build_catalog=False,
     )
     assert rep.ok and rep.rest_filled == []
@@ -259,7 +259,7 @@ def test_a_version_1_archive_is_migrated_and_not_downloaded_again(tmp_path, mirr
         base_url=mirror.url,
         rest_url=NO_REST,
         now_ms=NOW,
-        progress=False,
+        progress=None,
         build_catalog=False,
     )
     ingest(dd, **kw)

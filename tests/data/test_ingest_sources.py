@@ -43,7 +43,7 @@ def test_current_month_is_filled_from_rest_with_paging(tmp_path, shared_data):
             base_url=m.url,
             rest_url=r.url,
             now_ms=now1,
-            progress=False,
+            progress=None,
         )
         kl = [q for p, q in r.requests if p == "/fapi/v1/klines"]
     assert rep.ok, rep.failed
@@ -82,7 +82,7 @@ def test_current_month_is_filled_from_rest_with_paging(tmp_path, shared_data):
             base_url=m.url,
             rest_url=r.url,
             now_ms=now2,
-            progress=False,
+            progress=None,
         )
     assert rep2.files_archived == 0
     assert {(x["kind"]): x["rows_new"] for x in rep2.rest_filled} == {"klines": 48, "funding": 1}
@@ -101,7 +101,7 @@ def test_btc_1m_windows_are_reported_as_gaps(tmp_path, mirror):
         base_url=mirror.url,
         rest_url=NO_REST,
         now_ms=1780000000000,
-        progress=False,
+        progress=None,
     )
     assert rep.ok and rep.files_archived == 9
     s = verify(dd)["series"][0]
@@ -132,7 +132,7 @@ def test_filusdt_12_column_files_keep_every_column(tmp_path, mirror, shared_data
         base_url=mirror.url,
         rest_url=NO_REST,
         now_ms=1780000000000,
-        progress=False,
+        progress=None,
         build_catalog=False,  # archive only: FILUSDT's contract terms are tested elsewhere
     )
     assert rep.ok and rep.files_archived == 2
@@ -193,7 +193,7 @@ def test_rebuild_equals_the_first_build(tmp_path, mirror):
         base_url=mirror.url,
         rest_url=NO_REST,
         now_ms=1780000000000,
-        progress=False,
+        progress=None,
     )
     first = _catalog_content(dd)
     assert len(first[0]) == (31 + 29 + 31) * 288

@@ -7,25 +7,21 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import REAL_NOW_MS, ingest_from_mirror
 from vibe_quant.core.paths import DataDir
 
 
 @pytest.fixture(scope="session")
 def dd_paper(tmp_path_factory, mirror) -> DataDir:
-    from vibe_quant.data.ingest import ingest
-
     dd = DataDir(tmp_path_factory.mktemp("paper_5m")).ensure()
-    rep = ingest(
+    rep = ingest_from_mirror(
         dd,
+        mirror.url,
         symbols=["BTCUSDT"],
-        intervals=["5m"],
         start=(2025, 1),
         end=(2025, 2),
-        base_url=mirror.url,
-        rest_url="http://127.0.0.1:9",
         use_rest=False,
-        now_ms=1_780_000_000_000,
-        progress=False,
+        now_ms=REAL_NOW_MS,
     )
     assert rep.ok, rep.failed
     return dd

@@ -3,8 +3,6 @@ and an independent read-only view of the raw archive for hand computations."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import numpy as np
 import pytest
 
@@ -20,10 +18,9 @@ def btc_2024h1(real_data_dir) -> MarketData:
 
 
 @pytest.fixture(scope="session")
-def risk_archive(real_data_dir):
-    con = sqlite3.connect(f"file:{real_data_dir.archive_db}?mode=ro", uri=True)
-    yield con
-    con.close()
+def risk_archive(archive):
+    """The read-only raw archive connection (tests/conftest.py's ``archive``)."""
+    return archive
 
 
 def archive_closes(con, symbol: str, start_ns: int, end_ns: int) -> tuple[np.ndarray, np.ndarray]:

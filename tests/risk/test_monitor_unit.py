@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from vibe_quant.risk.breakers import DAY_NS, BreakerConfig, RiskMonitor
+from vibe_quant.core.intervals import NS_PER_DAY as DAY_NS
+from vibe_quant.risk.breakers import BreakerConfig, RiskMonitor
 
 M = 60 * 10**9
 T0 = 1_700_000_000 * 10**9 // DAY_NS * DAY_NS  # a UTC midnight

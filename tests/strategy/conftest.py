@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vibe_quant.backtest.marketdata import MarketData, load_market_data
+from vibe_quant.backtest.marketdata import MarketData
 from vibe_quant.backtest.run import to_ns
 
 
 @pytest.fixture(scope="session")
-def btc_2024_md(real_data_dir) -> MarketData:
-    """BTCUSDT 5m bars + funding, close times in (2023-12-01, 2025-01-01]."""
-    return load_market_data(real_data_dir, "BTCUSDT", "5m", to_ns("2023-12-01"),
-                            to_ns("2025-01-01"))
+def btc_2024_md(btc_2024) -> MarketData:
+    """BTCUSDT 5m bars + funding, close times in (2023-12-01, 2025-01-01] (tests/conftest.py's
+    ``btc_2024``)."""
+    return btc_2024
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ def test_sweep_of_compiled_yaml_matches_direct_runs(real_data_dir, btc_2024_md, 
                      end_ns=to_ns("2024-02-20", end=True), grid=grid)
     with StateStore.open(DataDir(tmp_path).ensure()) as store:
         rep = run_sweep(store, spec, data_dir=str(real_data_dir.root), workers=1,
-                        progress=False)
+                        progress=None)
         rows = store.sweep_results(rep.sweep_id)
     assert rep.completed == 3 and rep.failed == 0
     cs = compile_strategy(text)

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+
+from pydantic import Field
+
+from vibe_quant.core.config import FrozenConfig
+from vibe_quant.core.errors import AlertError
 
 TOKEN_ENV = "VIBE_QUANT_TELEGRAM_TOKEN"
 CHAT_ID_ENV = "VIBE_QUANT_TELEGRAM_CHAT_ID"
@@ -18,13 +22,17 @@ BASE_URL_ENV = "VIBE_QUANT_TELEGRAM_BASE_URL"
 DEFAULT_BASE_URL = "https://api.telegram.org"
 
 
-class AlertConfigError(ValueError):
+class AlertConfigError(AlertError, ValueError):
     """Telegram settings missing or invalid (message names the variable, never its value)."""
 
 
-@dataclass(frozen=True)
-class TelegramConfig:
-    token: str = field(repr=False)
+class TelegramConfig(FrozenConfig):
+    """Where alerts go: the bot ``token`` (secret: never in ``repr``/``str``), the ``chat_id``
+    and the Bot API root ``base_url``."""
+
+    identity_exclude = frozenset({"token"})
+
+    token: str = Field(repr=False)
     chat_id: str
     base_url: str = DEFAULT_BASE_URL
 

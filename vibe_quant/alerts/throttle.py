@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from vibe_quant.alerts.config import AlertConfigError
 from vibe_quant.alerts.events import AlertEvent
 from vibe_quant.alerts.format import format_alert, suppressed_note, truncate
 
@@ -44,7 +45,7 @@ class Throttle:
 
     def __init__(self, interval_s: float = 60.0, clock: Callable[[], float] = time.time):
         if interval_s < 0:
-            raise ValueError(f"interval_s must be ≥ 0, got {interval_s}")
+            raise AlertConfigError(f"interval_s must be ≥ 0, got {interval_s}")
         self.interval_s = interval_s
         self.clock = clock
         self._state: dict[str, _KindState] = {}

@@ -27,9 +27,8 @@ import numpy as np
 import pandas as pd
 
 from vibe_quant.backtest.ledger import FundingPayment
+from vibe_quant.core.intervals import NS_PER_DAY
 from vibe_quant.strategy.base import Fill
-
-_NS_PER_DAY = 86_400 * 1_000_000_000
 
 
 @dataclass
@@ -56,10 +55,10 @@ class EquityCurve:
         # UTC day of each bar close (a bar closing at 00:00 belongs to the day before), then the
         # last bar of each day; ts is ascending, so day changes mark the groups (numpy: this
         # runs once per sweep combination).
-        day = (self.ts[1:] - 1) // _NS_PER_DAY
+        day = (self.ts[1:] - 1) // NS_PER_DAY
         last = np.flatnonzero(np.r_[day[1:] != day[:-1], True]) if len(day) else day
-        start_day = int(self.ts[0]) // _NS_PER_DAY - 1
-        days = np.r_[start_day, day[last]].astype(np.int64) * _NS_PER_DAY
+        start_day = int(self.ts[0]) // NS_PER_DAY - 1
+        days = np.r_[start_day, day[last]].astype(np.int64) * NS_PER_DAY
         idx = pd.DatetimeIndex(days.astype("datetime64[ns]")).tz_localize("UTC")
         idx.name = "date"
         return pd.Series(np.r_[self.equity[0], self.equity[1:][last]], index=idx, name="equity")

@@ -31,16 +31,26 @@ and, per ``kind`` (units: qty base units, prices/amounts USDT, side +1 buy/long 
 Order of lines: by ``ts``, then kind (risk → order/order_denied → fill → liquidation → funding),
 then the order each list recorded them. Within one timestamp this is a readable order, not the
 exact engine sequence.
+
+Values follow :mod:`vibe_quant.core.jsonpolicy` (NaN → null, ±inf → ``"inf"``/``"-inf"``).
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from vibe_quant.core import jsonpolicy
+from vibe_quant.core.errors import ConfigError
+from vibe_quant.core.intervals import iso_ns
+from vibe_quant.core.paths import DataDir
+
+if TYPE_CHECKING:
+    from vibe_quant.store.state import StateStore
+
+#: a data dir, or the path of its root
+DataDirLike = DataDir | str | os.PathLike[str]
 
 EVENT_KINDS = ("order", "order_denied", "fill", "liquidation", "funding", "risk_trip",
                "risk_deny", "risk_blocked")
@@ -48,23 +58,8 @@ _RANK = {"risk_trip": 0, "risk_deny": 0, "risk_blocked": 0, "order": 1, "order_d
          "fill": 2, "liquidation": 3, "funding": 4}
 
 
-def _iso(ts: int) -> str:
-    dt = datetime.fromtimestamp(ts // 1_000_000_000, tz=UTC)
-    frac = ts % 1_000_000_000
-    s = dt.strftime("%Y-%m-%dT%H:%M:%S")
-    return (s + (f".{frac:09d}".rstrip("0") if frac else "")) + "Z"
-
-
-def _clean(v: Any) -> Any:
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, dict):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    if hasattr(v, "item"):
-        return _clean(v.item())
-    return v
+class EventLogNameError(ConfigError, ValueError):
+    """An event log is named by neither a run id nor a safe file name (still a ValueError)."""
 
 
 def build_events(result: Any, run_id: int | None = None) -> list[dict[str, Any]]:
@@ -106,31 +101,40 @@ def build_events(result: Any, run_id: int | None = None) -> list[dict[str, Any]]
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
     out = []
     for seq, (ts, _, _, body) in enumerate(rows):
-        ev = {"run_id": run_id, "seq": seq, "ts": ts, "time": _iso(ts),
+        ev = {"run_id": run_id, "seq": seq, "ts": ts, "time": iso_ns(ts),
               "strategy": result.strategy, "symbol": result.symbol}
         ev.update(body)
-        out.append(_clean(ev))
+        out.append(jsonpolicy.jsonable(ev))
     return out
 
 
-def events_dir(data_dir: Any) -> Path:
-    """``<data-dir>/logs/events`` (a :class:`~vibe_quant.core.paths.DataDir` or a path to the root)."""
+def events_dir(data_dir: DataDirLike) -> Path:
+    """``<data-dir>/logs/events`` (``data_dir``: a :class:`~vibe_quant.core.paths.DataDir` or the
+    path of its root)."""
     logs = data_dir.logs if hasattr(data_dir, "logs") else Path(data_dir) / "logs"
     return Path(logs) / "events"
 
 
-def jsonl_path(data_dir: Any, run_id: int | None = None, name: str | None = None) -> Path:
-    """``run-<run_id>.jsonl`` (or ``<name>.jsonl``) in :func:`events_dir`."""
+def jsonl_path(data_dir: DataDirLike, run_id: int | None = None, name: str | None = None
+               ) -> Path:
+    """``run-<run_id>.jsonl`` (or ``<name>.jsonl``) in :func:`events_dir`.
+
+    Raises:
+        EventLogNameError (a ValueError): no ``run_id`` and ``name`` is not made of letters,
+            digits, ``-``, ``_`` and ``.`` (or starts with ``.``).
+    """
     if run_id is not None:
         fname = f"run-{int(run_id)}.jsonl"
     elif name and all(ch.isalnum() or ch in "-_." for ch in name) and not name.startswith("."):
         fname = f"{name}.jsonl"
     else:
-        raise ValueError("pass a run_id, or a name of letters, digits, '-', '_' and '.'")
+        raise EventLogNameError(
+            "pass a run_id, or a name of letters, digits, '-', '_' and '.'", name=name
+        )
     return events_dir(data_dir) / fname
 
 
-def write_jsonl(events: list[dict[str, Any]], data_dir: Any, run_id: int | None = None,
+def write_jsonl(events: list[dict[str, Any]], data_dir: DataDirLike, run_id: int | None = None,
                 name: str | None = None) -> Path:
     """Write ``events`` as JSON lines (atomically: temp file + rename); returns the path."""
     path = jsonl_path(data_dir, run_id, name)
@@ -138,7 +142,7 @@ def write_jsonl(events: list[dict[str, Any]], data_dir: Any, run_id: int | None 
     tmp = path.with_suffix(f".jsonl.tmp{os.getpid()}")
     with open(tmp, "w", encoding="utf-8") as fh:
         for e in events:
-            fh.write(json.dumps(e, sort_keys=True, allow_nan=False) + "\n")
+            fh.write(jsonpolicy.dumps(e, sort_keys=True) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -146,13 +150,13 @@ def write_jsonl(events: list[dict[str, Any]], data_dir: Any, run_id: int | None 
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Events of one JSONL file, in file order."""
+    """Events of one JSONL file, in file order (``"inf"``/``"-inf"`` back to floats)."""
     with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+        return [jsonpolicy.loads(line) for line in fh if line.strip()]
 
 
-def log_run(store: Any, data_dir: Any, result: Any, *, strategy_id: int | None = None
-            ) -> tuple[int, Path]:
+def log_run(store: StateStore, data_dir: DataDirLike, result: Any, *,
+            strategy_id: int | None = None) -> tuple[int, Path]:
     """Record ``result`` with its events in ONE state-DB transaction, then write the JSONL file
     from the same event dicts. Returns ``(run_id, jsonl_path)``."""
     from vibe_quant.store.events_sql import record_run_with_events
@@ -162,7 +166,8 @@ def log_run(store: Any, data_dir: Any, result: Any, *, strategy_id: int | None =
     return run_id, write_jsonl(evs, data_dir, run_id=run_id)
 
 
-def log_completed_run(store: Any, data_dir: Any, run_id: int, result: Any) -> Path:
+def log_completed_run(store: StateStore, data_dir: DataDirLike, run_id: int, result: Any
+                      ) -> Path:
     """For a run row created earlier (``StateStore.create_run``): write results and events in
     ONE transaction (``events_sql.complete_run_with_events``), then the JSONL file. Returns the
     file path. Drop-in for ``store.complete_run(run_id, result)``."""

@@ -39,7 +39,9 @@ class FundingPayment:
     amount: float
 
 
-def funding_payments(fills: list[Fill], md: MarketData, size_precision: int) -> list[FundingPayment]:
+def funding_payments(
+    fills: list[Fill], md: MarketData, size_precision: int
+) -> list[FundingPayment]:
     """Funding payments on the position implied by ``fills`` (see module docstring)."""
     if len(md.close_ts) == 0:
         return []

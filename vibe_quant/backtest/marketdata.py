@@ -33,12 +33,17 @@ from typing import Any
 import numpy as np
 from nautilus_trader.core import nautilus_pyo3 as n3
 
+from vibe_quant.core.errors import DataError
 from vibe_quant.core.intervals import interval_ms
 from vibe_quant.venues.binance.instruments import bar_type as bar_type_str
 from vibe_quant.venues.binance.instruments import instrument_id as instrument_id_str
 
 FUNDING_INTERVAL_MINUTES = 480  # Binance's 8 h funding interval (BTCUSDT/ETHUSDT)
 QUOTE_SIZE = 1_000_000.0
+
+
+class BarOrderError(DataError, ValueError):
+    """Bars handed to :class:`MarketData` are not strictly increasing in close time."""
 
 
 @dataclass
@@ -53,6 +58,9 @@ class MarketData:
         instrument: the catalogued ``CryptoPerpetual`` (contract spec), or None for the
             packaged reference spec.
         close_ts / close: bar close times (ns, int64) and close prices (USDT, float64).
+
+    Raises:
+        BarOrderError (a ValueError): bars not strictly increasing in close time.
     """
 
     symbol: str
@@ -74,7 +82,7 @@ class MarketData:
         self.open_ = np.fromiter((b.open.as_double() for b in self.bars), dtype=np.float64,
                                  count=len(self.bars))
         if len(self.close_ts) > 1 and np.any(np.diff(self.close_ts) <= 0):
-            raise ValueError("bars must be strictly increasing in close time")
+            raise BarOrderError("bars must be strictly increasing in close time")
 
     @property
     def interval_ns(self) -> int:

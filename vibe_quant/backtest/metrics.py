@@ -17,7 +17,8 @@ Crypto trades every day, so **365 periods per year**. Risk-free rate 0.
   convention of :mod:`vibe_quant.core.stats`. Fewer than 2 returns: NaN.
 * ``n_periods`` (T) = n; ``skewness`` = m3 / m2^1.5 and ``kurtosis`` = m4 / m2² with central
   sample moments m_k = (1/n) Σ (r − mean)^k (biased estimators; kurtosis is NOT excess: normal
-  = 3) — the γ3, γ4 of Bailey & López de Prado's deflated Sharpe ratio.
+  = 3) — the γ3, γ4 of Bailey & López de Prado's deflated Sharpe ratio. These return statistics
+  are computed by :func:`vibe_quant.core.stats.return_stats` (re-exported here).
 * ``max_drawdown`` = max_t (1 − E_t / max_{s≤t} E_s) over the per-bar marked-to-market curve
   (fraction, ≥ 0; open-trade drawdown counts).
 * ``max_drawdown_duration_days``: from the peak preceding the max drawdown to the first bar
@@ -38,14 +39,15 @@ Crypto trades every day, so **365 periods per year**. Risk-free rate 0.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-PERIODS_PER_YEAR = 365
-NS_PER_DAY = 86_400 * 1_000_000_000
+from vibe_quant.core.intervals import NS_PER_DAY
+from vibe_quant.core.stats import DAYS_PER_YEAR, return_stats
+
+__all__ = ["compute_metrics", "daily_returns", "drawdown_stats", "return_stats", "trade_stats"]
 
 
 def daily_returns(daily_equity: np.ndarray) -> np.ndarray:
@@ -57,45 +59,6 @@ def daily_returns(daily_equity: np.ndarray) -> np.ndarray:
         r = d[1:] / d[:-1] - 1.0
     # after bankruptcy (previous day at zero equity) nothing is left to return: 0
     return np.where(d[:-1] > 0, r, 0.0)
-
-
-def _ratio(mean: float, std: float) -> float:
-    """mean/std; with std = 0: 0 when mean = 0 (never traded), else ±inf — the rule of
-    :mod:`vibe_quant.core.stats`."""
-    if std > 0.0:
-        return mean / std
-    if mean == 0.0:
-        return 0.0
-    return math.copysign(math.inf, mean)
-
-
-def return_stats(r: np.ndarray) -> dict[str, float]:
-    """Sharpe (per-period and ×√365), Sortino, volatility, T, skewness, kurtosis of returns."""
-    r = np.asarray(r, dtype=float)
-    n = len(r)
-    nan = float("nan")
-    if n < 2:
-        return dict(sharpe_daily=nan, sharpe=nan, sortino=nan, volatility_annual=nan,
-                    n_periods=n, mean_daily_return=nan if n == 0 else float(r.mean()),
-                    skewness=nan, kurtosis=nan)
-    mu = float(r.mean())
-    sd = float(r.std(ddof=1))
-    dd = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2)))
-    c = r - mu
-    m2 = float(np.mean(c**2))
-    m3 = float(np.mean(c**3))
-    m4 = float(np.mean(c**4))
-    sr = _ratio(mu, sd)
-    return dict(
-        sharpe_daily=sr,
-        sharpe=sr * math.sqrt(PERIODS_PER_YEAR),
-        sortino=_ratio(mu, dd) * math.sqrt(PERIODS_PER_YEAR),
-        volatility_annual=sd * math.sqrt(PERIODS_PER_YEAR),
-        n_periods=n,
-        mean_daily_return=mu,
-        skewness=m3 / m2**1.5 if m2 > 0 else nan,
-        kurtosis=m4 / m2**2 if m2 > 0 else nan,
-    )
 
 
 def drawdown_stats(ts: np.ndarray, equity: np.ndarray) -> dict[str, float]:
@@ -172,7 +135,7 @@ def compute_metrics(
         fees / funding: totals in USDT (fees ≥ 0 paid; funding + received).
     """
     e0, et = float(equity[0]), float(equity[-1])
-    years = (int(ts[-1]) - int(ts[0])) / (PERIODS_PER_YEAR * NS_PER_DAY)
+    years = (int(ts[-1]) - int(ts[0])) / (DAYS_PER_YEAR * NS_PER_DAY)
     total_return = et / e0 - 1.0
     if et <= 0:
         cagr = -1.0

@@ -44,8 +44,8 @@ def write_report(result: Any, path: str | Path) -> Path:
             x=tr["exit_time"], y=at("exit_ts"), mode="markers", name="exit",
             marker=dict(symbol="x", size=6, color="black"),
             text=tr["exit_reason"] + " " + tr["net_pnl"].round(2).astype(str)), row=1, col=1)
-    fig.update_layout(height=700, margin=dict(l=40, r=20, t=30, b=30),
-                      title=f"{result.strategy} · {result.symbol} {result.interval} · {result.mode}")
+    title = f"{result.strategy} · {result.symbol} {result.interval} · {result.mode}"
+    fig.update_layout(height=700, margin=dict(l=40, r=20, t=30, b=30), title=title)
     rows = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in result.metrics.items())
     doc = (

@@ -39,16 +39,19 @@ from vibe_quant.backtest.marketdata import (
     strategy_bar_types,
 )
 from vibe_quant.backtest.metrics import compute_metrics
+from vibe_quant.backtest.models.presets import resolve_preset
 from vibe_quant.backtest.result import BacktestResult
 from vibe_quant.backtest.trades import build_trades
 from vibe_quant.backtest.venue import (
     VENUE_NAME,
+    BacktestConfigError,
+    FidelityPreset,
     LiquidationBook,
     VenueSettings,
     add_venue,
-    get_preset,
     liquidation_fill_model,
 )
+from vibe_quant.core import errors
 from vibe_quant.core.intervals import interval_ms
 from vibe_quant.strategy.base import RunContext, VQStrategy
 
@@ -74,11 +77,20 @@ class ExecutionClock(n3.DataActor):
         self.book.bar_ts = int(bar.ts_event)
 
 
-class StrategyRunError(RuntimeError):
-    """The strategy raised during the run (the engine itself would only have logged it)."""
+class StrategyRunError(errors.StrategyRunError, RuntimeError):
+    """The strategy raised during the run (the engine itself would only have logged it); still
+    a ``RuntimeError``."""
 
 
-StrategySpec = type[VQStrategy] | Callable[[RunContext, dict[str, Any]], VQStrategy]
+class BacktestDataError(errors.DataError, ValueError):
+    """The bars of a run are missing, too few or do not fit the window; still a
+    ``ValueError``."""
+
+
+#: What a run is given to build its strategy: a :class:`VQStrategy` subclass or a callable
+#: ``(ctx, params) -> VQStrategy`` (e.g. a compiled DSL strategy). Not the DSL's
+#: :class:`vibe_quant.dsl.models.StrategySpec` (the parsed YAML document).
+StrategyFactory = type[VQStrategy] | Callable[[RunContext, dict[str, Any]], VQStrategy]
 
 DEFAULT_BALANCE = 10_000.0
 
@@ -119,7 +131,9 @@ def _breaker_config(risk: Any) -> Any:
 
 
 def strategy_name(spec: Any) -> str:
-    return str(getattr(spec, "name", None) or getattr(spec, "__name__", None) or type(spec).__name__)
+    """The run's strategy name: ``spec.name``, else its ``__name__``, else its type's name."""
+    return str(getattr(spec, "name", None) or getattr(spec, "__name__", None)
+               or type(spec).__name__)
 
 
 class BacktestSession:
@@ -134,7 +148,7 @@ class BacktestSession:
         data: MarketData,
         *,
         trade_start_ns: int,
-        mode: str = "screening",
+        mode: str | FidelityPreset = "screening",
         leverage: float = 1.0,
         starting_balance: float = DEFAULT_BALANCE,
         seed: int = 0,
@@ -144,7 +158,9 @@ class BacktestSession:
         informative: dict[str, MarketData] | None = None,
     ) -> None:
         if len(data.bars) < 2:
-            raise ValueError(f"not enough bars for {data.symbol} {data.interval}: {len(data.bars)}")
+            raise BacktestDataError(
+                f"not enough bars for {data.symbol} {data.interval}: {len(data.bars)}",
+                symbol=data.symbol, interval=data.interval)
         self.data = data
         #: the bars the exchange walks: ``data`` itself, or finer bars of the same period
         #: (:func:`vibe_quant.backtest.marketdata.execution_check`); the strategy's own bars are
@@ -156,11 +172,12 @@ class BacktestSession:
         if execution is not None and (execution.symbol != data.symbol
                                       or execution.interval_ns >= data.interval_ns
                                       or data.interval_ns % execution.interval_ns):
-            raise ValueError(f"execution bars {execution.symbol} {execution.interval} must be a "
-                             f"finer interval dividing {data.symbol} {data.interval}")
-        self.mode = mode
+            raise BacktestDataError(f"execution bars {execution.symbol} {execution.interval} must "
+                                    f"be a finer interval dividing {data.symbol} {data.interval}")
+        #: the fidelity preset of every run of this session (its ``name`` is the run's mode)
+        self.preset = resolve_preset(mode)
+        self.mode = self.preset.name
         self.seed = int(seed)
-        self.preset = get_preset(mode)
         self.settings = VenueSettings.for_run(data.symbol, starting_balance, leverage)
         self.instrument = self.settings.instrument(data.instrument)
         self.trade_start_ns = int(trade_start_ns)
@@ -234,7 +251,8 @@ class BacktestSession:
             liquidations=self.liquidations,
         )
 
-    def run(self, strategy_spec: StrategySpec, params: dict[str, Any] | None = None) -> BacktestResult:
+    def run(self, strategy_spec: StrategyFactory, params: dict[str, Any] | None = None
+            ) -> BacktestResult:
         """Run one strategy with ``params``; returns its :class:`BacktestResult`.
 
         Re-running the same ``strategy_spec`` reuses the engine: ``reset()`` then the SAME
@@ -406,31 +424,31 @@ def assemble_result(
 
 def _informative(strategy_spec: Any, given: dict[str, MarketData] | None, data_dir: Any,
                  interval: str, feed_start: int, end_ns: int) -> dict[str, MarketData]:
-    """Bars of the strategy's informative symbols for ``(feed_start, end_ns]`` (ValueError when
-    one is missing)."""
+    """Bars of the strategy's informative symbols for ``(feed_start, end_ns]``
+    (:class:`BacktestDataError` when one is missing)."""
     out: dict[str, MarketData] = {}
     for sym in getattr(strategy_spec, "informative_symbols", ()) or ():
         md = (given or {}).get(sym)
         if md is None:
             if data_dir is None:
-                raise ValueError(f"the strategy reads {sym} bars (informative): pass "
-                                 "informative_data or data_dir")
+                raise BacktestConfigError(f"the strategy reads {sym} bars (informative): pass "
+                                          "informative_data or data_dir", symbol=sym)
             md = load_market_data(data_dir, sym, interval, feed_start, end_ns)
         md = md.slice(feed_start, end_ns)
         if md.interval != interval or len(md.bars) == 0:
-            raise ValueError(f"informative {sym}: need {interval} bars in the window, got "
-                             f"{len(md.bars)} {md.interval} bars; run vibe-quant data ingest "
-                             f"--symbols {sym}")
+            raise BacktestDataError(f"informative {sym}: need {interval} bars in the window, got "
+                                    f"{len(md.bars)} {md.interval} bars; run vibe-quant data "
+                                    f"ingest --symbols {sym}", symbol=sym, interval=interval)
         out[sym] = md
     return out
 
 
 def run_backtest(
-    strategy_spec: StrategySpec,
+    strategy_spec: StrategyFactory,
     symbol: str,
     start: Any,
     end: Any,
-    mode: str = "screening",
+    mode: str | FidelityPreset = "screening",
     params: dict[str, Any] | None = None,
     *,
     data_dir: Any = None,
@@ -452,7 +470,10 @@ def run_backtest(
             (e.g. a compiled DSL strategy); its ``name`` attribute names the run.
         symbol: Binance symbol, e.g. ``"BTCUSDT"``.
         start, end: window (see module docstring).
-        mode: fidelity preset, ``"screening"`` or ``"validation"``.
+        mode: fidelity preset: ``"screening"``, ``"validation"`` (default
+            :class:`~vibe_quant.backtest.models.presets.ValidationSettings`) or a
+            :class:`~vibe_quant.backtest.venue.FidelityPreset` value (e.g.
+            ``validation_preset(settings)``); the result's ``mode`` is its name.
         params: strategy parameters (JSON-serialisable values).
         data_dir: :class:`vibe_quant.core.paths.DataDir` whose catalog provides the data, or
         data: already loaded :class:`MarketData` (sliced to the window here).
@@ -466,36 +487,41 @@ def run_backtest(
             its fields, or None (off; the default). See ``SPEC.md §9``.
         execution_data: finer bars of the same symbol (e.g. 1m under a 5m strategy) for the
             exchange to walk; sliced to the fed window here and checked with
-            :func:`vibe_quant.backtest.marketdata.execution_check` (ValueError when they do not
-            cover it). The strategy's bars are then aggregated from them inside Nautilus, so
+            :func:`vibe_quant.backtest.marketdata.execution_check` (BacktestDataError when they
+            do not cover it). The strategy's bars are then aggregated from them inside Nautilus, so
             its decisions equal a run on ``data``; fills, stops and limits happen on the finer
             path. None = the strategy's own bars (screening).
         informative_data: symbol -> bars at ``interval`` of the other symbols the strategy
             reads as data (``strategy_spec.informative_symbols``, DSL ``informative``); loaded
             from ``data_dir`` for the fed window when not given.
+
+    Raises:
+        BacktestConfigError (a ``ValueError``): bad window, leverage, balance or mode; neither
+            ``data`` nor ``data_dir``; ``data`` of another symbol.
+        BacktestDataError (a ``ValueError``): too few bars, execution or informative bars that
+            do not cover the window. MissingDataError: bars not in the catalog.
+        StrategyRunError (a ``RuntimeError``): the strategy raised during the run.
     """
     start_ns, end_ns = to_ns(start), to_ns(end, end=True)
     if end_ns <= start_ns:
-        raise ValueError("end must be after start")
+        raise BacktestConfigError("end must be after start", start=start, end=end)
     if data is not None and data.interval != interval:
         interval = data.interval
-    from vibe_quant.core.intervals import interval_ms
-
     feed_start = start_ns - max(0, int(warmup_bars)) * interval_ms(interval) * 1_000_000
     if data is None:
         if data_dir is None:
-            raise ValueError("pass data_dir or data")
+            raise BacktestConfigError("pass data_dir or data")
         data = load_market_data(data_dir, symbol, interval, feed_start, end_ns)
     else:
         if data.symbol != symbol:
-            raise ValueError(f"data is for {data.symbol}, not {symbol}")
+            raise BacktestConfigError(f"data is for {data.symbol}, not {symbol}", symbol=symbol)
         data = data.slice(feed_start, end_ns)
     execution = None
     if execution_data is not None:
         execution = execution_data.slice(feed_start, end_ns)
         ok, note = execution_check(data, execution)
         if not ok:
-            raise ValueError(note)
+            raise BacktestDataError(note, symbol=symbol)
     session = BacktestSession(
         data, trade_start_ns=start_ns, mode=mode, leverage=leverage,
         starting_balance=starting_balance, seed=seed, liquidation_guard=liquidation_guard,

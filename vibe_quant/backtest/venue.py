@@ -30,9 +30,12 @@ from decimal import Decimal
 from typing import Any
 
 from nautilus_trader.core import nautilus_pyo3 as n3
+from pydantic import model_validator
 
+from vibe_quant.core.config import FrozenConfig
+from vibe_quant.core.errors import ConfigError
 from vibe_quant.venues.binance.instruments import MAKER_FEE, TAKER_FEE, binance_perpetual
-from vibe_quant.venues.binance.margin import (  # noqa: F401  (the venue's economics, re-exported)  # noqa: F401
+from vibe_quant.venues.binance.margin import (  # noqa: F401  (the venue's economics, re-exported)
     MAKER_FEE_RATE,
     REFERENCE_LIQUIDATION_FEE,
     TAKER_FEE_RATE,
@@ -50,11 +53,16 @@ VENUE_NAME = "BINANCE"
 SETTLEMENT = "USDT"
 
 
-@dataclass(frozen=True)
-class VenueSettings:
-    """Per-run venue parameters.
+class BacktestConfigError(ConfigError, ValueError):
+    """A backtest option is invalid (leverage, balance, window, fidelity preset, fee tier,
+    latency preset, impact parameters); still a ``ValueError``."""
+
+
+class VenueSettings(FrozenConfig):
+    """Per-run venue parameters (a frozen :class:`~vibe_quant.core.config.FrozenConfig`).
 
     Attributes:
+        symbol: Binance symbol, e.g. ``"BTCUSDT"``.
         starting_balance: USDT wallet balance at the start.
         leverage: account leverage (initial margin = 1/leverage of notional).
         mmr: maintenance margin rate of the bracket holding ``starting_balance × leverage``
@@ -62,8 +70,13 @@ class VenueSettings:
         cum: maintenance amount of that bracket (USDT).
         liquidation_trigger_ratio: Nautilus liquidates when equity ≤ maintenance × ratio.
         backstop_mmr: maintenance rate given to Nautilus's liquidation check
-            (:func:`backstop_maintenance_rate`); 0 = derive it from the symbol's brackets.
-        liquidation_fee: exchangeInfo ``liquidationFee`` (fraction); < 0 = look it up.
+            (:func:`backstop_maintenance_rate`); ≤ 0 at construction = derive it from the
+            symbol's brackets.
+        liquidation_fee: exchangeInfo ``liquidationFee`` (fraction); < 0 at construction =
+            look it up (:func:`liquidation_fee_rate`).
+
+    Raises (construction):
+        UnknownSymbolError (a ``KeyError``): no brackets / liquidation fee known for ``symbol``.
     """
 
     symbol: str
@@ -75,31 +88,38 @@ class VenueSettings:
     backstop_mmr: float = 0.0
     liquidation_fee: float = -1.0
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _derive(self) -> VenueSettings:
+        # derived once, at construction (the model is frozen afterwards)
         if self.backstop_mmr <= 0.0:
             object.__setattr__(self, "backstop_mmr",
                                backstop_maintenance_rate(self.symbol, self.leverage))
         if self.liquidation_fee < 0.0:
             object.__setattr__(self, "liquidation_fee", liquidation_fee_rate(self.symbol))
+        return self
 
     @classmethod
     def for_run(cls, symbol: str, starting_balance: float, leverage: float) -> VenueSettings:
         """Settings whose maintenance bracket holds ``starting_balance × leverage`` notional.
 
         Raises:
-            ValueError: leverage outside [1, the bracket's max leverage].
+            BacktestConfigError (a ``ValueError``): leverage outside [1, the bracket's max
+                leverage], or ``starting_balance`` ≤ 0.
         """
         if not (leverage >= 1):
-            raise ValueError(f"leverage must be ≥ 1, got {leverage}")
+            raise BacktestConfigError(f"leverage must be ≥ 1, got {leverage}", leverage=leverage)
         if not (starting_balance > 0):
-            raise ValueError(f"starting_balance must be > 0, got {starting_balance}")
+            raise BacktestConfigError(f"starting_balance must be > 0, got {starting_balance}",
+                                      starting_balance=starting_balance)
         b = bracket_for(symbol, starting_balance * leverage)
         if leverage > b.max_leverage:
-            raise ValueError(
+            raise BacktestConfigError(
                 f"leverage {leverage}x exceeds Binance's max {b.max_leverage:g}x for "
-                f"{starting_balance * leverage:,.0f} USDT notional of {symbol}"
+                f"{starting_balance * leverage:,.0f} USDT notional of {symbol}",
+                symbol=symbol, leverage=leverage,
             )
-        return cls(symbol, float(starting_balance), float(leverage), b.maint_margin_rate, b.cum)
+        return cls(symbol=symbol, starting_balance=float(starting_balance),
+                   leverage=float(leverage), mmr=b.maint_margin_rate, cum=b.cum)
 
     def instrument(self, base: n3.CryptoPerpetual | None = None) -> n3.CryptoPerpetual:
         """The Nautilus instrument with this run's margin rates and Binance fees.
@@ -325,7 +345,9 @@ ModelFactory = Callable[[int], Any]
 
 @dataclass(frozen=True)
 class FidelityPreset:
-    """A named fill/latency configuration.
+    """A named fill/latency configuration, passed to each run as a value
+    (``run_backtest(..., mode=preset)``; the named ones are built by
+    :func:`vibe_quant.backtest.models.presets.resolve_preset`).
 
     ``fill_model`` / ``latency_model`` are factories called with the run seed, returning a
     Nautilus PyO3 model (e.g. ``n3.DefaultFillModel(random_seed=seed)``,
@@ -342,38 +364,6 @@ class FidelityPreset:
     #: ``(engine, settings, seed) -> None`` called after the venue is added, e.g. to add an
     #: actor that feeds recent bars to the fill model (``vibe_quant.backtest.models.fill``).
     attach: Callable[[Any, VenueSettings, int], None] | None = None
-
-
-PRESETS: dict[str, FidelityPreset] = {
-    "screening": FidelityPreset("screening"),
-    # Placeholder: vibe_quant.backtest.models.presets replaces it via register_preset() (square-root
-    # fill model, latency preset, VIP-tier fees); get_preset() imports that module on first use.
-    "validation": FidelityPreset("validation"),
-}
-
-
-def register_preset(preset: FidelityPreset) -> None:
-    """Install or replace a fidelity preset (the validation stage plugs its models in here)."""
-    PRESETS[preset.name] = preset
-
-
-#: Presets installed by a later stage on first use: mode -> module whose import calls
-#: :func:`register_preset`. Only a still-unreplaced placeholder triggers the import, so a
-#: preset registered explicitly (e.g. by a test) is never overwritten. Imported by name to keep
-#: the backtest package free of a module-level dependency on later stages.
-PRESET_PROVIDERS: dict[str, str] = {"validation": "vibe_quant.backtest.models.presets"}
-_PLACEHOLDERS: dict[str, FidelityPreset] = {"validation": PRESETS["validation"]}
-
-
-def get_preset(mode: str) -> FidelityPreset:
-    if mode in PRESET_PROVIDERS and PRESETS.get(mode) is _PLACEHOLDERS.get(mode):
-        import importlib
-
-        importlib.import_module(PRESET_PROVIDERS[mode])
-    try:
-        return PRESETS[mode]
-    except KeyError:
-        raise ValueError(f"unknown mode {mode!r}; expected one of {sorted(PRESETS)}") from None
 
 
 def add_venue(engine: Any, settings: VenueSettings, preset: FidelityPreset, seed: int,

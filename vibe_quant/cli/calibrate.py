@@ -2,7 +2,7 @@
 
 Simulates sweeps with a known true Sharpe for the best combination and prints, per filter and
 threshold preset, the pass rate per true Sharpe and correlation ρ (``SR 0`` = false-positive
-rate, the others = power). See ``vibe_quant.research.overfitting.calibrate`` and SPEC.md §6.
+rate, the others = power). See :mod:`vibe_quant.services.calibration` and SPEC.md §6.
 
 The command is reached as ``vibe-quant filter calibrate …`` (``cli/__init__.py`` routes
 ``filter calibrate`` to the ``filter-calibrate`` sub-command registered here, so
@@ -14,15 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 
-from vibe_quant.cli.common import emit_json, eprint
+from vibe_quant.cli.common import emit_json
 
 COMMAND = "filter-calibrate"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from vibe_quant.research.overfitting import (
-        calibration_defaults as cal,  # light: no SciPy at start-up
-    )
+    from vibe_quant.services import calibration as cal  # light: no SciPy at start-up
 
     p = sub.add_parser(
         COMMAND,
@@ -79,26 +77,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from vibe_quant.research.overfitting import calibrate as cal
+    from vibe_quant.services.calibration import calibrate
 
     filters = tuple(f.strip() for f in args.filters.split(",") if f.strip())
-    try:
-        if args.workers < 1:
-            raise ValueError(f"--workers must be >= 1, got {args.workers}")
-        res = cal.calibrate(
-            n_strategies=args.trials,
-            n_days=args.days,
-            rhos=(*cal.DEFAULT_RHOS, *(args.rho or ())),
-            n_sims=args.sims,
-            seed=args.seed,
-            filters=filters,
-            workers=args.workers,
-        )
-    except ValueError as e:
-        eprint(f"error: {e}")
-        if args.json:
-            emit_json({"ok": False, "error": str(e)})
-        return 1
+    res = calibrate(n_strategies=args.trials, n_days=args.days, extra_rhos=args.rho or (),
+                    n_sims=args.sims, seed=args.seed, filters=filters, workers=args.workers)
     doc = res.to_dict()
     if args.json:
         emit_json(doc)

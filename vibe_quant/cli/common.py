@@ -1,18 +1,21 @@
-"""Shared CLI plumbing: ``--data-dir``, ``--json``, one-JSON-document output, and the mapping
-of user errors to one clear line (:func:`user_error`, used by ``vibe_quant.cli.main``)."""
+"""Shared CLI plumbing: ``--data-dir``, ``--json``, one-JSON-document output, progress bars,
+``--start``/``--end`` parsing, and the mapping of user errors to one clear line
+(:func:`user_error`, used by ``vibe_quant.cli.main``)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import traceback
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from vibe_quant.core.errors import ConfigError, VibeQuantError
+from vibe_quant.core.jsonpolicy import dumps
 from vibe_quant.core.paths import DATA_DIR_ENV, DataDir
+from vibe_quant.core.progress import ProgressCallback, ProgressEvent, tqdm_progress
 
 
 def add_common(p: argparse.ArgumentParser, *, json_flag: bool = True) -> None:
@@ -33,38 +36,41 @@ def data_dir(args: argparse.Namespace) -> DataDir:
     return DataDir.resolve(getattr(args, "data_dir", None)).ensure()
 
 
-def _default(o: Any) -> Any:
-    if isinstance(o, datetime):
-        return o.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(o, Path):
-        return str(o)
-    if hasattr(o, "item"):  # numpy scalars
-        return o.item()
-    if hasattr(o, "model_dump"):
-        return o.model_dump(mode="json")
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
 def emit_json(doc: Any) -> None:
-    """Print exactly one JSON document on stdout (NaN/inf become null)."""
-    text = json.dumps(_sanitize(doc), default=_default, allow_nan=False)
-    sys.stdout.write(text + "\n")
+    """Print exactly one JSON document on stdout (the JSON policy of
+    :mod:`vibe_quant.core.jsonpolicy`: NaN → null, ±inf → ``"inf"``/``"-inf"``)."""
+    sys.stdout.write(dumps(doc) + "\n")
     sys.stdout.flush()
-
-
-def _sanitize(o: Any) -> Any:
-    if isinstance(o, float) and (o != o or o in (float("inf"), float("-inf"))):
-        return None
-    if isinstance(o, dict):
-        return {str(k): _sanitize(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_sanitize(v) for v in o]
-    return o
 
 
 def eprint(*a: Any) -> None:
     """Human-readable messages go to stderr, so ``--json`` stdout stays one document."""
     print(*a, file=sys.stderr)
+
+
+@contextmanager
+def progress_bars(args: argparse.Namespace) -> Iterator[ProgressCallback | None]:
+    """The progress callback of a command: tqdm bars on stderr unless ``--json``; inside a
+    background job each event also feeds the job's heartbeat. ``None`` when neither applies."""
+    from vibe_quant.services.jobs import reporting
+
+    drawn = False
+    try:
+        with tqdm_progress(enabled=not getattr(args, "json", False)) as bars:
+            if bars is None:
+                yield reporting(None)
+                return
+
+            def draw(ev: ProgressEvent) -> None:
+                nonlocal drawn
+                drawn = True
+                bars(ev)
+
+            yield reporting(draw)
+    finally:
+        if drawn:  # closing a lower bar leaves the cursor mid-line: the next line starts clean
+            sys.stderr.write("\r")
+            sys.stderr.flush()
 
 
 # ---- user errors -------------------------------------------------------------------------
@@ -75,15 +81,29 @@ DEBUG_ENV = "VIBE_QUANT_DEBUG"
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-class CliError(Exception):
+class CliError(VibeQuantError):
     """A user error found by a command: printed as ``error: <message>``, exit ``exit_code``.
 
     The message is one line: what is wrong, which input, and what to run instead.
+    ``CliError(message, 2)`` (a bad option or value) is a :class:`CliUsageError`, which is also
+    a :class:`~vibe_quant.core.errors.ConfigError` and a ``ValueError``.
     """
 
-    def __init__(self, message: str, exit_code: int = 1):
-        super().__init__(message)
-        self.exit_code = exit_code
+    def __new__(cls, message: str = "", exit_code: int = 1, **context: Any) -> CliError:
+        if cls is CliError and exit_code == 2:
+            cls = CliUsageError
+        return super().__new__(cls, message)
+
+    def __init__(self, message: str = "", exit_code: int = 1, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.exit_code = exit_code  # type: ignore[misc]
+
+
+class CliUsageError(CliError, ConfigError, ValueError):
+    """A bad option or option value (exit 2)."""
+
+    def __init__(self, message: str = "", exit_code: int = 2, **context: Any) -> None:
+        super().__init__(message, exit_code, **context)
 
 
 def _raised_in_project(exc: BaseException) -> bool:
@@ -96,26 +116,22 @@ def _raised_in_project(exc: BaseException) -> bool:
 def user_error(exc: BaseException) -> tuple[str, int] | None:
     """``(one-line message, exit code)`` when ``exc`` is a user-facing error, else ``None``.
 
-    User-facing: :class:`CliError`; an invalid strategy (``StrategyError``, exit 2, one line
-    per diagnostic); a file that cannot be read or written (``OSError``); missing data or an
-    unknown id (``LookupError`` subclasses raised by vibe-quant, e.g. ``MissingDataError``,
-    ``UnknownSymbolError``); a ``ValueError`` or ``RuntimeError`` raised by vibe-quant itself
-    (bad input, a failed stage, a sweep whose workers could not start). Everything else — a
+    User-facing: every :class:`~vibe_quant.core.errors.VibeQuantError` (its ``exit_code``: 2
+    for a bad option, value or strategy definition — one line per diagnostic —, 1 otherwise,
+    see :mod:`vibe_quant.core.errors`); a file that cannot be read or written (``OSError``,
+    exit 1); and, for code not yet on the error tree, a ``LookupError`` subclass or a
+    ``ValueError``/``RuntimeError`` raised by vibe-quant itself (exit 1). Everything else — a
     bare ``KeyError``/``IndexError``/``TypeError``/``AttributeError``, or any error raised
     inside a library — is an internal bug and keeps its traceback (``None``).
     """
-    from vibe_quant.dsl.errors import StrategyError
-
-    if isinstance(exc, CliError):
+    if isinstance(exc, LookupError) and type(exc) not in (KeyError, IndexError):
+        msg = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+        return msg, exc.exit_code if isinstance(exc, VibeQuantError) else 1
+    if isinstance(exc, VibeQuantError):
         return str(exc), exc.exit_code
-    if isinstance(exc, StrategyError):
-        return str(exc), 2
     if isinstance(exc, OSError):
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         return f"{where}{exc.strerror or exc}", 1
-    if isinstance(exc, LookupError) and type(exc) not in (KeyError, IndexError):
-        msg = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
-        return msg, 1
     if isinstance(exc, (ValueError, RuntimeError)) and _raised_in_project(exc):
         return str(exc), 1
     return None
@@ -127,7 +143,7 @@ def parse_time(flag: str, value: str, *, end: bool = False) -> int:
     Raises:
         CliError: (exit 2) the value is not an ISO date or datetime.
     """
-    from vibe_quant.backtest.run import to_ns
+    from vibe_quant.services.backtests import to_ns
 
     try:
         return to_ns(value, end=end)

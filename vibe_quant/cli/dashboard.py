@@ -4,6 +4,10 @@ Runs ``python -m streamlit run vibe_quant/dashboard/app.py`` as a child process 
 strategies folder passed in its environment) and ends it when this command ends (Ctrl-C,
 SIGTERM, SIGHUP). Binds 127.0.0.1 unless ``--host`` says otherwise; any other address prints a
 warning, because whoever reaches the port can start jobs and press the kill switch.
+
+``vibe-quant dashboard --describe-commands`` (hidden) prints every command's options as one JSON
+document (:func:`vibe_quant.services.dashboard.describe_commands`): the dashboard builds its
+launch forms from it without importing the CLI.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from vibe_quant.cli.common import CliError, add_common, data_dir, eprint
+from vibe_quant.cli.common import CliError, add_common, data_dir, emit_json, eprint
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 
@@ -37,11 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="strategies folder the editor reads and writes (default ./strategies, "
         "env VIBE_QUANT_STRATEGIES_DIR)",
     )
+    p.add_argument("--describe-commands", action="store_true", help=argparse.SUPPRESS)
     add_common(p, json_flag=False)
     p.set_defaults(func=_dashboard)
 
 
 def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback IP addresses."""
     if host == "localhost":
         return True
     try:
@@ -75,13 +81,17 @@ def streamlit_argv(host: str, port: int) -> list[str]:
 
 def _dashboard(args: argparse.Namespace) -> int:
     from vibe_quant.core.paths import DATA_DIR_ENV
-    from vibe_quant.dashboard.core import STRATEGIES_ENV
-    from vibe_quant.store.state import StateStore
+    from vibe_quant.services.dashboard import STRATEGIES_ENV, describe_commands, prepare_state
 
+    if args.describe_commands:
+        from vibe_quant.cli import build_parser
+
+        emit_json(describe_commands(build_parser()))
+        return 0
     if not 1 <= args.port <= 65535:
         raise CliError(f"--port {args.port} is not a TCP port (1-65535)", 2)
     dd = data_dir(args)
-    StateStore.open(dd).close()  # create / migrate the schema once, before any read-only reader
+    prepare_state(dd)  # create / migrate the schema once, before any read-only reader
     strategies = Path(args.strategies or os.environ.get(STRATEGIES_ENV) or "strategies")
     strategies = strategies.expanduser().resolve()
     if not is_loopback(args.host):

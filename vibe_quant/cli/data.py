@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import time
 
-from vibe_quant.cli.common import add_common, data_dir, emit_json, eprint
+from vibe_quant.cli.common import add_common, data_dir, emit_json, eprint, progress_bars
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,33 +66,26 @@ def _syms(text: str | None) -> list[str] | None:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from vibe_quant.core.intervals import month_str, parse_month, parse_utc
-    from vibe_quant.data.ingest import default_range, ingest
+    from vibe_quant.services.data import ingest
 
-    now_ms = parse_utc(args.now) if args.now else int(time.time() * 1000)
-    d_start, d_end = default_range(now_ms)
-    try:
-        start = parse_month(args.start) if args.start else d_start
-        end = parse_month(args.end) if args.end else d_end
-        report = ingest(
+    with progress_bars(args) as progress:
+        out = ingest(
             data_dir(args),
             symbols=_syms(args.symbols) or ["BTCUSDT"],
             intervals=[i.strip() for i in args.interval.split(",") if i.strip()],
-            start=start,
-            end=end,
+            start=args.start,
+            end=args.end,
+            now=args.now,
             funding=not args.no_funding,
             base_url=args.base_url,
             rest_url=args.rest_url,
             use_rest=not args.no_rest,
             workers=args.workers,
-            now_ms=now_ms,
-            progress=not args.json,
             build_catalog=not args.no_catalog,
             brackets_file=args.brackets,
+            progress=progress,
         )
-    except ValueError as e:
-        eprint(f"error: {e}")
-        return 2
+    report = out.report
     for reason in report.not_catalogued.values():
         eprint(f"error: {reason}")
     if args.json:
@@ -101,7 +93,7 @@ def _ingest(args: argparse.Namespace) -> int:
     else:
         eprint(
             f"ingest {','.join(report.symbols)} {','.join(report.intervals)} "
-            f"{month_str(start)}..{month_str(end)}: {report.files_archived} files archived, "
+            f"{out.start}..{out.end}: {report.files_archived} files archived, "
             f"{report.files_skipped} already archived, {report.kline_rows_new} new bars, "
             f"{report.funding_rows_new} new funding records ({report.seconds:.1f}s)"
         )
@@ -125,31 +117,12 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _rebuild(args: argparse.Namespace) -> int:
-    from vibe_quant.data.catalog import rebuild_catalog
+    from vibe_quant.services.data import rebuild
 
-    dd = data_dir(args)
-    if not dd.archive_db.exists():
-        eprint(f"error: no archive at {dd.archive_db}: run `vibe-quant data ingest` first")
-        return 1
-    if args.brackets:
-        from pathlib import Path
-
-        from vibe_quant.data.ingest import read_brackets_file
-        from vibe_quant.store.archive import Archive
-
-        try:
-            text = read_brackets_file(args.brackets)
-        except ValueError as e:
-            eprint(f"error: {e}")
-            return 2
-        with Archive(dd.archive_db) as arch:
-            arch.add_leverage_brackets(
-                source="file", origin=str(Path(args.brackets).resolve()), payload=text
-            )
-    summary = rebuild_catalog(dd)
+    with progress_bars(args) as progress:
+        summary = rebuild(data_dir(args), brackets_file=args.brackets, progress=progress).summary
     for reason in summary["not_catalogued"].values():
         eprint(f"error: {reason}")
-    summary["ok"] = not summary["not_catalogued"]
     if args.json:
         emit_json(summary)
     else:
@@ -162,13 +135,9 @@ def _rebuild(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from vibe_quant.data.verify import verify
+    from vibe_quant.services.data import verify
 
-    dd = data_dir(args)
-    if not dd.archive_db.exists():
-        eprint(f"error: no archive at {dd.archive_db}: run `vibe-quant data ingest` first")
-        return 1
-    rep = verify(dd, _syms(args.symbols))
+    rep = verify(data_dir(args), _syms(args.symbols))
     if args.json:
         emit_json(rep)
     else:
@@ -193,7 +162,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from vibe_quant.data.verify import status
+    from vibe_quant.services.data import status
 
     st = status(data_dir(args))
     if args.json:
@@ -217,19 +186,13 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    import duckdb
+    from vibe_quant.services.data import query
 
-    from vibe_quant.data.query import query
-
-    try:
-        cols, rows = query(data_dir(args), args.sql)
-    except duckdb.Error as e:
-        eprint(f"query error: {e}")
-        return 1
+    res = query(data_dir(args), args.sql)
     if args.json:
-        emit_json({"columns": cols, "rows": [list(r) for r in rows]})
+        emit_json({"columns": list(res.columns), "rows": [list(r) for r in res.rows]})
     else:
-        print("\t".join(cols))
-        for r in rows:
+        print("\t".join(res.columns))
+        for r in res.rows:
             print("\t".join("" if v is None else str(v) for v in r))
     return 0

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-from pathlib import Path
 
 from vibe_quant.cli.common import CliError, add_common, data_dir
 
@@ -49,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--port", type=int, default=0, help="TCP port (default 0 = a free one)")
     s.add_argument(
         "--balance",
+        dest="starting_balance",
         type=float,
         default=10_000.0,
         help="USDT wallet balance of a new account (default 10000)",
@@ -68,6 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     s.add_argument(
         "--exchange-info",
+        dest="exchange_info_file",
         default=None,
         help="exchangeInfo JSON file to serve when none is archived (default the "
         "shared real payload)",
@@ -84,42 +84,25 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from vibe_quant.core.intervals import interval_ms, parse_utc
-    from vibe_quant.exchange.server import API_KEY_ENV, API_SECRET_ENV, ExchangeConfig, serve
-
-    key = args.api_key or os.environ.get(API_KEY_ENV, "")
-    secret = args.api_secret or os.environ.get(API_SECRET_ENV, "")
-    if not key or not secret:
-        raise CliError(
-            f"no API key/secret for the local exchange: set {API_KEY_ENV} and "
-            f"{API_SECRET_ENV} (or pass --api-key/--api-secret)",
-            2,
-        )
-    symbols = [x.strip().upper() for x in args.symbols.split(",") if x.strip()]
-    if not symbols:
-        raise CliError("--symbols is empty: e.g. --symbols BTCUSDT", 2)
-    try:
-        interval_ms(args.interval)
-        start_ms = parse_utc(args.replay_from)
-    except ValueError as e:
-        raise CliError(f"{e} (e.g. --interval 1m --replay-from 2025-01-27)", 2) from e
-    if not args.speed > 0:
-        raise CliError(f"--speed must be > 0, got {args.speed}", 2)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    cfg = ExchangeConfig(
-        data_dir=data_dir(args),
-        symbols=symbols,
-        interval=args.interval,
-        replay_from_ms=start_ms,
-        api_key=key,
-        api_secret=secret,
-        speed=args.speed,
-        host=args.host,
-        port=args.port,
-        starting_balance=args.balance,
-        leverage=args.leverage,
-        start=args.start,
-        exchange_info_file=args.exchange_info,
-        state_db=None if args.state_db is None else Path(args.state_db),
+    from vibe_quant.services.exchange import (
+        EXCHANGE_SETTINGS,
+        ExchangeConfigError,
+        exchange_config,
+        serve_exchange,
     )
-    return serve(cfg)
+
+    settings = {k: v for k, v in vars(args).items() if k in EXCHANGE_SETTINGS}
+    try:
+        cfg = exchange_config(
+            data_dir(args),
+            args.symbols,
+            args.interval,
+            args.replay_from,
+            api_key=args.api_key,
+            api_secret=args.api_secret,
+            **settings,
+        )
+    except ExchangeConfigError as e:
+        raise CliError(str(e), 2) from None
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    return serve_exchange(cfg)

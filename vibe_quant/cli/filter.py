@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from vibe_quant.cli.common import CliError, add_common, data_dir, emit_json, eprint
+from vibe_quant.cli.common import add_common, data_dir, emit_json, eprint, progress_bars
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,43 +57,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    from vibe_quant.research.filters import FilterConfig
+    """The filter config of a parsed ``filter`` command line."""
+    from vibe_quant.services.filters import filter_config
 
-    overrides = {k: v for k, v in (
-        ("dsr_threshold", args.dsr_threshold), ("wfa_min_wfe", args.min_wfe),
-        ("wfa_min_profitable", args.min_profitable), ("pkfold_min_mean", args.pkfold_min_mean),
-        ("pkfold_max_std", args.pkfold_max_std), ("pbo_threshold", args.pbo_threshold),
-    ) if v is not None}
-    return FilterConfig.preset(
-        args.preset, dsr=args.dsr, wfa=args.wfa, wfa_in_months=args.wfa_in,
+    return filter_config(
+        args.preset, dsr_threshold=args.dsr_threshold, wfa_min_wfe=args.min_wfe,
+        wfa_min_profitable=args.min_profitable, pkfold_min_mean=args.pkfold_min_mean,
+        pkfold_max_std=args.pkfold_max_std, pbo_threshold=args.pbo_threshold,
+        dsr=args.dsr, wfa=args.wfa, wfa_in_months=args.wfa_in,
         wfa_out_months=args.wfa_out, wfa_step_months=args.wfa_step,
         wfa_anchored=args.wfa_anchored, pkfold=args.pkfold, pkfold_k=args.k,
         pkfold_embargo_pct=args.embargo, pkfold_horizon_days=args.pkfold_horizon,
         cpcv=args.cpcv, cpcv_groups=args.cpcv_groups, cpcv_test_groups=args.cpcv_test_groups,
-        pbo=args.pbo, pbo_blocks=args.pbo_blocks, candidates=args.candidates, **overrides)
-
-
-def require_sweep(store, sweep_id: int, dd) -> dict:
-    """The stored sweep ``sweep_id`` with at least one completed combination.
-
-    Raises:
-        CliError: no such sweep in this data dir, or none of its combinations completed (the
-            message gives the first failure's error).
-    """
-    sweep = store.sweep(sweep_id)
-    if sweep is None:
-        raise CliError(f"no sweep {sweep_id} in {dd.state_db}: run `vibe-quant sweep "
-                       "STRATEGY.yaml --symbol SYMBOL --start … --end …` first (it prints the "
-                       "sweep id), or pass the right --data-dir", 2)
-    rows = store.sweep_results(sweep_id)
-    if not any(r["status"] == "completed" for r in rows):
-        failed = [r for r in rows if r["status"] == "failed"]
-        cause = (f"{len(failed)} failed, first error: "
-                 f"{((failed[0].get('error') or '').splitlines() or ['unknown'])[0]}"
-                 if failed else "none has run yet: re-run the same `vibe-quant sweep` command")
-        raise CliError(f"sweep {sweep_id} has no completed combination of "
-                       f"{sweep.get('n_combos', len(rows))} ({cause})")
-    return sweep
+        pbo=args.pbo, pbo_blocks=args.pbo_blocks, candidates=args.candidates)
 
 
 def _r(x) -> str:
@@ -105,29 +81,16 @@ def _r(x) -> str:
     return f"{x:.3g}"
 
 
-def problems_of(sweep_level: dict) -> list[str]:
-    """One line per enabled sweep-level filter that could not run (e.g. walk-forward on a
-    period shorter than one window)."""
-    out = []
-    for name, v in sweep_level.items():
-        if v.get("value") is None and (v.get("reason") or v.get("error")):
-            out.append(f"{name}: {v.get('reason') or v.get('error')}")
-    return out
-
-
 def _filter(args: argparse.Namespace) -> int:
     """Exit 0 when every enabled filter ran, 1 when one could not (it is reported, and the
     candidates it could not judge are rejected)."""
-    from vibe_quant.research.filters import run_filters
-    from vibe_quant.research.overfitting.filter_power import describe
-    from vibe_quant.store.state import StateStore
+    from vibe_quant.services.filters import describe_power as describe
+    from vibe_quant.services.filters import run_filters
 
-    dd = data_dir(args)
-    with StateStore.open(dd) as store:
-        require_sweep(store, args.sweep_id, dd)
-        rep = run_filters(store, args.sweep_id, data_dir=str(dd.root),
-                          config=config_from_args(args), progress=not args.json)
-    problems = problems_of(rep.sweep_level)
+    with progress_bars(args) as progress:
+        out = run_filters(data_dir(args), args.sweep_id, config_from_args(args),
+                          progress=progress)
+    rep, problems = out.report, list(out.problems)
     if args.json:
         emit_json({"ok": not problems, "problems": problems, **rep.to_dict()})
         return 1 if problems else 0

@@ -1,6 +1,7 @@
 """``vibe-quant jobs list|show ID|logs ID [--follow]|cancel ID`` — background jobs.
 
-``list`` and ``show`` first clean up stale jobs (:func:`vibe_quant.jobs.control.reap_stale`).
+``list`` and ``show`` first clean up stale jobs (marked failed with the reason; see
+:func:`vibe_quant.services.jobs.list_jobs`).
 """
 
 from __future__ import annotations
@@ -8,9 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from vibe_quant.cli.common import CliError, add_common, data_dir, emit_json, eprint
+
+if TYPE_CHECKING:
+    from vibe_quant.services.jobs import Job, JobListing
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,79 +71,60 @@ def register(sub: argparse._SubParsersAction) -> None:
     cn.set_defaults(func=_cancel)
 
 
-def _store(args: argparse.Namespace):
-    from vibe_quant.store.state import StateStore
-
-    return StateStore.open(data_dir(args))
-
-
-def _check_positive(flag: str, v: float | None) -> None:
-    if v is not None and not v > 0:
-        raise CliError(f"{flag} {v:g} must be a positive number of seconds", 2)
-
-
-def _public(job: dict[str, Any]) -> dict[str, Any]:
-    """The row without its token (the token only identifies the job's processes)."""
-    return {k: v for k, v in job.items() if k != "token"}
-
-
-def _progress(job: dict[str, Any]) -> str:
-    if job["progress_total"] is None:
+def _progress(job: Job) -> str:
+    if job.progress_total is None:
         return "-"
-    d, t = job["progress_done"], job["progress_total"]
+    d, t = job.progress_done, job.progress_total
     pct = f" ({d / t:.0%})" if t else ""
-    return f"{d:g}/{t:g} {job['progress_unit'] or ''}{pct}".strip()
+    return f"{d:g}/{t:g} {job.progress_unit or ''}{pct}".strip()
 
 
-def _age(job: dict[str, Any]) -> str:
-    from vibe_quant.store.jobs_sql import parse_ts
+def _age(job: Job) -> str:
+    from datetime import datetime
 
-    t = parse_ts(job["heartbeat_at"])
-    if t is None or job["state"] not in ("pending", "running"):
+    from vibe_quant.services.jobs import is_active
+
+    if not job.heartbeat_at or not is_active(job):
         return "-"
+    t = datetime.fromisoformat(job.heartbeat_at.replace("Z", "+00:00")).timestamp()
     return f"{time.time() - t:.0f}s ago"
 
 
-def _reap(store: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
-    from vibe_quant.jobs.control import reap_stale
-
-    _check_positive("--stale-after", args.stale_after)
-    reaped = reap_stale(store, stale_after_s=args.stale_after)
-    for j in reaped:
-        eprint(f"job {j['id']} marked failed: {j['error']}")
-    return reaped
+def _said_reaped(listing: JobListing) -> None:
+    for j in listing.reaped:
+        eprint(f"job {j.id} marked failed: {j.error}")
 
 
 def _list(args: argparse.Namespace) -> int:
-    from vibe_quant.store import jobs_sql
+    from vibe_quant.services.jobs import list_jobs, public
 
-    with _store(args) as store:
-        _reap(store, args)
-        jobs = jobs_sql.list_jobs(store, states=tuple(args.state or ()) or None, limit=args.limit)
+    listing = list_jobs(data_dir(args), states=tuple(args.state or ()) or None,
+                        limit=args.limit, stale_after_s=args.stale_after)
+    _said_reaped(listing)
     if args.json:
-        emit_json({"ok": True, "jobs": [_public(j) for j in jobs]})
+        emit_json({"ok": True, "jobs": [public(j) for j in listing.jobs]})
         return 0
-    if not jobs:
+    if not listing.jobs:
         eprint("no jobs (start one with `vibe-quant sweep … --background`)")
-    for j in jobs:
-        ref = " ".join(f"{k}={v}" for k, v in (j["result_ref"] or {}).items())
+    for j in listing.jobs:
+        ref = " ".join(f"{k}={v}" for k, v in (j.result_ref or {}).items())
         print(
-            f"{j['id']:>5}  {j['state']:<9}  {j['command']:<11}  {_progress(j):<22}  "
-            f"heartbeat {_age(j):<8}  {j['created_at']}  {ref}".rstrip()
+            f"{j.id:>5}  {j.state:<9}  {j.command:<11}  {_progress(j):<22}  "
+            f"heartbeat {_age(j):<8}  {j.created_at}  {ref}".rstrip()
         )
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    from vibe_quant.jobs.control import require_job
+    from vibe_quant.services.jobs import public, show
 
-    with _store(args) as store:
-        _reap(store, args)
-        job = require_job(store, args.job_id)
+    listing = show(data_dir(args), args.job_id, stale_after_s=args.stale_after)
+    _said_reaped(listing)
+    job = listing.jobs[0]
     if args.json:
-        emit_json({"ok": True, "job": _public(job)})
+        emit_json({"ok": True, "job": public(job)})
         return 0
-    for k, v in _public(job).items():
+    for k, v in public(job).items():
         if k == "args":
             v = "vibe-quant " + " ".join(v)
         print(f"{k:<15} {'-' if v is None else v}")
@@ -148,61 +133,35 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _logs(args: argparse.Namespace) -> int:
-    from vibe_quant.jobs.control import require_job
+    from vibe_quant.services.jobs import get, log_chunks
 
     if args.follow and args.json:
         raise CliError(
             "--follow cannot be combined with --json (one JSON document); drop one of them", 2
         )
-    with _store(args) as store:
-        job = require_job(store, args.job_id)
-        path = job["log_path"]
-        try:
-            f = open(path, "rb")
-        except FileNotFoundError as e:
-            raise CliError(f"job {args.job_id} has no log file at {path} (yet)") from e
-        with f:
-            if args.json:
-                emit_json(
-                    {
-                        "ok": True,
-                        "job_id": job["id"],
-                        "state": job["state"],
-                        "log": f.read().decode("utf-8", "replace"),
-                    }
-                )
-                return 0
-            out = sys.stdout.buffer
-            while True:
-                chunk = f.read()
-                if chunk:
-                    out.write(chunk)
-                    out.flush()
-                if not args.follow:
-                    return 0
-                if not chunk:
-                    from vibe_quant.store import jobs_sql
-
-                    state = jobs_sql.get_job(store, args.job_id)["state"]  # type: ignore[index]
-                    if state not in jobs_sql.ACTIVE_STATES:
-                        out.write(f.read())  # what was written before it ended
-                        out.flush()
-                        eprint(f"job {args.job_id} {state}")
-                        return 0
-                    time.sleep(0.5)
+    dd = data_dir(args)
+    chunks = log_chunks(dd, args.job_id, follow=args.follow)
+    if args.json:
+        text = b"".join(chunks).decode("utf-8", "replace")
+        job = get(dd, args.job_id)
+        emit_json({"ok": True, "job_id": job.id, "state": job.state, "log": text})
+        return 0
+    out = sys.stdout.buffer
+    for chunk in chunks:
+        out.write(chunk)
+        out.flush()
+    if args.follow:
+        eprint(f"job {args.job_id} {get(dd, args.job_id).state}")
+    return 0
 
 
 def _cancel(args: argparse.Namespace) -> int:
-    from vibe_quant.jobs import CANCEL_GRACE_S
-    from vibe_quant.jobs.control import cancel_job
+    from vibe_quant.services.jobs import cancel
 
-    _check_positive("--grace", args.grace)
-    with _store(args) as store:
-        job = cancel_job(
-            store, args.job_id, grace_s=CANCEL_GRACE_S if args.grace is None else args.grace
-        )
+    out = cancel(data_dir(args), args.job_id, grace_s=args.grace)
+    ended = list(out.ended_pids)
     if args.json:
-        emit_json({"ok": True, "job": _public(job)})
+        emit_json({"ok": True, "job": out.to_dict()})
     else:
-        eprint(f"job {job['id']} cancelled; ended processes {job['ended_pids'] or 'none'}")
+        eprint(f"job {out.job.id} cancelled; ended processes {ended or 'none'}")
     return 0

@@ -91,15 +91,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _start(args: argparse.Namespace) -> int:
-    from vibe_quant.paper import control
+    from vibe_quant.services import paper
 
     if not args.strategy and args.from_validation is None:
         raise CliError("paper start needs STRATEGY.yaml or --from-validation RUN_ID", 2)
     try:
-        params = control.parse_params(args.param)
-    except control.PaperError as e:
+        params = paper.parse_params(args.param)
+    except paper.PaperError as e:
         raise CliError(str(e), 2) from None
-    row = control.start(
+    row = paper.start(
         data_dir(args),
         args.strategy,
         args.symbol,
@@ -130,9 +130,9 @@ def _ts(ns) -> str | None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from vibe_quant.paper import control
+    from vibe_quant.services import paper
 
-    rows = control.runs(data_dir(args))
+    rows = paper.runs(data_dir(args))
     if args.json:
         emit_json({"ok": True, "runs": rows})
         return 0
@@ -148,9 +148,9 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from vibe_quant.paper import control
+    from vibe_quant.services import paper
 
-    s = control.status(data_dir(args), args.run_id)
+    s = paper.status(data_dir(args), args.run_id)
     if args.json:
         emit_json({"ok": True, **s})
         return 0
@@ -185,9 +185,9 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _logs(args: argparse.Namespace) -> int:
-    from vibe_quant.paper import control
+    from vibe_quant.services import paper
 
-    lines = control.logs(data_dir(args), args.run_id, args.tail, args.events)
+    lines = paper.logs(data_dir(args), args.run_id, args.tail, args.events)
     if args.json:
         emit_json({"ok": True, "lines": lines})
     else:
@@ -196,9 +196,9 @@ def _logs(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
-    from vibe_quant.paper import control
+    from vibe_quant.services import paper
 
-    r = control.stop(data_dir(args), args.run_id, flatten=args.flatten)
+    r = paper.stop(data_dir(args), args.run_id, flatten=args.flatten)
     ok = r["status"] == "stopped"
     if args.json:
         emit_json({"ok": ok, "id": r["id"], "status": r["status"]})
@@ -208,9 +208,9 @@ def _stop(args: argparse.Namespace) -> int:
 
 
 def _kill(args: argparse.Namespace) -> int:
-    from vibe_quant.paper import control
+    from vibe_quant.services import paper
 
-    r = control.kill(data_dir(args), args.run_id)
+    r = paper.kill(data_dir(args), args.run_id)
     if args.json:
         emit_json({"ok": r["flat"], **r})
     else:
@@ -224,9 +224,9 @@ def _kill(args: argparse.Namespace) -> int:
 
 
 def _resume(args: argparse.Namespace) -> int:
-    from vibe_quant.paper import control
+    from vibe_quant.services import paper
 
-    r = control.resume(data_dir(args), args.run_id)
+    r = paper.resume(data_dir(args), args.run_id)
     if args.json:
         emit_json({"ok": True, "id": r["id"], "status": r["status"]})
     else:

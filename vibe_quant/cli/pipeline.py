@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from vibe_quant.cli.common import CliError, add_common, data_dir, emit_json, eprint, parse_window
+from vibe_quant.cli import common
+from vibe_quant.cli.common import add_common, data_dir, emit_json, eprint, progress_bars
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,28 +47,24 @@ def _pipeline(args: argparse.Namespace) -> int:
     list and report are still printed/written and ``problems`` says what did not happen. User
     errors (missing data, workers that cannot start, bad input) reach ``vibe_quant.cli.main``
     and print one line."""
-    from vibe_quant.pipeline.run import FILTERS, PipelineConfig, run_pipeline
+    from vibe_quant.services.pipeline import PaperPromotion, run_pipeline
 
-    text = Path(args.strategy).read_text()
     filters = tuple(f.strip() for f in args.filters.split(",") if f.strip())
-    bad = [f for f in filters if f not in FILTERS]
-    if bad:
-        raise CliError(f"unknown filter(s) {bad}; choose from {', '.join(FILTERS)}", 2)
-    if args.wfa_in < 1 or args.wfa_out < 1:
-        raise CliError("--wfa-in and --wfa-out must be at least 1 month", 2)
-    parse_window(args.start, args.end)
-    cfg = PipelineConfig(yaml_text=text, symbol=args.symbol.upper(), start=args.start,
-                         end=args.end, workers=args.workers, top=args.top, filters=filters,
-                         max_combos=args.max_combos, sample=args.sample, seed=args.seed,
-                         latency=args.latency, fee_tier=args.fee_tier,
-                         candidates=args.candidates, base_url=args.base_url,
-                         rest_url=args.rest_url, use_rest=not args.no_rest, report=args.report,
-                         wfa_in_months=args.wfa_in, wfa_out_months=args.wfa_out,
-                         filter_preset=args.filter_preset)
-    doc = run_pipeline(data_dir(args), cfg, progress=not args.json, log=eprint)
-    if args.paper:
-        _promote(args, doc)
-    code = 0 if doc["ok"] else 1
+    common.parse_window(args.start, args.end)  # a bad window fails before any stage
+    paper = (PaperPromotion(exchange=args.paper_exchange, key_file=args.paper_key_file)
+             if args.paper else None)
+    with progress_bars(args) as progress:
+        out = run_pipeline(
+            data_dir(args), args.strategy, symbol=args.symbol, start=args.start, end=args.end,
+            workers=args.workers, top=args.top, filters=filters,
+            filter_preset=args.filter_preset, max_combos=args.max_combos, sample=args.sample,
+            seed=args.seed, latency=args.latency, fee_tier=args.fee_tier,
+            candidates=args.candidates, wfa_in_months=args.wfa_in,
+            wfa_out_months=args.wfa_out, base_url=args.base_url, rest_url=args.rest_url,
+            use_rest=not args.no_rest, report=args.report, paper=paper, progress=progress,
+            log=eprint)
+    doc = out.summary
+    code = 0 if out.ok else 1
     if args.json:
         emit_json(doc)
         return code
@@ -102,31 +98,6 @@ def _pipeline(args: argparse.Namespace) -> int:
     for p in doc["problems"]:
         eprint(f"error: {p}")
     return code
-
-
-def _promote(args: argparse.Namespace, doc: dict) -> None:
-    """``--paper``: start a paper run of the short list's best validation Sharpe (its stored
-    validation run gives strategy, params and symbol); a problem when nothing was started."""
-    from vibe_quant.paper import control
-
-    cands = [s for s in doc["shortlist"] if s.get("run_id") is not None]
-    if not cands:
-        doc["paper"] = None
-        doc["problems"].append("--paper: nothing promoted to paper trading (empty short list)")
-        doc["ok"] = False
-        return
-    best = max(cands, key=lambda s: s.get("validation_sharpe") or float("-inf"))
-    try:
-        row = control.start(data_dir(args), None, doc["symbol"],
-                            validation_run=int(best["run_id"]), exchange=args.paper_exchange,
-                            key_file=args.paper_key_file)
-    except (ValueError, RuntimeError, OSError) as e:
-        doc["paper"] = None
-        doc["problems"].append(f"--paper: paper run not started: {e}")
-        doc["ok"] = False
-        return
-    doc["paper"] = {"id": row["id"], "combo_idx": best["combo_idx"], "params": best["params"],
-                    "validation_run_id": best["run_id"], "exchange": row["exchange"]}
 
 
 def _verdict(name: str, v: dict) -> str:

@@ -4,7 +4,7 @@
     vibe-quant risk preset list [--json]
     vibe-quant risk preset show NAME [--version N] [--json]
 
-File format and units: :mod:`vibe_quant.risk.presets` and ``SPEC.md §9``.
+File format and units: :mod:`vibe_quant.services.risk` and ``SPEC.md §9``.
 Exit codes: 0 ok, 1 not found, 2 invalid preset / unreadable file.
 """
 
@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from vibe_quant.cli.common import add_common, data_dir, emit_json, eprint
-
-MAX_FILE_BYTES = 1_000_000
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,70 +39,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     sh.set_defaults(func=_show)
 
 
-def _store(args: argparse.Namespace):
-    from vibe_quant.store.state import StateStore
-
-    return StateStore.open(data_dir(args))
-
-
 def _add(args: argparse.Namespace) -> int:
-    from vibe_quant.risk.presets import PresetError, parse_preset
-    from vibe_quant.store import events_sql
+    from vibe_quant.services.risk import add_preset
 
-    path = Path(args.file)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise PresetError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
-        raw = path.read_bytes()
-        preset = parse_preset(raw, name=args.name, file=str(path))
-    except OSError as exc:
-        eprint(f"error: cannot read {path}: {exc.strerror or exc}")
-        return 2
-    except PresetError as exc:
-        eprint(f"error: invalid preset:\n{exc}")
-        return 2
-    with _store(args) as store:
-        ver, created = events_sql.add_preset(store, preset.name, preset.body(),
-                                             source=raw.decode("utf-8"))
-    doc = {"name": preset.name, "version": ver, "created": created, **preset.body()}
+    p = add_preset(data_dir(args), args.name, args.file)
+    doc = {"name": p.name, "version": p.version, "created": p.created, **p.body}
     if args.json:
         emit_json(doc)
     else:
-        what = "added" if created else "unchanged"
-        eprint(f"preset {preset.name} v{ver} {what}")
+        what = "added" if p.created else "unchanged"
+        eprint(f"preset {p.name} v{p.version} {what}")
     return 0
 
 
 def _list(args: argparse.Namespace) -> int:
-    from vibe_quant.store import events_sql
+    from vibe_quant.services.risk import list_presets
 
-    with _store(args) as store:
-        rows = events_sql.list_presets(store)
+    rows = list_presets(data_dir(args))
     if args.json:
-        emit_json({"presets": rows})
+        emit_json({"presets": [{"name": r.name, "version": r.version, "body": r.body,
+                                "created_at": r.created_at} for r in rows]})
         return 0
     if not rows:
         eprint("no presets")
         return 0
     for r in rows:
-        b = r["body"]
-        sizing = (b.get("sizing") or {}).get("method", "-")
-        breakers = ",".join(sorted((b.get("breakers") or {}).keys())) or "-"
-        print(f"{r['name']:<24} v{r['version']:<3} sizing={sizing:<16} breakers={breakers}")
+        sizing = (r.body.get("sizing") or {}).get("method", "-")
+        breakers = ",".join(sorted((r.body.get("breakers") or {}).keys())) or "-"
+        print(f"{r.name:<24} v{r.version:<3} sizing={sizing:<16} breakers={breakers}")
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    from vibe_quant.store import events_sql
+    from vibe_quant.services.risk import show_preset
 
-    with _store(args) as store:
-        row = events_sql.get_preset(store, args.name, args.version)
-    if row is None:
-        eprint(f"error: no preset named {args.name!r}"
-               + (f" with version {args.version}" if args.version else ""))
-        return 1
-    doc = {"name": row["name"], "version": row["version"], "created_at": row["created_at"],
-           **json.loads(row["body"])}
+    p = show_preset(data_dir(args), args.name, args.version)
+    doc = {"name": p.name, "version": p.version, "created_at": p.created_at, **p.body}
     if args.json:
         emit_json(doc)
     else:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from vibe_quant.cli.common import emit_json, eprint
 
@@ -27,31 +26,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from vibe_quant.dsl import validate_strategy
+    from vibe_quant.services.strategies import check_strategy_file
 
-    diags = validate_strategy(Path(args.file), file=args.file)  # always a path, never YAML text
-    errors = [d for d in diags if d.severity == "error"]
-    warnings = [d for d in diags if d.severity == "warning"]
+    res = check_strategy_file(args.file)
     if args.json:
-        emit_json({
-            "file": args.file,
-            "ok": not errors,
-            "errors": len(errors),
-            "warnings": len(warnings),
-            "diagnostics": [d.to_dict() for d in diags],
-        })
+        emit_json(res.to_dict())
     else:
-        for d in diags:
+        for d in res.diagnostics:
             eprint(str(d))
-        if errors:
-            eprint(f"{args.file}: {len(errors)} error(s), {len(warnings)} warning(s)")
+        if res.errors:
+            eprint(f"{args.file}: {res.errors} error(s), {res.warnings} warning(s)")
         else:
-            print(f"{args.file}: ok ({len(warnings)} warning(s))")
-    return 1 if errors else 0
+            print(f"{args.file}: ok ({res.warnings} warning(s))")
+    return 0 if res.ok else 1
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from vibe_quant.dsl import strategy_json_schema
+    from vibe_quant.services.strategies import strategy_schema
 
-    sys.stdout.write(json.dumps(strategy_json_schema(), indent=2) + "\n")
+    sys.stdout.write(json.dumps(strategy_schema(), indent=2) + "\n")
     return 0

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from vibe_quant.cli.common import add_common, data_dir, emit_json, eprint, parse_window
+from vibe_quant.cli.common import (
+    add_common,
+    data_dir,
+    emit_json,
+    eprint,
+    parse_window,
+    progress_bars,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,26 +38,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _sweep(args: argparse.Namespace) -> int:
     """Errors (missing data, workers that cannot start, invalid strategy) reach
     ``vibe_quant.cli.main`` and print one line with a non-zero exit."""
-    from vibe_quant.dsl import load_strategy
-    from vibe_quant.research.screening.sweep import SweepSpec, run_sweep
-    from vibe_quant.store.state import StateStore
+    from vibe_quant.services.sweeps import sweep_file
 
-    path = Path(args.strategy)
-    text = path.read_text()
-    spec = load_strategy(text, file=str(path))
     start_ns, end_ns = parse_window(args.start, args.end)
-    dd = data_dir(args)
-    sweep = SweepSpec(yaml_text=text, symbol=args.symbol.upper(), start_ns=start_ns,
-                      end_ns=end_ns, interval=args.interval or spec.timeframe,
-                      sample=args.sample, max_combos=args.max_combos, seed=args.seed,
-                      leverage=args.leverage, starting_balance=args.balance)
-    with StateStore.open(dd) as store:
-        rep = run_sweep(store, sweep, data_dir=str(dd.root), workers=args.workers,
-                        progress=not args.json, resume_id=args.resume, fresh=args.fresh)
-        first_error = next((r.get("error") or "" for r in store.sweep_results(rep.sweep_id)
-                            if r["status"] == "failed"), "")
+    with progress_bars(args) as progress:
+        out = sweep_file(data_dir(args), args.strategy, symbol=args.symbol, start_ns=start_ns,
+                         end_ns=end_ns, interval=args.interval, workers=args.workers,
+                         max_combos=args.max_combos, sample=args.sample, seed=args.seed,
+                         leverage=args.leverage, balance=args.balance, resume=args.resume,
+                         fresh=args.fresh, progress=progress)
+    rep = out.report
     if args.json:
-        emit_json({"ok": rep.failed == 0, **rep.to_dict()})
+        emit_json({"ok": out.ok, **rep.to_dict()})
     else:
         eprint(f"sweep {rep.sweep_id}{' (resumed)' if rep.resumed else ''}: {rep.completed}/"
                f"{rep.combos} completed, {rep.failed} failed, {rep.ran_now} run now in "
@@ -64,5 +62,5 @@ def _sweep(args: argparse.Namespace) -> int:
                   f"trades {r['trades']}")
     if rep.failed:  # a sweep with failed combinations did not do all that was asked
         eprint(f"error: {rep.failed} of {rep.combos} combinations of sweep {rep.sweep_id} "
-               f"failed; first error: {(first_error.splitlines() or ['unknown'])[0]}")
+               f"failed; first error: {out.first_error}")
     return 1 if rep.failed else 0

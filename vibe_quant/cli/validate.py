@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from vibe_quant.cli.common import CliError, add_common, data_dir, emit_json
+from vibe_quant.cli.common import add_common, data_dir, emit_json, progress_bars
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from vibe_quant.backtest.models.params import (
-        DEFAULT_K,
-        DEFAULT_LATENCY,
-        DEFAULT_SPREAD_TICKS,
-        DEFAULT_TIER,
-        DEFAULT_TOP,
-        DEFAULT_WINDOW,
-        LATENCY_PRESETS,
-        VIP_FEES,
-    )
+    from vibe_quant.services import validation as v
 
     p = sub.add_parser(
         "validate",
@@ -26,22 +17,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "(square-root market impact, latency preset, Binance VIP-tier fees), store "
                     "the full runs and a screening-vs-validation consistency row per candidate.")
     p.add_argument("sweep_id", type=int, metavar="SWEEP_ID")
-    p.add_argument("--top", type=int, default=DEFAULT_TOP,
-                   help=f"candidates by screening Sharpe (default {DEFAULT_TOP})")
+    p.add_argument("--top", type=int, default=v.DEFAULT_TOP,
+                   help=f"candidates by screening Sharpe (default {v.DEFAULT_TOP})")
     p.add_argument("--only-passed", action="store_true",
                    help="only candidates that passed the sweep's latest filter run")
-    p.add_argument("--latency", default=DEFAULT_LATENCY, choices=sorted(LATENCY_PRESETS),
-                   help=f"latency preset (default {DEFAULT_LATENCY}); a market order is matched "
+    p.add_argument("--latency", default=v.DEFAULT_LATENCY, choices=sorted(v.LATENCY_PRESETS),
+                   help=f"latency preset (default {v.DEFAULT_LATENCY}); a market order is matched "
                         "at its arrival time (decision + latency) against the newest bar then")
-    p.add_argument("--fee-tier", type=int, default=DEFAULT_TIER, choices=sorted(VIP_FEES),
-                   help=f"Binance USDⓈ-M VIP tier (default {DEFAULT_TIER})")
-    p.add_argument("--k", type=float, default=DEFAULT_K,
-                   help=f"square-root impact prefactor (default {DEFAULT_K:g}); every candidate "
+    p.add_argument("--fee-tier", type=int, default=v.DEFAULT_TIER, choices=sorted(v.VIP_FEES),
+                   help=f"Binance USDⓈ-M VIP tier (default {v.DEFAULT_TIER})")
+    p.add_argument("--k", type=float, default=v.DEFAULT_K,
+                   help=f"square-root impact prefactor (default {v.DEFAULT_K:g}); every candidate "
                         "is also run at 0.5x and 2x")
-    p.add_argument("--spread-ticks", type=float, default=DEFAULT_SPREAD_TICKS,
-                   help=f"bid/ask spread in ticks (default {DEFAULT_SPREAD_TICKS:g})")
-    p.add_argument("--window", type=int, default=DEFAULT_WINDOW,
-                   help=f"bars for volatility and average volume (default {DEFAULT_WINDOW})")
+    p.add_argument("--spread-ticks", type=float, default=v.DEFAULT_SPREAD_TICKS,
+                   help=f"bid/ask spread in ticks (default {v.DEFAULT_SPREAD_TICKS:g})")
+    p.add_argument("--window", type=int, default=v.DEFAULT_WINDOW,
+                   help=f"bars for volatility and average volume (default {v.DEFAULT_WINDOW})")
     p.add_argument("--own-bars", action="store_true",
                    help="execute on the strategy's own bars instead of the finest archived "
                         "bars covering the period (e.g. 1m under a 5m strategy)")
@@ -54,27 +45,14 @@ def _fmt(x, spec: str = ".2f") -> str:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from vibe_quant.research.validation.validate import (
-        ValidateConfig,
-        settings_from,
-        validate_sweep,
-    )
-    from vibe_quant.store.state import StateStore
+    from vibe_quant.services.validation import validate
 
-    dd = data_dir(args)
-    try:
-        cfg = ValidateConfig(top=args.top, only_passed=args.only_passed,
-                             finest=not getattr(args, "own_bars", False),
-                             settings=settings_from(args.latency, args.fee_tier, args.k,
-                                                    args.spread_ticks, args.window))
-    except ValueError as e:
-        raise CliError(str(e), 2) from e
-    from vibe_quant.cli.filter import require_sweep
-
-    with StateStore.open(dd) as store:
-        require_sweep(store, args.sweep_id, dd)
-        rep = validate_sweep(store, args.sweep_id, data_dir=str(dd.root), config=cfg,
-                             progress=not args.json)
+    with progress_bars(args) as progress:
+        out = validate(data_dir(args), args.sweep_id, top=args.top, only_passed=args.only_passed,
+                       own_bars=getattr(args, "own_bars", False), latency=args.latency,
+                       fee_tier=args.fee_tier, k=args.k, spread_ticks=args.spread_ticks,
+                       window=args.window, progress=progress)
+    rep, cfg = out.report, out.config
     if args.json:
         emit_json(rep.to_dict())
     else:

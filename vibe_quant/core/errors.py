@@ -24,6 +24,9 @@ The classes that existed before the tree keep their built-in base as a second pa
     │   ├── ConditionSyntaxError                           (dsl.grammar)
     │   ├── SweepKeyError                                  (dsl.sweep)
     │   └── PresetError                                    (risk.presets)
+    ├── StatisticsInputError            exit 1   HTTP 422   a statistic's input is unusable (too few
+    │                                                      observations, bad shape or parameter;
+    │                                                      research.overfitting; also a ValueError)
     ├── StrategyRunError                exit 1   HTTP 500   the engine run of a strategy failed
     │   └── SweepStartupError                              (research.screening.sweep)
     ├── StoreError                      exit 1   HTTP 503   the state database is missing or
@@ -94,6 +97,13 @@ class StrategyDefinitionError(VibeQuantError):
     """A strategy definition (YAML, DSL expression, sweep key, risk preset) is invalid."""
 
     exit_code = 2
+    http_status = 422
+
+
+class StatisticsInputError(VibeQuantError, ValueError):
+    """The input of a statistic is unusable: too few observations, mismatched shapes, a
+    parameter out of its domain (the overfitting statistics; still a ``ValueError``)."""
+
     http_status = 422
 
 

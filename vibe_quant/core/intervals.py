@@ -1,13 +1,20 @@
-"""Bar intervals and calendar months, in UTC epoch milliseconds.
+"""Bar intervals, strategy timeframes and calendar months (UTC epoch milliseconds / ns).
 
 Binance names intervals ``1m``, ``5m``, ``15m``, ``1h``, ``4h`` …; a kline's ``open_time`` is the
 start of its interval and its ``close_time`` is ``open_time + interval - 1 ms``.
+
+The DSL's strategy and indicator timeframes are the intervals ``1m 5m 15m 1h 4h 1d``. Every
+timeframe in that list is an exact multiple of each shorter one, so a higher-timeframe bar is
+always built from whole base bars (aggregated inside Nautilus from the base series).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Literal
+
+from vibe_quant.core.errors import ConfigError
 
 MS = 1
 SECOND_MS = 1_000
@@ -23,36 +30,76 @@ NS_PER_DAY = 24 * NS_PER_HOUR  # 86_400_000_000_000
 #: Intervals the catalog holds (every one at or above the lowest ingested interval).
 CATALOG_INTERVALS: tuple[str, ...] = ("1m", "5m", "15m", "1h", "4h")
 
+StrategyTimeframe = Literal["1m", "5m", "15m", "1h", "4h", "1d"]
+IndicatorTimeframe = Literal["1m", "5m", "15m", "1h", "4h", "1d"]
+#: Timeframes a strategy (and its indicators) may use, shortest first.
+STRATEGY_TIMEFRAMES: tuple[str, ...] = ("1m", "5m", "15m", "1h", "4h", "1d")
+INDICATOR_TIMEFRAMES: tuple[str, ...] = STRATEGY_TIMEFRAMES
+
 _UNIT_MS = {"m": MINUTE_MS, "h": HOUR_MS, "d": DAY_MS}
 _NAUTILUS_AGG = {"m": "MINUTE", "h": "HOUR", "d": "DAY"}
 _RE = re.compile(r"^(\d+)([mhd])$")
+
+
+class TimeFormatError(ConfigError, ValueError):
+    """An interval, timeframe or month text is malformed (still a ``ValueError``)."""
+
+
+def _parse(interval: str) -> tuple[int, str]:
+    m = _RE.match(interval)
+    if not m or int(m.group(1)) < 1:
+        raise TimeFormatError(
+            f"invalid interval {interval!r}: expected e.g. 1m, 5m, 15m, 1h, 4h", interval=interval
+        )
+    return int(m.group(1)), m.group(2)
 
 
 def interval_ms(interval: str) -> int:
     """Length of a Binance interval string in milliseconds (``"5m"`` → 300000).
 
     Raises:
-        ValueError: for anything but ``<n>m``, ``<n>h`` or ``<n>d`` with n ≥ 1.
+        TimeFormatError (a ValueError): for anything but ``<n>m``, ``<n>h`` or ``<n>d``, n ≥ 1.
     """
-    m = _RE.match(interval)
-    if not m or int(m.group(1)) < 1:
-        raise ValueError(f"invalid interval {interval!r}: expected e.g. 1m, 5m, 15m, 1h, 4h")
-    return int(m.group(1)) * _UNIT_MS[m.group(2)]
+    n, unit = _parse(interval)
+    return n * _UNIT_MS[unit]
+
+
+#: timeframe -> length in minutes
+MINUTES: dict[str, int] = {tf: interval_ms(tf) // MINUTE_MS for tf in STRATEGY_TIMEFRAMES}
+
+
+def minutes(tf: str) -> int:
+    """Length of one bar of the DSL timeframe ``tf`` in minutes; ``KeyError`` for a timeframe
+    outside :data:`STRATEGY_TIMEFRAMES`."""
+    return MINUTES[tf]
+
+
+def bar_ratio(higher: str, base: str) -> int:
+    """How many ``base`` bars make one ``higher`` bar (``bar_ratio("1h", "5m") == 12``)."""
+    return MINUTES[higher] // MINUTES[base]
 
 
 def nautilus_bar_spec(interval: str) -> str:
-    """The Nautilus bar specification step-aggregation part (``"5m"`` → ``"5-MINUTE"``)."""
-    m = _RE.match(interval)
-    if not m:
-        raise ValueError(f"invalid interval {interval!r}")
-    return f"{int(m.group(1))}-{_NAUTILUS_AGG[m.group(2)]}"
+    """Nautilus ``BarSpecification`` text of ``interval`` on last-trade prices:
+    ``"5m"`` → ``"5-MINUTE-LAST"``, ``"1h"`` → ``"1-HOUR-LAST"``, ``"1d"`` → ``"1-DAY-LAST"``
+    (the unit as written: ``"60m"`` → ``"60-MINUTE-LAST"``).
+
+    Raises:
+        TimeFormatError (a ValueError): not ``<n>m``, ``<n>h`` or ``<n>d`` with n ≥ 1.
+    """
+    n, unit = _parse(interval)
+    return f"{n}-{_NAUTILUS_AGG[unit]}-LAST"
 
 
 def parse_month(text: str) -> tuple[int, int]:
-    """``"2023-01"`` → ``(2023, 1)``. Raises ValueError on other shapes."""
+    """``"2023-01"`` → ``(2023, 1)``.
+
+    Raises:
+        TimeFormatError (a ValueError): any other shape, or a month outside 1…12.
+    """
     m = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
     if not m or not 1 <= int(m.group(2)) <= 12:
-        raise ValueError(f"invalid month {text!r}: expected YYYY-MM")
+        raise TimeFormatError(f"invalid month {text!r}: expected YYYY-MM", month=text)
     return int(m.group(1)), int(m.group(2))
 
 
@@ -95,6 +142,15 @@ def iso_utc(ts_ms: int) -> str:
     d = datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
     s = d.isoformat(timespec="milliseconds" if ts_ms % 1000 else "seconds")
     return s.replace("+00:00", "Z")
+
+
+def iso_ns(ts_ns: int) -> str:
+    """Epoch ns → ISO-8601 UTC string with ``Z``; the fraction of a second keeps up to nine
+    digits, trailing zeros dropped (``2024-01-01T00:05:00Z``, ``…T00:05:00.5Z``)."""
+    dt = datetime.fromtimestamp(ts_ns // 1_000_000_000, tz=UTC)
+    frac = ts_ns % 1_000_000_000
+    s = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    return (s + (f".{frac:09d}".rstrip("0") if frac else "")) + "Z"
 
 
 def parse_utc(text: str) -> int:

@@ -15,6 +15,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from vibe_quant.core.errors import DataError
+
 DATA_DIR_ENV = "VIBE_QUANT_DATA_DIR"
 
 
@@ -56,15 +58,22 @@ class DataDir:
 SHARED_DATA_ENV = "VIBE_QUANT_SHARED_DATA"
 
 
+class SharedDataMissingError(DataError, FileNotFoundError):
+    """The shared market-data folder (``binance-vision/`` …) is not where it is looked for;
+    still a ``FileNotFoundError``."""
+
+
 def shared_data_dir() -> Path:
     """``../shared/data`` relative to the project root (or ``$VIBE_QUANT_SHARED_DATA``).
 
-    Raises FileNotFoundError with a clear message when it is not there.
+    Raises:
+        SharedDataMissingError (a FileNotFoundError): no ``binance-vision/`` folder there; the
+            message says where it looked and which variable to set.
     """
     env = os.environ.get(SHARED_DATA_ENV)
     p = Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "data"
     if not (p / "binance-vision").is_dir():
-        raise FileNotFoundError(
+        raise SharedDataMissingError(
             f"shared market data not found at {p} (set {SHARED_DATA_ENV} to the folder holding "
             "binance-vision/ and binance-api/)"
         )

@@ -67,5 +67,5 @@ def tqdm_progress(enabled: bool = True, **tqdm_kwargs: Any) -> Iterator[Progress
     try:
         yield cb
     finally:
-        for bar in bars.values():
-            bar.close()
+        for bar in reversed(list(bars.values())):  # the lowest bar first: the cursor ends at
+            bar.close()                            # the start of a clean line

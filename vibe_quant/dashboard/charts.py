@@ -1,7 +1,7 @@
 """Plotly figures of the dashboard: pure functions from stored rows to ``go.Figure``.
 
 No Streamlit and no database here: each function takes the plain values that
-:mod:`vibe_quant.store.dashboard_sql` returns and builds one figure, so it can be unit-tested by
+:mod:`vibe_quant.services.dashboard` returns and builds one figure, so it can be unit-tested by
 reading the figure's traces. Units follow the store: equity in USDT, drawdown shown in percent
 (the stored fractions × 100), Sharpe annualised (365 daily periods), times UTC.
 """
@@ -124,7 +124,7 @@ def trades_on_price(
 def pareto(rows: list[dict[str, Any]]) -> go.Figure:
     """Sweep results: Sharpe (y) vs max drawdown in % (x), colour = profit factor (capped at
     5); the Pareto front ringed. Each point's ``customdata`` is its combo_idx (for selection).
-    ``rows``: :func:`vibe_quant.store.dashboard_sql.sweep_results` rows."""
+    ``rows``: :func:`vibe_quant.services.dashboard.sweep_results` rows."""
     done = [r for r in rows if r["status"] == "completed"]
     x = [_num(r["metrics"].get("max_drawdown")) * 100 for r in done]
     y = [_num(r["metrics"].get("sharpe")) for r in done]
@@ -325,8 +325,9 @@ def sensitivity(rows: list[dict[str, Any]], param: str, metric: str) -> go.Figur
 
 def gaps_timeline(series: list[dict[str, Any]]) -> go.Figure:
     """Coverage timeline: one row per series (``symbol interval``), a grey bar from first to
-    last bar and a red bar per gap. ``series``: ``vibe_quant.data.verify.verify`` series rows
-    (``first``, ``last``, ``gaps`` with ``start``/``end``/``missing_bars``)."""
+    last bar and a red bar per gap. ``series``: the series rows of
+    ``vibe_quant.services.dashboard.verify_data`` (``first``, ``last``, ``gaps`` with
+    ``start``/``end``/``missing_bars``)."""
     fig = go.Figure()
     for s in series:
         label = f"{s['symbol']} {s['interval']}"

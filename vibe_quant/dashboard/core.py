@@ -2,14 +2,19 @@
 
 * where things are: the data dir (``$VIBE_QUANT_DATA_DIR``, set by ``vibe-quant dashboard``)
   and the strategies folder (``$VIBE_QUANT_STRATEGIES_DIR``, default ``./strategies``);
-* reads: :func:`state_ro` / :func:`archive_ro` (read-only connections of
-  :mod:`vibe_quant.store.dashboard_sql`);
+* reads: :func:`state_ro` / :func:`archive_ro` (read-only connections for the queries of
+  :mod:`vibe_quant.services.dashboard`);
 * strategy files: :func:`strategy_path` refuses any name that could leave the strategies
   folder; :func:`save_strategy` validates with the DSL's validator, writes the file and stores
-  the version (``StateStore.upsert_strategy``, as ``vibe-quant backtest`` does);
-* launch forms generated from the CLI's own argparse options (:func:`command_options`), checked
-  by the CLI parser itself (:func:`check_argv`) and started as background jobs
-  (:func:`launch`, :func:`vibe_quant.jobs.launch.launch_job`).
+  the version (as ``vibe-quant backtest`` does);
+* launch forms generated from the CLI's own argparse options (:func:`command_options`): the
+  CLI describes them once per process (``vibe-quant dashboard --describe-commands``, read by
+  :func:`forms`), a parser rebuilt from that description checks a form's argv
+  (:func:`check_argv`) and :func:`launch` starts it as a background job
+  (:func:`vibe_quant.services.jobs.launch`); what the rebuilt parser cannot check is reported
+  by the job itself.
+
+Everything below the dashboard is reached through :mod:`vibe_quant.services`.
 """
 
 from __future__ import annotations
@@ -17,24 +22,28 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
-import io
+import functools
+import json
 import os
 import re
 import sqlite3
-from collections.abc import Iterator
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vibe_quant.core.errors import ConfigError
 from vibe_quant.core.paths import DataDir
-from vibe_quant.store import dashboard_sql as q
+from vibe_quant.services import dashboard as svc
+from vibe_quant.services.alerts import telegram_status as telegram_status  # for the pages
+from vibe_quant.services.dashboard import STRATEGIES_ENV
 
-STRATEGIES_ENV = "VIBE_QUANT_STRATEGIES_DIR"
 STRATEGY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 MAX_STRATEGY_BYTES = 1_000_000
 
 
-class DashboardError(ValueError):
+class DashboardError(ConfigError, ValueError):
     """A user error in a dashboard action (one line: what, which input, what to do)."""
 
 
@@ -48,34 +57,18 @@ def strategies_dir() -> Path:
     return Path(os.environ.get(STRATEGIES_ENV) or "strategies").expanduser().resolve()
 
 
-@contextlib.contextmanager
-def state_ro(dd: DataDir | None = None) -> Iterator[sqlite3.Connection | None]:
+def state_ro(
+    dd: DataDir | None = None,
+) -> contextlib.AbstractContextManager[sqlite3.Connection | None]:
     """A read-only connection to the state DB, or None when nothing is stored yet."""
-    dd = dd or data_dir()
-    try:
-        conn = q.connect_ro(dd.state_db)
-    except q.StoreMissingError:
-        yield None
-        return
-    try:
-        yield conn
-    finally:
-        conn.close()
+    return svc.state_ro(dd or data_dir())
 
 
-@contextlib.contextmanager
-def archive_ro(dd: DataDir | None = None) -> Iterator[sqlite3.Connection | None]:
+def archive_ro(
+    dd: DataDir | None = None,
+) -> contextlib.AbstractContextManager[sqlite3.Connection | None]:
     """A read-only connection to the archive DB, or None when nothing is archived yet."""
-    dd = dd or data_dir()
-    try:
-        conn = q.connect_ro(dd.archive_db)
-    except q.StoreMissingError:
-        yield None
-        return
-    try:
-        yield conn
-    finally:
-        conn.close()
+    return svc.archive_ro(dd or data_dir())
 
 
 # ---------------------------------------------------------------------- strategies
@@ -113,32 +106,8 @@ def list_strategy_files(folder: Path | None = None) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
-def validate_text(text: str, file: str = "<editor>") -> list[Any]:
-    """Every diagnostic of strategy text (``vibe_quant.dsl.validate_strategy``, the validator
-    behind ``vibe-quant strategy validate``), sorted by position; each has line and column."""
-    from vibe_quant.dsl import validate_strategy
-
-    return validate_strategy(text if "\n" in text else text + "\n", file=file)
-
-
-def strategy_summary(text: str) -> dict[str, Any] | None:
-    """Name, timeframe, current parameter values and sweep grid (keys → values, size) of valid
-    strategy text; None when it does not validate."""
-    from vibe_quant.dsl import StrategyError, current_values, load_strategy
-    from vibe_quant.dsl.sweep import grid_size, sweep_entries
-
-    try:
-        spec = load_strategy(text if "\n" in text else text + "\n")
-    except StrategyError:
-        return None
-    entries = sweep_entries(spec)
-    return {
-        "name": spec.name,
-        "timeframe": spec.timeframe,
-        "params": current_values(spec),
-        "sweep": entries,
-        "grid_size": grid_size(entries),
-    }
+validate_text = svc.validate_strategy_text
+strategy_summary = svc.strategy_summary
 
 
 def save_strategy(
@@ -151,8 +120,6 @@ def save_strategy(
         DashboardError: a refused name, text over 1 MB, or a strategy with errors (the first
             error with line:column).
     """
-    from vibe_quant.store.state import StateStore
-
     path = strategy_path(name, folder)
     if len(text.encode()) > MAX_STRATEGY_BYTES:
         raise DashboardError(f"strategy text is over {MAX_STRATEGY_BYTES} bytes: not saved")
@@ -168,9 +135,10 @@ def save_strategy(
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
-    with StateStore.open(dd or data_dir()) as store:
-        row = store.upsert_strategy(summary.get("name") or path.stem, text)
-    return {"path": str(path), "name": row.name, "version": row.version}
+    stored, version = svc.store_strategy_version(
+        dd or data_dir(), summary.get("name") or path.stem, text
+    )
+    return {"path": str(path), "name": stored, "version": version}
 
 
 def unified_diff(old: str, new: str, old_label: str, new_label: str) -> str:
@@ -203,59 +171,78 @@ class Option:
     required: bool
 
 
+@functools.lru_cache(maxsize=1)
+def forms() -> svc.CommandForms:
+    """The CLI's commands and options, described once per process by the CLI itself
+    (``python -m vibe_quant dashboard --describe-commands``) and rebuilt as parsers.
+
+    Raises:
+        DashboardError: the CLI could not describe its commands (its error output).
+    """
+    proc = subprocess.run(
+        [sys.executable, "-m", "vibe_quant", "dashboard", "--describe-commands"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        raise DashboardError(
+            "the CLI could not describe its commands: "
+            + (lines[-1] if lines else f"exit {proc.returncode}")
+        )
+    return svc.CommandForms(json.loads(proc.stdout))
+
+
 def subparser(command: str) -> argparse.ArgumentParser:
-    """The argparse parser of ``vibe-quant <command>`` (``"data ingest"`` descends).
+    """A parser of ``vibe-quant <command>`` (``"data ingest"`` descends), rebuilt from the
+    CLI's description of its options.
 
     Raises:
         DashboardError: no such command.
     """
-    from vibe_quant.cli import build_parser
+    try:
+        return forms().parser(command)
+    except svc.CommandFormError as e:
+        raise DashboardError(str(e)) from None
 
-    parser: argparse.ArgumentParser = build_parser()
-    for word in command.split():
-        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
-        if sub is None or word not in sub.choices:
-            raise DashboardError(f"`vibe-quant {command}` is not a command")
-        parser = sub.choices[word]
-    return parser
+
+def _kind(d: dict[str, Any]) -> str:
+    if not d["option_strings"]:
+        return "positional"
+    if d["action"] == "bool":
+        return "bool"
+    if d["action"] == "store_true":
+        return "flag"
+    if d["choices"] is not None:
+        return "choice"
+    return {"int": "int", "float": "float"}.get(d["type"] or "", "text")
 
 
 def command_options(command: str) -> list[Option]:
     """The options of a CLI command, in the parser's order, without the plumbing ones
-    (--help, --data-dir, --json, --background) and without hidden ones."""
-    out = []
-    for a in subparser(command)._actions:
-        if a.dest in SKIP_DESTS or a.help == argparse.SUPPRESS:
-            continue
-        if isinstance(a, argparse._SubParsersAction):
-            continue
-        flag = next((s for s in a.option_strings if s.startswith("--")), None)
-        if not a.option_strings:
-            kind = "positional"
-        elif isinstance(a, argparse.BooleanOptionalAction):
-            kind = "bool"
-        elif isinstance(a, argparse._StoreTrueAction):
-            kind = "flag"
-        elif a.choices is not None:
-            kind = "choice"
-        elif a.type is int:
-            kind = "int"
-        elif a.type is float:
-            kind = "float"
-        else:
-            kind = "text"
-        out.append(
-            Option(
-                a.dest,
-                flag,
-                kind,
-                a.default,
-                tuple(a.choices) if a.choices is not None else None,
-                (a.help or "").replace("%%", "%"),
-                bool(a.required),
-            )
+    (--help, --data-dir, --json, --background) and without hidden ones.
+
+    Raises:
+        DashboardError: no such command.
+    """
+    try:
+        described = forms().options(command)
+    except svc.CommandFormError as e:
+        raise DashboardError(str(e)) from None
+    return [
+        Option(
+            d["dest"],
+            next((s for s in d["option_strings"] if s.startswith("--")), None),
+            _kind(d),
+            d["default"],
+            tuple(d["choices"]) if d["choices"] is not None else None,
+            (d["help"] or "").replace("%%", "%"),
+            bool(d["required"]),
         )
-    return out
+        for d in described
+        if d["dest"] not in SKIP_DESTS and d["help"] != argparse.SUPPRESS
+    ]
 
 
 def build_argv(
@@ -305,53 +292,49 @@ def _fmt(v: Any) -> str:
 
 
 def check_argv(argv: list[str]) -> None:
-    """Parse ``argv`` with the CLI's own parser (types, choices, required options).
+    """Parse ``argv`` with a parser rebuilt from the CLI's description of its options (types,
+    choices, required options).
 
     Raises:
         DashboardError: the parser's one-line message.
     """
-    from vibe_quant.cli import build_parser
-
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        try:
-            build_parser().parse_args(argv)
-        except SystemExit as e:
-            if e.code not in (0, None):
-                lines = [ln for ln in err.getvalue().splitlines() if ln.strip()]
-                raise DashboardError(lines[-1] if lines else "invalid arguments") from None
+    try:
+        forms().check(argv)
+    except svc.CommandFormError as e:
+        raise DashboardError(str(e)) from None
 
 
 def launch(argv: list[str], dd: DataDir | None = None) -> dict[str, Any]:
-    """Check ``argv`` with the CLI parser and start it as a background job
-    (:func:`vibe_quant.jobs.launch.launch_job`). Returns the job row (without its token).
+    """Check ``argv`` (:func:`check_argv`) and start it as a background job
+    (:func:`vibe_quant.services.jobs.launch`). Returns the job row (without its token).
 
     Raises:
         DashboardError: invalid arguments, or a command that cannot run as a background job.
     """
-    from vibe_quant.jobs import JOB_COMMANDS
-    from vibe_quant.jobs.launch import job_command, launch_job
+    from vibe_quant.services import jobs
 
     check_argv(argv)
     try:
-        job_command(argv)
-    except ValueError as e:
-        raise DashboardError(f"{e} (this form's command is not in {list(JOB_COMMANDS)})") from None
-    job = launch_job(dd or data_dir(), argv)
-    return {k: v for k, v in job.items() if k != "token"}
+        jobs.job_command(argv)
+    except jobs.NotAJobCommandError as e:
+        raise DashboardError(
+            f"{e} (this form's command is not in {list(jobs.JOB_COMMANDS)})"
+        ) from None
+    return jobs.launch(dd or data_dir(), argv).to_dict()
 
 
 def cancel(job_id: int, dd: DataDir | None = None) -> dict[str, Any]:
-    """Cancel a job (as ``vibe-quant jobs cancel ID``)."""
-    from vibe_quant.jobs.control import cancel_job
-    from vibe_quant.store.state import StateStore
+    """Cancel a job (as ``vibe-quant jobs cancel ID``); returns its row (without its token).
 
-    with StateStore.open(dd or data_dir()) as store:
-        try:
-            job = cancel_job(store, int(job_id))
-        except (LookupError, ValueError) as e:
-            raise DashboardError(str(e)) from None
-    return {k: v for k, v in job.items() if k != "token"}
+    Raises:
+        DashboardError: no such job, or it already finished.
+    """
+    from vibe_quant.services import jobs
+
+    try:
+        return jobs.cancel(dd or data_dir(), int(job_id)).to_dict()
+    except (jobs.JobNotFoundError, jobs.JobStateError) as e:
+        raise DashboardError(str(e)) from None
 
 
 def job_log_tail(path: str, max_bytes: int = 20_000) -> str:
@@ -373,30 +356,10 @@ def save_preset(name: str, yaml_text: str, dd: DataDir | None = None) -> dict[st
     Raises:
         DashboardError: an invalid preset (every problem in the message).
     """
-    from vibe_quant.risk.presets import PresetError, parse_preset
-    from vibe_quant.store import events_sql
-    from vibe_quant.store.state import StateStore
-
     try:
-        preset = parse_preset(yaml_text.encode(), name=name.strip(), file="<editor>")
-    except PresetError as e:
+        return svc.store_preset(dd or data_dir(), name, yaml_text)
+    except svc.PresetError as e:
         raise DashboardError(f"invalid preset: {e}") from None
-    with StateStore.open(dd or data_dir()) as store:
-        ver, created = events_sql.add_preset(store, preset.name, preset.body(), source=yaml_text)
-    return {"name": preset.name, "version": ver, "created": created}
-
-
-def telegram_status(env: dict[str, str] | None = None) -> dict[str, str]:
-    """Telegram settings as the dashboard shows them: the token and the chat id only as
-    ``"set"``/``"not set"`` (never their values), the Bot API base URL."""
-    from vibe_quant.alerts.config import BASE_URL_ENV, CHAT_ID_ENV, DEFAULT_BASE_URL, TOKEN_ENV
-
-    env = dict(os.environ) if env is None else env
-    return {
-        TOKEN_ENV: "set" if env.get(TOKEN_ENV, "").strip() else "not set",
-        CHAT_ID_ENV: "set" if env.get(CHAT_ID_ENV, "").strip() else "not set",
-        BASE_URL_ENV: env.get(BASE_URL_ENV, "").strip() or f"{DEFAULT_BASE_URL} (default)",
-    }
 
 
 def dir_size(path: Path) -> int:

@@ -1,34 +1,33 @@
 """Start, stop and kill paper trading from the dashboard.
 
 The Paper trading page's buttons call these functions. They delegate to
-``vibe_quant.paper.control`` — the module paper trading provides — which must define::
+:mod:`vibe_quant.services.paper` (the same use cases as ``vibe-quant paper …``)::
 
     start(data_dir: DataDir, strategy: str, symbol: str, **options) -> dict   # the run row
     stop(data_dir: DataDir, run_id: int) -> dict                              # graceful stop
     kill(data_dir: DataDir, run_id: int | None) -> dict    # kill switch: cancel orders,
                                                            # flatten, stop (None = every run)
 
-Until that module exists every call raises :class:`PaperUnavailableError` and nothing is
-started or stopped.
+In an installation without paper trading every call raises :class:`PaperUnavailableError` and
+nothing is started or stopped.
 """
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 from typing import Any
 
+from vibe_quant.core.errors import PaperError
 from vibe_quant.core.paths import DataDir
 
-BACKEND = "vibe_quant.paper.control"
 
-
-class PaperUnavailableError(RuntimeError):
+class PaperUnavailableError(PaperError, RuntimeError):
     """Paper trading is not built in this installation: nothing was started or stopped."""
 
 
 ERRORS: tuple[type[BaseException], ...] = (
     PaperUnavailableError,
+    PaperError,
     RuntimeError,
     ValueError,
     LookupError,
@@ -38,23 +37,25 @@ ERRORS: tuple[type[BaseException], ...] = (
 
 
 def backend() -> ModuleType:
-    """``vibe_quant.paper.control``.
+    """:mod:`vibe_quant.services.paper`.
 
     Raises:
-        PaperUnavailableError: the module does not exist yet.
+        PaperUnavailableError: paper trading (``vibe_quant.paper``) is not installed.
     """
     try:
-        return importlib.import_module(BACKEND)
+        from vibe_quant.services import paper
     except ModuleNotFoundError as e:
-        if e.name not in (BACKEND, "vibe_quant.paper"):
+        if e.name not in ("vibe_quant.paper", "vibe_quant.paper.control"):
             raise
         raise PaperUnavailableError(
             "paper trading is not built in this version (vibe_quant/paper has no control "
             "module): nothing was started or stopped"
         ) from None
+    return paper
 
 
 def available() -> bool:
+    """True when paper trading is installed."""
     try:
         backend()
     except PaperUnavailableError:

@@ -11,15 +11,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from vibe_quant.core.errors import ConfigError
+
+
+class IntervalMismatchError(ConfigError, ValueError):
+    """A target interval that is not a whole multiple of the source interval (a ValueError)."""
+
 
 def aggregate(cols: dict[str, np.ndarray], source_ms: int, target_ms: int) -> dict[str, np.ndarray]:
     """Aggregate ascending source bars (``open_time`` int64 ms, OHLCV float64) to ``target_ms``.
 
-    Returns the same keys (``open_time`` = target bar open, ms). Raises ValueError when
-    ``target_ms`` is not a multiple of ``source_ms``.
+    Returns the same keys (``open_time`` = target bar open, ms).
+
+    Raises:
+        IntervalMismatchError: (a ValueError) ``target_ms`` is not a multiple of ``source_ms``.
     """
     if target_ms % source_ms:
-        raise ValueError(f"{target_ms} ms is not a multiple of {source_ms} ms")
+        raise IntervalMismatchError(f"{target_ms} ms is not a multiple of {source_ms} ms",
+                                    source_ms=source_ms, target_ms=target_ms)
     k = target_ms // source_ms
     ot = cols["open_time"]
     if len(ot) == 0:

@@ -35,7 +35,6 @@ one-line reason.
 
 from __future__ import annotations
 
-import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -46,8 +45,11 @@ import pyarrow.parquet as pq
 from nautilus_trader.core import nautilus_pyo3 as n3
 
 from vibe_quant.core.intervals import CATALOG_INTERVALS, MINUTE_MS, NS_PER_MS, interval_ms
+from vibe_quant.core.jsonpolicy import dumps, loads
 from vibe_quant.core.paths import DataDir
+from vibe_quant.core.progress import ProgressCallback, emit
 from vibe_quant.data.aggregate import aggregate
+from vibe_quant.data.coverage import MissingDataError
 from vibe_quant.store.archive import Archive
 from vibe_quant.venues.binance import instruments as ins
 
@@ -133,7 +135,7 @@ def _terms_path(root: Path, symbol: str) -> Path:
 def _write_terms(root: Path, terms: ins.ContractTerms) -> None:
     p = _terms_path(root, terms.symbol)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps(terms.to_dict(), indent=1))
+    p.write_text(dumps(terms.to_dict(), indent=1))
 
 
 def load_terms(data_dir: DataDir, symbol: str) -> ins.ContractTerms | None:
@@ -142,7 +144,7 @@ def load_terms(data_dir: DataDir, symbol: str) -> ins.ContractTerms | None:
     p = _terms_path(data_dir.catalog, symbol)
     if not p.exists():
         return None
-    return ins.ContractTerms.from_dict(json.loads(p.read_text()))
+    return ins.ContractTerms.from_dict(loads(p.read_text()))
 
 
 def build_catalog(
@@ -150,9 +152,12 @@ def build_catalog(
     *,
     symbols: list[str] | None = None,
     archive: Archive | None = None,
-    progress: bool = False,
+    progress: ProgressCallback | None = None,
 ) -> dict:
     """(Re)write the catalog entries of ``symbols`` (default: every archived symbol).
+
+    ``progress`` is called with ``ProgressEvent("catalog", symbols_done, symbols, symbol)``
+    after each symbol.
 
     Each symbol's instrument, contract terms, bars and funding are deleted and written anew,
     so the result depends only on the archive. Returns a summary ``{"symbols": {sym: {...}},
@@ -171,11 +176,13 @@ def build_catalog(
         fund_syms = {r[0] for r in archive.funding_symbols()}
         targets = symbols or sorted(set(by_sym) | fund_syms)
         cat = _catalog(data_dir.catalog)
-        for sym in targets:
+        emit(progress, "catalog", 0, len(targets))
+        for n_done, sym in enumerate(targets, 1):
             try:
                 terms = resolve_terms(archive, sym)
             except ins.MissingContractTermsError as e:
                 summary["not_catalogued"][sym] = str(e)
+                emit(progress, "catalog", n_done, len(targets), sym)
                 continue
             instrument = ins.binance_perpetual(sym, spec=terms.spec, brackets=terms.brackets)
             _clear_symbol(data_dir.catalog, sym)
@@ -218,14 +225,16 @@ def build_catalog(
                 _write_funding(data_dir.catalog, sym, frows)
                 info["funding"] = len(frows)
             summary["symbols"][sym] = info
+            emit(progress, "catalog", n_done, len(targets), sym)
     finally:
         if own:
             archive.close()
     return summary
 
 
-def rebuild_catalog(data_dir: DataDir, *, progress: bool = False) -> dict:
-    """Delete the whole catalog and build it again from the archive."""
+def rebuild_catalog(data_dir: DataDir, *, progress: ProgressCallback | None = None) -> dict:
+    """Delete the whole catalog and build it again from the archive (see
+    :func:`build_catalog` for the summary and the progress events)."""
     if data_dir.catalog.exists():
         shutil.rmtree(data_dir.catalog)
     return build_catalog(data_dir, progress=progress)
@@ -310,12 +319,14 @@ def load_instrument(data_dir: DataDir, symbol: str) -> n3.CryptoPerpetual:
     (:func:`vibe_quant.venues.binance.instruments.use_terms`; a catalog without stored terms
     falls back to the packaged reference).
 
-    Raises LookupError when not catalogued."""
+    Raises:
+        MissingDataError: (a LookupError) the symbol is not catalogued."""
     cat = _catalog(data_dir.catalog)
     iid = ins.instrument_id(symbol)
     found = [i for i in cat.instruments() if str(i.id) == iid]
     if not found:
-        raise LookupError(f"{iid} is not in the catalog at {data_dir.catalog}: run data ingest")
+        raise MissingDataError(
+            f"{iid} is not in the catalog at {data_dir.catalog}: run data ingest", symbol=symbol)
     terms = load_terms(data_dir, symbol)
     if terms is not None:
         ins.use_terms(terms)

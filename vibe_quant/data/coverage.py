@@ -13,17 +13,19 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from vibe_quant.core.errors import DataError
 from vibe_quant.core.paths import DataDir
 from vibe_quant.venues.binance import instruments as ins
 
 NS_PER_MS = 1_000_000
 
 
-class MissingDataError(LookupError):
+class MissingDataError(DataError, LookupError):
     """The catalog lacks the bars (or the instrument) a run needs.
 
     The message is one line: what is missing (symbol, interval, period), what the catalog
-    holds, and the ``vibe-quant data ingest`` command to run.
+    holds, and the ``vibe-quant data ingest`` command to run. Also a ``LookupError`` (its base
+    before the error tree).
     """
 
 

@@ -21,8 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
+from vibe_quant.core.errors import ConfigError
 from vibe_quant.core.intervals import (
     interval_ms,
     month_of_ms,
@@ -33,6 +32,7 @@ from vibe_quant.core.intervals import (
     prev_month,
 )
 from vibe_quant.core.paths import DataDir
+from vibe_quant.core.progress import ProgressCallback, emit
 from vibe_quant.store.archive import Archive
 from vibe_quant.venues.binance import bulk, rest
 from vibe_quant.venues.binance.csvparse import CsvFormatError, parse_funding_csv, parse_klines_csv
@@ -42,6 +42,10 @@ DEFAULT_SYMBOLS = ("BTCUSDT",)
 DEFAULT_INTERVAL = "5m"
 DEFAULT_MONTHS = 24
 DEFAULT_WORKERS = 4
+
+
+class IngestConfigError(ConfigError, ValueError):
+    """An unusable ingest argument (a month range, a ``--brackets`` file); also a ValueError."""
 
 
 @dataclass
@@ -99,7 +103,7 @@ def ingest(
     use_rest: bool = True,
     workers: int = DEFAULT_WORKERS,
     now_ms: int | None = None,
-    progress: bool = True,
+    progress: ProgressCallback | None = None,
     build_catalog: bool = True,
     fetcher: Fetcher | None = None,
     brackets_file: str | Path | None = None,
@@ -116,20 +120,25 @@ def ingest(
             are reported as missing and contract specs come from the archive or the reference.
         brackets_file: a leverage-bracket JSON the user names (``--brackets``; Binance's
             leverageBracket response or the ccxt/freqtrade tiers shape, see
-            :func:`vibe_quant.venues.binance.instruments.parse_leverage_brackets`); archived as given.
+            :func:`vibe_quant.venues.binance.instruments.parse_leverage_brackets`); archived as
+            given.
         api_credentials: ``(api_key, api_secret)`` for the signed leverageBracket; default the
             environment (:func:`vibe_quant.venues.binance.rest.api_credentials`).
+        progress: called with ``ProgressEvent("ingest", files_done, files_to_fetch, path)``
+            after each downloaded file, then with the ``"catalog"`` events of
+            :func:`vibe_quant.data.catalog.build_catalog`.
 
     Never raises for a single bad file: it lands in ``report.failed`` and nothing of it is
-    archived. Raises only for unusable arguments (ValueError, including an unreadable or
-    malformed ``brackets_file``).
+    archived. Raises only for unusable arguments (:class:`IngestConfigError`, a ValueError,
+    including an unreadable or malformed ``brackets_file``).
     """
     t0 = time.perf_counter()
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
     for iv in intervals:
         interval_ms(iv)
     if start > end:
-        raise ValueError(f"--start {month_str(start)} is after --end {month_str(end)}")
+        raise IngestConfigError(f"--start {month_str(start)} is after --end {month_str(end)}",
+                                start=month_str(start), end=month_str(end))
     base = bulk.base_url(base_url)
     rbase = rest.rest_url(rest_url)
     brackets_text = read_brackets_file(brackets_file) if brackets_file is not None else None
@@ -187,7 +196,8 @@ def ingest(
 
         recent = {now_month, prev_month(now_month)}
         to_rest: list[bulk.BulkFile] = []
-        bar = tqdm(total=len(todo), desc="ingest", unit="file", disable=not progress, leave=False)
+        emit(progress, "ingest", 0, len(todo))
+        n_done = 0
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             pending: dict[Future, bulk.BulkFile] = {}
             queue = list(todo)
@@ -198,7 +208,8 @@ def ingest(
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     f = pending.pop(fut)
-                    bar.update(1)
+                    n_done += 1
+                    emit(progress, "ingest", n_done, len(todo), f.path.rsplit("/", 1)[-1])
                     try:
                         got = fut.result()
                         if got is None:
@@ -211,7 +222,6 @@ def ingest(
                         _archive_bulk(archive, got, report)
                     except (FetchError, CsvFormatError) as e:
                         report.failed.append({"url": f.url(base), "error": str(e)})
-        bar.close()
 
         for f in to_rest:
             _rest_fill(archive, fetcher, rbase, f, now_ms, report)
@@ -242,22 +252,27 @@ def ingest(
 
 
 def read_brackets_file(path: str | Path) -> str:
-    """The text of a ``--brackets`` file, checked to parse. Raises ValueError (one line)."""
+    """The text of a ``--brackets`` file, checked to parse.
+
+    Raises:
+        IngestConfigError: (a ValueError, one line) unreadable, or not a leverage-bracket file.
+    """
     from vibe_quant.venues.binance.instruments import parse_leverage_brackets
 
     p = Path(path)
     try:
         text = p.read_text()
     except OSError as e:
-        raise ValueError(f"--brackets {p}: cannot read it ({e.strerror or e})") from None
+        raise IngestConfigError(f"--brackets {p}: cannot read it ({e.strerror or e})",
+                                path=str(p)) from None
     try:
-        if not parse_leverage_brackets(text):
-            raise ValueError("no brackets in it")
+        why = "" if parse_leverage_brackets(text) else "no brackets in it"
     except ValueError as e:
-        raise ValueError(
-            f"--brackets {p}: not a leverage-bracket file ({e}); expected Binance's "
-            "GET /fapi/v1/leverageBracket JSON"
-        ) from None
+        why = str(e)
+    if why:
+        raise IngestConfigError(
+            f"--brackets {p}: not a leverage-bracket file ({why}); expected Binance's "
+            "GET /fapi/v1/leverageBracket JSON", path=str(p))
     return text
 
 

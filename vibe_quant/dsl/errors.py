@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from vibe_quant.core.errors import StrategyDefinitionError
+
 Severity = Literal["error", "warning"]
 
 #: A field path as a tuple: mapping keys are ``str``, list indices ``int``.
@@ -82,8 +84,11 @@ class Diagnostic:
         return asdict(self)
 
 
-class StrategyError(ValueError):
-    """A strategy failed to load; ``.diagnostics`` holds every finding (errors and warnings)."""
+class StrategyError(StrategyDefinitionError, ValueError):
+    """A strategy failed to load; ``.diagnostics`` holds every finding (errors and warnings).
+
+    ``str(e)`` is ``"<n> error(s) in strategy"`` followed by one line per error (at most 50).
+    """
 
     def __init__(self, diagnostics: Sequence[Diagnostic]):
         self.diagnostics: list[Diagnostic] = list(diagnostics)

@@ -45,6 +45,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from vibe_quant.core.errors import StrategyDefinitionError
 from vibe_quant.dsl.expr import (
     FUNCTIONS,
     All,
@@ -89,18 +90,21 @@ FUNCTION_SYNONYMS = {
 }
 
 
-class ConditionSyntaxError(ValueError):
-    """A condition string does not follow the grammar.
+class ConditionSyntaxError(StrategyDefinitionError, ValueError):
+    """A condition string does not follow the grammar (still a ``ValueError``).
 
     Attributes:
-        message: what is wrong.
+        message: what is wrong (``str(e)`` adds `` at character <offset + 1>``).
         offset: 0-based character offset in the condition text.
         expected: what the parser would have accepted there.
+        code: ``"syntax"``, ``"unknown-function"`` or ``"bad-arity"``.
     """
+
+    message: str = ""  # an attribute here (the base class derives it from str(e))
 
     def __init__(self, message: str, offset: int, expected: str | None = None,
                  code: str = "syntax"):
-        super().__init__(f"{message} at character {offset + 1}")
+        super().__init__(f"{message} at character {offset + 1}", offset=offset)
         self.message = message
         self.offset = offset
         self.expected = expected

@@ -37,7 +37,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError, ValidationError
 
-from vibe_quant.core.timeframes import IndicatorTimeframe, StrategyTimeframe
+from vibe_quant.core.intervals import IndicatorTimeframe, StrategyTimeframe
 from vibe_quant.dsl.registry import PRICE_FIELDS, ParamSpec, _show
 
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")

@@ -11,7 +11,7 @@ import copy
 from functools import lru_cache
 from typing import Any
 
-from vibe_quant.core.timeframes import INDICATOR_TIMEFRAMES
+from vibe_quant.core.intervals import INDICATOR_TIMEFRAMES
 from vibe_quant.dsl.models import CONDITION_SCHEMA, PARAM_REF_SCHEMA, StrategySpec
 from vibe_quant.dsl.registry import INDICATORS, PRICE_FIELDS
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from vibe_quant.core.errors import StrategyDefinitionError
 from vibe_quant.dsl.models import (
     MAX_BARS_SPEC,
     ROI_SPEC,
@@ -84,13 +85,16 @@ class Target:
     specs: tuple[ParamSpec, ...]
 
 
-class SweepKeyError(ValueError):
-    """A sweep key reaches nothing; ``expected`` says what would."""
+class SweepKeyError(StrategyDefinitionError, ValueError):
+    """A sweep key reaches nothing; ``message`` says why and ``expected`` what would."""
 
     def __init__(self, message: str, expected: str | None = None):
         super().__init__(message)
-        self.message = message
         self.expected = expected
+
+
+class SweepRangeError(StrategyDefinitionError, ValueError):
+    """A sweep range expands to more than :data:`MAX_VALUES_PER_KEY` values."""
 
 
 #: sections with numeric fields addressed as ``<section>.<field>``
@@ -251,7 +255,8 @@ def expand(values: list[Value] | SweepRange) -> list[Value]:
     A list is returned as is (duplicates removed, order kept).  A range gives
     ``min, min + step, ...`` up to ``max`` inclusive (with a 1e-9 tolerance); integers stay
     integers and floats are rounded to the number of decimals of ``min``/``step``.
-    Raises ``ValueError`` when a range would give more than :data:`MAX_VALUES_PER_KEY` values.
+    Raises :class:`SweepRangeError` (a ``ValueError``) when a range would give more than
+    :data:`MAX_VALUES_PER_KEY` values.
     """
     if isinstance(values, list):
         out: list[Value] = []
@@ -262,7 +267,7 @@ def expand(values: list[Value] | SweepRange) -> list[Value]:
     lo, hi, step = values.min, values.max, values.step
     count = math.floor((hi - lo) / step + 1e-9) + 1
     if count > MAX_VALUES_PER_KEY:
-        raise ValueError(f"range gives {count} values; the limit is {MAX_VALUES_PER_KEY}")
+        raise SweepRangeError(f"range gives {count} values; the limit is {MAX_VALUES_PER_KEY}")
     if all(isinstance(v, int) for v in (lo, hi, step)):
         return [lo + i * step for i in range(count)]
     places = max(_decimals(lo), _decimals(step))

@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from vibe_quant.core.timeframes import INDICATOR_TIMEFRAMES, MINUTES
+from vibe_quant.core.intervals import INDICATOR_TIMEFRAMES, MINUTES
 from vibe_quant.dsl import expr as E
 from vibe_quant.dsl.errors import Diagnostic, PathT, format_path
 from vibe_quant.dsl.grammar import KEYWORDS, ConditionSyntaxError, parse_condition

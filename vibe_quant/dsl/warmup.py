@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vibe_quant.core.timeframes import bar_ratio
+from vibe_quant.core.intervals import bar_ratio
 from vibe_quant.dsl import expr as E
 from vibe_quant.dsl.models import StrategySpec
 from vibe_quant.dsl.registry import lookup

@@ -15,10 +15,11 @@ from urllib.parse import urlencode
 
 import httpx
 
+from vibe_quant.core.errors import VenueError
 from vibe_quant.exchange.protocol import sign
 
 
-class BinanceApiError(Exception):
+class BinanceApiError(VenueError):
     """A Binance error document: ``code`` (negative int), ``msg`` and the HTTP ``status``."""
 
     def __init__(self, status: int, code: int, msg: str):

@@ -26,11 +26,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from vibe_quant.core.errors import ConfigError
 from vibe_quant.exchange.engine import Engine
 from vibe_quant.exchange.market import MarketData
 from vibe_quant.exchange.store import ExchangeStore
 
 START_NOW, START_ON_SUBSCRIBE, START_PAUSED = "now", "subscribe", "paused"
+
+
+class ExchangeConfigError(ConfigError, ValueError):
+    """An invalid setting of the local exchange (e.g. a replay speed that is not > 0)."""
 
 
 class Replay:
@@ -141,7 +146,7 @@ class Clock:
         start: str = START_ON_SUBSCRIBE,
     ):
         if not speed > 0:
-            raise ValueError(f"--speed must be > 0, got {speed}")
+            raise ExchangeConfigError(f"--speed must be > 0, got {speed}")
         self.replay, self.speed, self.publish = replay, float(speed), publish
         self.paused = start != START_NOW
         self.start_mode = start

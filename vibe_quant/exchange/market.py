@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from vibe_quant.core.errors import DataError
 from vibe_quant.core.intervals import interval_ms
 from vibe_quant.core.paths import DataDir
 from vibe_quant.store.archive import Archive
@@ -31,7 +32,7 @@ from vibe_quant.venues.binance import instruments as ins
 MINUTE_MS = 60_000
 
 
-class MarketDataError(LookupError):
+class MarketDataError(DataError, LookupError):
     """The archive lacks what the exchange needs (message: what, which input, what to run)."""
 
 

@@ -19,11 +19,12 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl
 
+from vibe_quant.core.errors import VenueError
 from vibe_quant.exchange.market import SymbolSpec
 from vibe_quant.exchange.models import AlgoOrder, Order, Position, Trade
 
 
-class BinanceError(Exception):
+class BinanceError(VenueError):
     """An error answered to the client as ``{"code", "msg"}`` with HTTP ``status``."""
 
     def __init__(self, code: int, msg: str, status: int = 400):

@@ -15,14 +15,16 @@ import logging
 import socket
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route, WebSocketRoute
 
+from vibe_quant.core.config import FrozenConfig
+from vibe_quant.core.errors import StoreError
 from vibe_quant.core.intervals import iso_utc
 from vibe_quant.core.paths import DataDir
 from vibe_quant.exchange import admin, rest
@@ -43,16 +45,32 @@ def state_db_path(data_dir: DataDir) -> Path:
     return data_dir.root / "exchange" / "exchange.db"
 
 
-@dataclass
-class ExchangeConfig:
-    """Settings of one exchange process (secrets are kept out of ``repr``)."""
+class ExchangeConfig(FrozenConfig):
+    """Settings of one exchange process (the API key and secret are kept out of ``repr`` and
+    of :attr:`identity`).
+
+    Attributes:
+        data_dir: data directory whose archive is replayed.
+        symbols: symbols to serve, e.g. ``["BTCUSDT"]``.
+        interval: bar interval replayed (``"1m"``).
+        replay_from_ms: UTC epoch ms of the first bar of a new state.
+        speed: market seconds per wall second.
+        host, port: address to bind (``port=0`` picks a free one).
+        starting_balance: USDT wallet balance of a new account.
+        leverage: initial leverage of each symbol of a new account.
+        start: ``"subscribe"``, ``"paused"`` or ``"now"`` (when the replay starts).
+        exchange_info_file: exchangeInfo JSON served when none is archived.
+        state_db: state database (default ``<data-dir>/exchange/exchange.db``).
+    """
+
+    identity_exclude = frozenset({"api_key", "api_secret", "host", "port"})
 
     data_dir: DataDir
     symbols: list[str]
     interval: str
     replay_from_ms: int
-    api_key: str = field(repr=False)
-    api_secret: str = field(repr=False)
+    api_key: str = Field(repr=False)
+    api_secret: str = Field(repr=False)
     speed: float = 600.0
     host: str = "127.0.0.1"
     port: int = 0
@@ -63,11 +81,16 @@ class ExchangeConfig:
     state_db: Path | None = None
 
 
+class ExchangeStateError(StoreError, ValueError):
+    """The exchange state database was created for other symbols or another interval."""
+
+
 class Exchange:
     """One running exchange: store, market, engine, replay, hub, clock and the ASGI app.
 
     Raises:
-        ValueError: the state database was created for other symbols or another interval.
+        ExchangeStateError: (a ``ValueError``) the state database was created for other
+            symbols or another interval.
         MarketDataError: the archive lacks the bars or the exchangeInfo (one-line message).
     """
 
@@ -84,7 +107,7 @@ class Exchange:
                 self.store.set_meta("identity", ident)
         if have is not None and have != ident:
             self.store.close()
-            raise ValueError(
+            raise ExchangeStateError(
                 f"exchange state {path} was created for {have['symbols']} {have['interval']}, "
                 f"not {ident['symbols']} {ident['interval']}: pass --state-db NEW_FILE or "
                 "delete that file to start over"

@@ -1,7 +1,9 @@
 """Background jobs: long commands run detached from the terminal, tracked in SQLite.
 
-A job is ``python -m vibe_quant.jobs.entry <vibe-quant argv>`` started in its own session and
-process group (``start_new_session=True``), stdin ``/dev/null``, stdout + stderr appended to
+A job is ``python -m vibe_quant <vibe-quant argv>`` with ``VIBE_QUANT_JOB_ID`` and
+``VIBE_QUANT_JOB_TOKEN`` in its environment (the CLI then runs the command as that job, through
+:func:`vibe_quant.jobs.runner.run_job`), started in its own session and process group
+(``start_new_session=True``), stdin ``/dev/null``, stdout + stderr appended to
 ``<data-dir>/logs/jobs/job-<id>.log``, so closing (SIGHUP) or killing the terminal that started
 it does not reach it. Its row in ``background_jobs`` (:mod:`vibe_quant.store.jobs_sql`) holds
 state, PID, process group, process start time, progress, heartbeat, log path, result reference,
@@ -10,14 +12,16 @@ exit code and error.
 Modules, one job each:
 
 * :mod:`~vibe_quant.jobs.launch` — start a job (``--background`` on the CLI, the dashboard).
-* :mod:`~vibe_quant.jobs.entry` — the job process: runs the command under a heartbeat.
-* :mod:`~vibe_quant.jobs.progress` — progress the job reports (callback, tqdm bars, the sweep's
-  stored results).
+* :mod:`~vibe_quant.jobs.runner` — the job process: runs the command under a heartbeat.
+* :mod:`~vibe_quant.jobs.progress` — progress the job reports (the command's progress events,
+  the sweep's stored results).
 * :mod:`~vibe_quant.jobs.procs` — which live processes belong to a job, and ending them.
 * :mod:`~vibe_quant.jobs.control` — cancel, stale-job cleanup.
 """
 
 from __future__ import annotations
+
+from vibe_quant.core.errors import JobError
 
 JOB_ID_ENV = "VIBE_QUANT_JOB_ID"
 """Set in a job's environment: its row id in ``background_jobs``."""
@@ -36,11 +40,15 @@ JOB_COMMANDS = ("data ingest", "backtest", "sweep", "filter", "validate", "pipel
 """Commands that can run as background jobs (``--background``)."""
 
 
+class JobSettingError(JobError, ValueError):
+    """An environment setting of the jobs machinery (``VIBE_QUANT_JOB_*``) is invalid."""
+
+
 def env_seconds(name: str, default: float) -> float:
     """A positive number of seconds from environment variable ``name``, else ``default``.
 
     Raises:
-        ValueError: the variable is set but not a positive number.
+        JobSettingError: (also a ValueError) the variable is set but not a positive number.
     """
     import os
 
@@ -52,5 +60,5 @@ def env_seconds(name: str, default: float) -> float:
     except ValueError:
         v = -1.0
     if not v > 0:
-        raise ValueError(f"{name}={raw!r} must be a positive number of seconds")
+        raise JobSettingError(f"{name}={raw!r} must be a positive number of seconds")
     return v

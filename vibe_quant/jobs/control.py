@@ -14,18 +14,27 @@ or whose heartbeat is older than the stale limit, and ends the job's remaining p
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from vibe_quant.core.errors import JobError, NotFoundError
 from vibe_quant.jobs import CANCEL_GRACE_S, STALE_ENV, STALE_S, env_seconds
 from vibe_quant.jobs.procs import end_job_processes, main_alive
 from vibe_quant.store import jobs_sql
 
+if TYPE_CHECKING:
+    from vibe_quant.store.state import StateStore
 
-class JobNotFoundError(LookupError):
-    """No job with that id in this data dir's state database."""
+
+class JobNotFoundError(JobError, NotFoundError, LookupError):
+    """No job with that id in this data dir's state database (also a ``LookupError``)."""
 
 
-def require_job(store: Any, job_id: int) -> dict[str, Any]:
+class JobStateError(JobError, ValueError):
+    """The job is not in a state that allows the request, e.g. cancelling a finished job
+    (also a ``ValueError``)."""
+
+
+def require_job(store: StateStore, job_id: int) -> dict[str, Any]:
     """The job row.
 
     Raises:
@@ -39,18 +48,20 @@ def require_job(store: Any, job_id: int) -> dict[str, Any]:
     return job
 
 
-def cancel_job(store: Any, job_id: int, *, grace_s: float = CANCEL_GRACE_S) -> dict[str, Any]:
+def cancel_job(
+    store: StateStore, job_id: int, *, grace_s: float = CANCEL_GRACE_S
+) -> dict[str, Any]:
     """Cancel an active job: mark it ``cancelled``, end all its processes, return the row with
     ``"ended_pids"`` (the PIDs signalled).
 
     Raises:
         JobNotFoundError: no such job.
-        ValueError: the job already finished (its state is given).
+        JobStateError: the job already finished (its state is given).
     """
     job = require_job(store, job_id)
     if not jobs_sql.finish_job(store, job_id, "cancelled", error="cancelled by the user"):
         job = require_job(store, job_id)
-        raise ValueError(f"job {job_id} is already {job['state']}: nothing to cancel")
+        raise JobStateError(f"job {job_id} is already {job['state']}: nothing to cancel")
     ended = end_job_processes(job, grace_s)
     return {**require_job(store, job_id), "ended_pids": ended}
 
@@ -71,7 +82,7 @@ def stale_reason(job: dict[str, Any], stale_after_s: float, now: float | None = 
 
 
 def reap_stale(
-    store: Any, *, stale_after_s: float | None = None, grace_s: float = CANCEL_GRACE_S
+    store: StateStore, *, stale_after_s: float | None = None, grace_s: float = CANCEL_GRACE_S
 ) -> list[dict[str, Any]]:
     """Mark every stale active job ``failed`` with the reason and end its processes.
 

@@ -1,9 +1,8 @@
-"""Starting background jobs: :func:`launch_job` (dashboard, scripts) and the CLI's
-``--background`` flag (:func:`add_background_flag`, :func:`background`)."""
+"""Starting background jobs: :func:`launch_job` (through :mod:`vibe_quant.services.jobs`: the
+CLI's ``--background`` flag, the dashboard, scripts)."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import secrets
 import subprocess
@@ -12,24 +11,30 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from vibe_quant.core.errors import JobError
 from vibe_quant.core.paths import DATA_DIR_ENV, DataDir
 from vibe_quant.jobs import JOB_COMMANDS, JOB_ID_ENV, JOB_TOKEN_ENV
 
 BACKGROUND_FLAG = "--background"
+"""The CLI flag that runs a command as a job; dropped from a job's own argv."""
+
+
+class NotAJobCommandError(JobError, ValueError):
+    """The command cannot run as a background job (also a ``ValueError``)."""
 
 
 def job_command(argv: list[str]) -> str:
     """The job command of a vibe-quant argv (``"sweep"``, ``"data ingest"`` …).
 
     Raises:
-        ValueError: the argv is not one of :data:`vibe_quant.jobs.JOB_COMMANDS`.
+        NotAJobCommandError: the argv is not one of :data:`vibe_quant.jobs.JOB_COMMANDS`.
     """
     words = [a for a in argv[:2] if not a.startswith("-")]
     for n in (2, 1):
         cmd = " ".join(words[:n])
         if len(words) >= n and cmd in JOB_COMMANDS:
             return cmd
-    raise ValueError(
+    raise NotAJobCommandError(
         f"`vibe-quant {' '.join(argv[:2])}` cannot run as a background job; "
         f"background jobs run: {', '.join(JOB_COMMANDS)}"
     )
@@ -40,8 +45,10 @@ def launch_job(
 ) -> dict[str, Any]:
     """Start ``vibe-quant <argv>`` as a detached background job of data dir ``dd``.
 
-    The process runs in a new session (its own process group, no controlling terminal), with
-    stdin ``/dev/null`` and stdout + stderr appended to ``<data-dir>/logs/jobs/job-<id>.log``;
+    The process is ``python -m vibe_quant <argv>`` with the job's id and token in its
+    environment (the CLI then runs the command as this job). It runs in a new session (its
+    own process group, no controlling terminal), with stdin ``/dev/null`` and stdout + stderr
+    appended to ``<data-dir>/logs/jobs/job-<id>.log``;
     relative paths in ``argv`` are resolved against ``cwd`` (default: this process's).
     A thread of this process reaps the child when it exits (long-lived launchers such as the
     dashboard leave no zombie); a launcher that exits first hands it to init.
@@ -49,7 +56,7 @@ def launch_job(
     Returns the job row (:func:`vibe_quant.store.jobs_sql.get_job`).
 
     Raises:
-        ValueError: ``argv`` is not a job command.
+        NotAJobCommandError: ``argv`` is not a job command (also a ``ValueError``).
         OSError: the log file or the process could not be created (the job is marked failed).
     """
     import psutil
@@ -80,7 +87,7 @@ def launch_job(
         try:
             with open(log_path, "ab") as log:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "vibe_quant.jobs.entry", *argv],
+                    [sys.executable, "-m", "vibe_quant", *argv],
                     cwd=cwd,
                     env=env,
                     stdin=subprocess.DEVNULL,
@@ -102,62 +109,3 @@ def launch_job(
                 store, job_id, pid=proc.pid, pgid=proc.pid, proc_start=start, started=False
             )
         return jobs_sql.get_job(store, job_id)  # type: ignore[return-value]
-
-
-# ---------------------------------------------------------------------- CLI hook
-def add_background_flag(sub: argparse._SubParsersAction) -> None:
-    """Add ``--background`` to the parser of every :data:`JOB_COMMANDS` command present."""
-    for cmd in JOB_COMMANDS:
-        parser: Any = sub
-        for word in cmd.split():
-            choices = getattr(parser, "choices", None)
-            if choices is None:  # a parser: descend into its sub-commands
-                choices = next(
-                    (
-                        a.choices
-                        for a in parser._actions
-                        if isinstance(a, argparse._SubParsersAction)
-                    ),
-                    {},
-                )
-            parser = choices.get(word)
-            if parser is None:
-                break
-        if parser is not None:
-            parser.add_argument(
-                BACKGROUND_FLAG,
-                action="store_true",
-                help="run as a detached background job: print its id and return at once "
-                "(see `vibe-quant jobs`)",
-            )
-
-
-def background(argv: list[str]):
-    """The CLI handler replacing a command given ``--background``: launch ``argv`` as a job,
-    print its id on stdout (or one JSON document with ``--json``) and return 0."""
-
-    def run(args: argparse.Namespace) -> int:
-        from vibe_quant.cli.common import data_dir, emit_json, eprint
-
-        job = launch_job(data_dir(args), argv)
-        if getattr(args, "json", False):
-            emit_json(
-                {
-                    "ok": True,
-                    "job_id": job["id"],
-                    "command": job["command"],
-                    "state": job["state"],
-                    "pid": job["pid"],
-                    "log": job["log_path"],
-                }
-            )
-        else:
-            print(job["id"])
-            eprint(
-                f"job {job['id']} started (pid {job['pid']}): {job['command']}; log "
-                f"{job['log_path']}; follow with `vibe-quant jobs logs {job['id']} "
-                "--follow`"
-            )
-        return 0
-
-    return run

@@ -16,10 +16,15 @@ from typing import Any
 
 import psutil
 
+from vibe_quant.core.errors import JobError
 from vibe_quant.jobs import JOB_TOKEN_ENV
 
 START_TOLERANCE_S = 0.05
 """Largest difference between two readings of one process's start time (s)."""
+
+
+class JobProcessError(JobError, RuntimeError):
+    """Processes of a job could not be ended (also a ``RuntimeError``)."""
 
 
 def process_start(pid: int) -> float | None:
@@ -75,7 +80,7 @@ def end_job_processes(job: dict[str, Any], grace_s: float, *, poll_s: float = 0.
     Returns the PIDs that were signalled.
 
     Raises:
-        RuntimeError: processes of the job survive SIGKILL for 10 s (uninterruptible sleep).
+        JobProcessError: processes of the job survive SIGKILL for 10 s (uninterruptible sleep).
     """
     pgid = job.get("pgid")
     t0 = time.monotonic()
@@ -86,7 +91,7 @@ def end_job_processes(job: dict[str, Any], grace_s: float, *, poll_s: float = 0.
             return sorted(signalled)
         waited = time.monotonic() - t0
         if waited > grace_s + 10:
-            raise RuntimeError(
+            raise JobProcessError(
                 f"job {job['id']}: processes {[p.pid for p in procs]} survive "
                 "SIGKILL; end them by hand"
             )

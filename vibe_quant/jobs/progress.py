@@ -1,22 +1,26 @@
 """Progress of the command a job runs, read by its heartbeat thread.
 
-Three sources, first one that answers wins:
+Two sources, first one that answers wins:
 
-1. :func:`report` — a command calls ``report(done, total, unit)`` (a no-op cost outside jobs).
-2. A ``sweep`` job: the sweep's stored results — ``COUNT(sweep_results)`` of the sweep the job
+1. A ``sweep`` job: the sweep's stored results — ``COUNT(sweep_results)`` of the sweep the job
    runs over its ``n_combos`` — which also gives the result reference ``{"sweep_id": N}``
    (:class:`SweepProbe`). It needs no hook in the sweep and is exact even after a resume.
-3. The outermost live tqdm progress bar of the process (ingest files, filter / validation
-   candidates, walk-forward windows): the numbers the terminal would show. Bars are off under
-   ``--json``, so a ``--json`` job other than a sweep reports no progress.
+2. The command's own progress events: the transport wraps the progress callback it hands to
+   the library with :func:`reporting`, so each :class:`~vibe_quant.core.progress.ProgressEvent`
+   with a known total (ingest files, filter / validation candidates, walk-forward windows) is
+   kept by :func:`report`; its unit is the event's ``task``.
 """
 
 from __future__ import annotations
 
-import argparse
 import threading
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from vibe_quant.core.progress import ProgressCallback, ProgressEvent
+
+if TYPE_CHECKING:
+    from vibe_quant.store.state import StateStore
 
 Progress = tuple[float, float, str]
 """``(done, total, unit)``, e.g. ``(3, 6, "combo")``."""
@@ -38,47 +42,41 @@ def reported() -> Progress | None:
         return _reported
 
 
-def tqdm_progress() -> Progress | None:
-    """``(n, total, unit)`` of the outermost live tqdm bar with a total, or None."""
-    from tqdm import tqdm
+def reporting(progress: ProgressCallback | None) -> ProgressCallback:
+    """``progress`` (may be ``None``) extended to :func:`report` every event with a known
+    total, so the job's heartbeat records it as ``(done, total, task)``."""
 
-    with tqdm.get_lock():
-        bars = [
-            b
-            for b in list(getattr(tqdm, "_instances", ()))
-            if not getattr(b, "disable", True) and getattr(b, "total", None)
-        ]
-    if not bars:
-        return None
-    b = min(bars, key=lambda b: abs(getattr(b, "pos", 0)))
-    return float(b.n), float(b.total), str(b.unit)
+    def cb(ev: ProgressEvent) -> None:
+        if ev.total is not None:
+            report(ev.done, ev.total, ev.task)
+        if progress is not None:
+            progress(ev)
+
+    return cb
 
 
+@dataclass(frozen=True)
 class SweepProbe:
-    """Finds the sweep a ``vibe-quant sweep`` job runs, from its own arguments, in the DB."""
+    """Finds, in the state DB, the sweep a ``sweep`` job runs.
 
-    def __init__(self, args: argparse.Namespace) -> None:
-        from vibe_quant.cli.common import parse_window
-        from vibe_quant.dsl import load_strategy
+    Attributes:
+        yaml_text: the strategy YAML text the sweep stores.
+        symbol: e.g. ``"BTCUSDT"``.
+        start_ns, end_ns: the sweep's window, UTC epoch ns.
+        interval: the bar interval, e.g. ``"5m"``.
+        sweep_id: the sweep given with ``--resume``, else ``None``.
+    """
 
-        self.yaml_text = Path(args.strategy).read_text()
-        self.symbol = str(args.symbol).upper()
-        self.start_ns, self.end_ns = parse_window(args.start, args.end)
-        self.interval = args.interval or load_strategy(self.yaml_text).timeframe
-        self.sweep_id = args.resume
+    yaml_text: str
+    symbol: str
+    start_ns: int
+    end_ns: int
+    interval: str
+    sweep_id: int | None = None
 
-    @classmethod
-    def for_args(cls, args: argparse.Namespace) -> SweepProbe | None:
-        """A probe for a parsed ``sweep`` command line; None for other commands or arguments
-        the command itself will refuse."""
-        if getattr(args, "command", None) != "sweep":
-            return None
-        try:
-            return cls(args)
-        except Exception:  # the sweep command reports its own input errors
-            return None
-
-    def __call__(self, store: Any, since: str) -> tuple[Progress, dict[str, Any]] | None:
+    def __call__(self, store: StateStore, since: str) -> tuple[Progress, dict[str, Any]] | None:
+        """``((done, total, "combo"), {"sweep_id": N})`` of the newest matching sweep running or
+        finished at/after ``since`` (ISO UTC); None when it does not exist yet."""
         from vibe_quant.store import jobs_sql
 
         found = jobs_sql.sweep_progress(

@@ -65,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 def _build(row: dict, creds, j, dd):
     from nautilus_trader.core import nautilus_pyo3 as n3
 
-    from vibe_quant.core.intervals import interval_ms
-    from vibe_quant.core.timeframes import nautilus_bar_spec
+    from vibe_quant.core.intervals import interval_ms, nautilus_bar_spec
     from vibe_quant.paper.node import build_node, instrument_id
     from vibe_quant.paper.strategy import paper_class, restored_state
     from vibe_quant.paper.venue import Venue
@@ -83,7 +82,7 @@ def _build(row: dict, creds, j, dd):
         now_ms = v.server_time_ms()
         if row.get("starting_balance") is None:
             j.set(starting_balance=v.wallet_balance())
-            row["starting_balance"] = j.run()["starting_balance"]
+            row = j.run()  # the stored row now carries the starting balance
     # fresh run: trading starts after the latest bar closed at start; restart: after the last
     # bar the journal says was processed
     trade_start = int(restored["last_bar_ns"] or (now_ms * 1_000_000 // iv_ns) * iv_ns)

@@ -26,23 +26,24 @@ import time
 from pathlib import Path
 from typing import Any
 
+from vibe_quant.core import errors as core_errors
+from vibe_quant.core.paths import DataDir
 from vibe_quant.store import paper_sql as Q
+from vibe_quant.store.state import StateStore
 
 KILL_GRACE_S = 2.0
 HUNG_NS = 1_500_000_000  # the child's heartbeat timer beats every 0.5 s
 
 
-class PaperError(RuntimeError):
+class PaperError(core_errors.PaperError, RuntimeError):
     """A paper-run request that cannot be done (one line: what and what to run)."""
 
 
-def _conn(dd: Any):
-    from vibe_quant.store.state import StateStore
-
+def _conn(dd: DataDir) -> StateStore:
     return StateStore.open(dd)
 
 
-def _row(store, run_id: int) -> dict[str, Any]:
+def _row(store: StateStore, run_id: int) -> dict[str, Any]:
     r = Q.run(store.conn, run_id)
     if r is None:
         raise PaperError(f"no paper run {run_id}: see `vibe-quant paper list`")
@@ -83,7 +84,7 @@ def child_alive(row: dict[str, Any]) -> bool:
     return _proc_is(row.get("child_pid"), "vibe_quant.paper.child", row["id"])
 
 
-def _launch(dd: Any, run_id: int, log_path: str) -> int:
+def _launch(dd: DataDir, run_id: int, log_path: str) -> int:
     log = open(log_path, "ab")
     try:
         p = subprocess.Popen(
@@ -123,7 +124,7 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
     return out
 
 
-def from_validation(dd: Any, run_id: int) -> tuple[str, dict[str, Any], str]:
+def from_validation(dd: DataDir, run_id: int) -> tuple[str, dict[str, Any], str]:
     """``(strategy YAML, params, symbol)`` of stored backtest run ``run_id`` (a validation run
     of the pipeline / ``vibe-quant validate``)."""
     from vibe_quant.store.paper_sql import validation_run_source
@@ -143,7 +144,7 @@ def from_validation(dd: Any, run_id: int) -> tuple[str, dict[str, Any], str]:
 
 
 def start(
-    dd: Any,
+    dd: DataDir,
     strategy: str | None,
     symbol: str | None = None,
     *,
@@ -245,12 +246,12 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k != "strategy_yaml"}
 
 
-def runs(dd: Any) -> list[dict[str, Any]]:
+def runs(dd: DataDir) -> list[dict[str, Any]]:
     with _conn(dd) as st:
         return Q.runs(st.conn)
 
 
-def status(dd: Any, run_id: int) -> dict[str, Any]:
+def status(dd: DataDir, run_id: int) -> dict[str, Any]:
     """Run row + liveness: position, open orders, balance, unrealised PnL, last bar, last
     heartbeat (age s), breaker state, process states, journal counts."""
     with _conn(dd) as st:
@@ -266,7 +267,7 @@ def status(dd: Any, run_id: int) -> dict[str, Any]:
     return row
 
 
-def logs(dd: Any, run_id: int, tail: int = 100, events: bool = False) -> list[str]:
+def logs(dd: DataDir, run_id: int, tail: int = 100, events: bool = False) -> list[str]:
     """Last ``tail`` lines of the run's process log (or of its event log)."""
     from vibe_quant.paper.journal import events_path
 
@@ -278,7 +279,7 @@ def logs(dd: Any, run_id: int, tail: int = 100, events: bool = False) -> list[st
     return p.read_text(errors="replace").splitlines()[-tail:]
 
 
-def stop(dd: Any, run_id: int, flatten: bool = False, wait_s: float = 15.0) -> dict[str, Any]:
+def stop(dd: DataDir, run_id: int, flatten: bool = False, wait_s: float = 15.0) -> dict[str, Any]:
     """Graceful stop (see module docstring); waits up to ``wait_s`` for the processes."""
     with _conn(dd) as st:
         row = _row(st, run_id)
@@ -297,7 +298,7 @@ def stop(dd: Any, run_id: int, flatten: bool = False, wait_s: float = 15.0) -> d
         return _public(Q.run(st.conn, run_id))
 
 
-def kill(dd: Any, run_id: int | None = None, grace_s: float = KILL_GRACE_S) -> dict[str, Any]:
+def kill(dd: DataDir, run_id: int | None = None, grace_s: float = KILL_GRACE_S) -> dict[str, Any]:
     """Kill switch for ``run_id`` (None = every active run); see the module docstring.
     Returns ``{"runs": [{id, flat, orders_cancelled, closed_qty, price, child, seconds}]}``
     (a single run's dict when ``run_id`` is given)."""
@@ -398,7 +399,7 @@ def kill(dd: Any, run_id: int | None = None, grace_s: float = KILL_GRACE_S) -> d
     return out
 
 
-def resume(dd: Any, run_id: int) -> dict[str, Any]:
+def resume(dd: DataDir, run_id: int) -> dict[str, Any]:
     """Relaunch the supervisor of a stopped / killed / failed run (same journal)."""
     from vibe_quant.paper import credentials
 

@@ -17,11 +17,13 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vibe_quant.core.errors import PaperError
+
 KEY_ENV = "VIBE_QUANT_BINANCE_API_KEY"
 SECRET_ENV = "VIBE_QUANT_BINANCE_API_SECRET"
 
 
-class CredentialError(ValueError):
+class CredentialError(PaperError, ValueError):
     """No usable API key/secret (one line: what is missing and how to provide it)."""
 
 

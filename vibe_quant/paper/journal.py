@@ -16,11 +16,15 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from vibe_quant.backtest.events import _clean, _iso, events_dir
+from vibe_quant.backtest.events import events_dir
+from vibe_quant.core.intervals import iso_ns
+from vibe_quant.core.jsonpolicy import dumps, jsonable, to_json
+from vibe_quant.core.paths import DataDir
 from vibe_quant.store import paper_sql as Q
 
 
-def events_path(data_dir: Any, run_id: int) -> Path:
+def events_path(data_dir: DataDir, run_id: int) -> Path:
+    """The run's event log ``<data-dir>/logs/events/paper-<run_id>.jsonl``."""
     return events_dir(data_dir) / f"paper-{int(run_id)}.jsonl"
 
 
@@ -30,7 +34,7 @@ class Journal:
     def __init__(
         self,
         conn: sqlite3.Connection,
-        data_dir: Any,
+        data_dir: DataDir,
         run_id: int,
         *,
         strategy: str = "",
@@ -45,23 +49,23 @@ class Journal:
 
     # ------------------------------------------------------------------ events
     def event(self, ts_ns: int, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-        payload = _clean(payload)
+        payload = jsonable(payload)
         if self._secrets:
             from vibe_quant.alerts.redact import redact
 
-            payload = json.loads(redact(json.dumps(payload), self._secrets))
+            payload = json.loads(redact(dumps(payload), self._secrets))
         seq = Q.add_event(self.conn, self.run_id, int(ts_ns), kind, payload)
         ev = {
             "run_id": self.run_id,
             "seq": seq,
             "ts": int(ts_ns),
-            "time": _iso(int(ts_ns)),
+            "time": iso_ns(int(ts_ns)),
             "kind": kind,
             "strategy": self.strategy,
             "symbol": self.symbol,
             **payload,
         }
-        line = (json.dumps(ev, sort_keys=False, default=str) + "\n").encode()
+        line = (dumps(ev) + "\n").encode()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             os.write(fd, line)
@@ -94,8 +98,8 @@ class Journal:
                 " breaker) WHERE id=?",
                 (
                     int(ts_ns),
-                    json.dumps(_clean(state)),
-                    json.dumps(_clean(breaker)) if breaker is not None else None,
+                    to_json(state),
+                    to_json(breaker) if breaker is not None else None,
                     self.run_id,
                 ),
             )

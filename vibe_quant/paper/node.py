@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from vibe_quant.core.errors import PaperError
+
 VENUE = "BINANCE"
 TESTNET = "testnet"
+
+
+class ExchangeUrlError(PaperError, ValueError):
+    """``--exchange`` is neither ``testnet`` nor an http(s) URL."""
 
 
 def instrument_id(symbol: str) -> str:
@@ -24,12 +30,12 @@ def venue_urls(exchange: str, ws_url: str | None = None) -> tuple[str, str]:
     ``ws://host:port/ws``, or ``ws_url`` when given).
 
     Raises:
-        ValueError: ``exchange`` is neither ``testnet`` nor an http(s) URL.
+        ExchangeUrlError: (a ``ValueError``) ``exchange`` is neither ``testnet`` nor an http(s) URL.
     """
     if exchange == TESTNET:
         return "https://demo-fapi.binance.com", ws_url or "wss://fstream.binancefuture.com/ws"
     if not exchange.startswith(("http://", "https://")):
-        raise ValueError(
+        raise ExchangeUrlError(
             f"--exchange {exchange!r} is neither 'testnet' nor an http(s) URL "
             "(e.g. --exchange http://127.0.0.1:8090 for `vibe-quant exchange serve`)"
         )

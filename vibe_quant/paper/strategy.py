@@ -42,6 +42,7 @@ from typing import Any
 from nautilus_trader.core import nautilus_pyo3 as n3
 from nautilus_trader.core.nautilus_pyo3.trading import Strategy, StrategyConfig
 
+from vibe_quant.core.errors import VenueError
 from vibe_quant.paper import journal as J
 
 ROLE_CODES = {
@@ -137,6 +138,10 @@ class _Factory:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
+
+
+class InstrumentNotFoundError(VenueError, RuntimeError):
+    """The venue does not list the run's instrument."""
 
 
 def _json_state(obj: Any, skip: tuple[str, ...]) -> dict[str, Any]:
@@ -272,7 +277,9 @@ class PaperMixin:
     def on_start(self) -> None:
         inst = self.cache.instrument(self.ctx.instrument_id)
         if inst is None:
-            raise RuntimeError(f"instrument {self.ctx.instrument_id} not found at the venue")
+            raise InstrumentNotFoundError(
+                f"instrument {self.ctx.instrument_id} not found at the venue"
+            )
         c = self.ctx
         c.price_increment = inst.price_increment.as_double()
         c.size_increment = inst.size_increment.as_double()

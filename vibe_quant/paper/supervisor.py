@@ -28,6 +28,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from vibe_quant.core.paths import DataDir
 from vibe_quant.store import paper_sql as Q
 
 STALE_ENV, BACKOFF_ENV, BACKOFF_MAX_ENV = (
@@ -45,7 +46,7 @@ def child_cmd(run_id: int, data_dir: str) -> list[str]:
 class Supervisor:
     def __init__(
         self,
-        data_dir: Any,
+        data_dir: DataDir,
         run_id: int,
         *,
         stale_s: float | None = None,

@@ -24,23 +24,58 @@ the pre-sweep warning that walk-forward cannot form a window).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from vibe_quant.core.config import FrozenConfig
+from vibe_quant.core.errors import ConfigError, DataError
+from vibe_quant.core.jsonpolicy import jsonable
 from vibe_quant.core.paths import DataDir
+from vibe_quant.core.progress import ProgressCallback, emit
+from vibe_quant.store.state import StateStore
 
 FILTERS = ("dsr", "wfa", "pkfold", "pbo")
 WFA_IN_MONTHS = 9
 WFA_OUT_MONTHS = 3
+STAGES = ("data", "sweep", "filters", "validation", "done")
+"""The pipeline's stages in order (``ProgressEvent("pipeline", i, 5, stage)`` after each)."""
 
 
-@dataclass
-class PipelineConfig:
+class PipelineConfigError(ConfigError, ValueError):
+    """A pipeline setting is invalid (e.g. ``end`` not after ``start``); also a ValueError."""
+
+
+class DataStageError(DataError, RuntimeError):
+    """The data stage could not download a file the run needs; also a RuntimeError."""
+
+
+class PipelineConfig(FrozenConfig):
+    """One pipeline run (frozen). Its :attr:`identity` finds the stored pipeline row again, so
+    re-running the same command resumes it; ``workers``, ``report``, ``base_url``,
+    ``rest_url`` and ``use_rest`` do not change results and are left out of the identity.
+
+    Attributes:
+        yaml_text: the strategy YAML. symbol: e.g. ``"BTCUSDT"``.
+        start, end: the period as ISO dates/datetimes (UTC; a date-only ``end`` includes the
+            day).
+        workers: sweep processes (default the CPU count).
+        top: validation candidates at most. filters: enabled filters (subset of
+            :data:`FILTERS`). candidates: which combinations the filters consider.
+        max_combos, sample, seed: which grid points the sweep runs.
+        latency, fee_tier: validation execution settings (preset name, Binance VIP tier).
+        base_url, rest_url, use_rest: where the data stage downloads from.
+        report: HTML report path, or None for none.
+        extra: free-form settings kept with the run.
+        wfa_in_months, wfa_out_months: walk-forward in-sample / out-of-sample months.
+        filter_preset: filter threshold preset name.
+    """
+
+    identity_exclude: ClassVar[frozenset[str]] = frozenset(
+        {"workers", "report", "base_url", "rest_url", "use_rest"})
+
     yaml_text: str
     symbol: str
     start: str
@@ -58,25 +93,14 @@ class PipelineConfig:
     rest_url: str | None = None
     use_rest: bool = True
     report: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = {}
     wfa_in_months: int = WFA_IN_MONTHS
     wfa_out_months: int = WFA_OUT_MONTHS
     filter_preset: str = "default"
 
-    def identity(self) -> str:
-        d = asdict(self)
-        for k in ("workers", "report", "base_url", "rest_url", "use_rest"):
-            d.pop(k)
-        # walk-forward lengths at their defaults leave the identity of earlier runs unchanged
-        for k, default in (("wfa_in_months", WFA_IN_MONTHS), ("wfa_out_months", WFA_OUT_MONTHS),
-                           ("filter_preset", "default")):
-            if d[k] == default:
-                d.pop(k)
-        return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
-
 
 def _ensure_data(dd: DataDir, cfg: PipelineConfig, interval: str, warmup_bars: int,
-                 progress: bool) -> dict[str, Any]:
+                 progress: ProgressCallback | None) -> dict[str, Any]:
     """Ingest (and catalogue) every month the run needs; files already archived are skipped."""
     from vibe_quant.backtest.run import to_ns
     from vibe_quant.core.intervals import interval_ms, month_of_ms
@@ -110,14 +134,20 @@ def wfa_precheck(cfg: PipelineConfig) -> str | None:
             "(--filters dsr,pkfold,pbo leaves it out)")
 
 
-def run_pipeline(dd: DataDir, cfg: PipelineConfig, *, progress: bool = True,
-                 log=lambda msg: None) -> dict[str, Any]:
+def run_pipeline(dd: DataDir, cfg: PipelineConfig, *,
+                 progress: ProgressCallback | None = None,
+                 log: Callable[[str], None] = lambda msg: None) -> dict[str, Any]:
     """Run (or resume) the pipeline; returns the summary document printed by ``--json``.
+
+    ``progress`` receives the events of every stage (``"ingest"``, ``"sweep"``, ``"filters"``,
+    ``"walk-forward"``, ``"validation"``) and ``ProgressEvent("pipeline", i, 5, stage)`` after
+    each of :data:`STAGES`; ``log`` gets one line per stage start and per warning.
 
     Raises:
         MissingDataError: the catalog holds no bars for the period after the data stage.
         SweepStartupError: the sweep's workers could not start.
-        RuntimeError: the data stage failed to download a file.
+        DataStageError: (a RuntimeError) the data stage failed to download a file.
+        PipelineConfigError: (a ValueError) ``end`` is not after ``start``.
         StrategyError: invalid strategy YAML.
     """
     from vibe_quant.backtest.models.params import (
@@ -137,14 +167,14 @@ def run_pipeline(dd: DataDir, cfg: PipelineConfig, *, progress: bool = True,
     )
     from vibe_quant.store import pipeline_sql as psql
     from vibe_quant.store import validation_sql as vsql
-    from vibe_quant.store.state import StateStore
 
     spec = load_strategy(cfg.yaml_text)
     interval = spec.timeframe
-    ident = cfg.identity()
+    ident = cfg.identity
     start_ns, end_ns = to_ns(cfg.start), to_ns(cfg.end, end=True)
     if end_ns <= start_ns:
-        raise ValueError(f"--end {cfg.end} must be after --start {cfg.start}")
+        raise PipelineConfigError(f"--end {cfg.end} must be after --start {cfg.start}",
+                                  start=cfg.start, end=cfg.end)
     warnings: list[str] = []
     problems: list[str] = []
     dd.ensure()
@@ -152,7 +182,7 @@ def run_pipeline(dd: DataDir, cfg: PipelineConfig, *, progress: bool = True,
     try:
         row = psql.get_or_create(store, identity=ident, strategy_name=spec.name,
                                  symbol=cfg.symbol, start_ns=start_ns, end_ns=end_ns,
-                                 config=asdict(cfg))
+                                 config=cfg.to_dict())
         resumed = row["stage"] != "created"
         if resumed:
             log(f"resuming pipeline {row['id']} after stage '{row['stage']}'")
@@ -161,8 +191,9 @@ def run_pipeline(dd: DataDir, cfg: PipelineConfig, *, progress: bool = True,
         t0 = time.perf_counter()
         data_info = _ensure_data(dd, cfg, interval, warmup_bars(spec), progress)
         if data_info["failed"]:
-            raise RuntimeError(f"data ingest failed for {cfg.symbol} {interval}: "
-                               f"{data_info['failed'][0]['error']}")
+            raise DataStageError(f"data ingest failed for {cfg.symbol} {interval}: "
+                                 f"{data_info['failed'][0]['error']}", symbol=cfg.symbol,
+                                 interval=interval)
         try:
             require_bars(dd, cfg.symbol, interval, start_ns, end_ns)
         except MissingDataError as e:
@@ -171,6 +202,7 @@ def run_pipeline(dd: DataDir, cfg: PipelineConfig, *, progress: bool = True,
                     if data_info["missing"] else "")
             raise MissingDataError(f"{e}{miss}") from None
         psql.advance(store, ident, "data", time.perf_counter() - t0)
+        emit(progress, "pipeline", 1, len(STAGES), "data")
 
         # warn before the sweep when walk-forward cannot form a single window
         why = wfa_precheck(cfg)
@@ -187,6 +219,7 @@ def run_pipeline(dd: DataDir, cfg: PipelineConfig, *, progress: bool = True,
                                            seed=cfg.seed),
                           data_dir=str(dd.root), workers=cfg.workers, progress=progress)
         psql.advance(store, ident, "sweep", time.perf_counter() - t0, sweep_id=sweep.sweep_id)
+        emit(progress, "pipeline", 2, len(STAGES), "sweep")
         row = psql.get(store, ident)
         if sweep.failed:
             first = next((r.get("error") or "" for r in store.sweep_results(sweep.sweep_id)
@@ -218,6 +251,7 @@ def run_pipeline(dd: DataDir, cfg: PipelineConfig, *, progress: bool = True,
                 if v.get("value") is None and (v.get("reason") or v.get("error")):
                     problems.append(f"{name}: {v.get('reason') or v.get('error')}")
         verdicts = (store.filter_verdicts(filt["filter_run_id"]) if filt else None)
+        emit(progress, "pipeline", 3, len(STAGES), "filters")
 
         # 4. validation of the survivors
         row = psql.get(store, ident)
@@ -245,6 +279,8 @@ def run_pipeline(dd: DataDir, cfg: PipelineConfig, *, progress: bool = True,
                     problems.append(f"validation of #{v['combo_idx']} failed: "
                                     f"{((v.get('error') or '').splitlines() or ['?'])[0]}")
 
+        emit(progress, "pipeline", 4, len(STAGES), "validation")
+
         shortlist = _shortlist(store, sweep.sweep_id, filt, val)
         rejected = (rejected_candidates(store, sweep.sweep_id, filt, cfg.top)
                     if filt and not shortlist else [])
@@ -257,6 +293,7 @@ def run_pipeline(dd: DataDir, cfg: PipelineConfig, *, progress: bool = True,
                                                         if w.split(";")[0] not in
                                                         " ".join(problems)]))
         psql.advance(store, ident, "done", time.perf_counter() - t0, report_path=report_path)
+        emit(progress, "pipeline", 5, len(STAGES), "done")
         row = psql.get(store, ident)
         return {
             "ok": not problems, "problems": problems, "warnings": warnings,
@@ -281,13 +318,6 @@ def run_pipeline(dd: DataDir, cfg: PipelineConfig, *, progress: bool = True,
         store.close()
 
 
-def _clean(x: Any) -> Any:
-    """inf → "inf"/"-inf", NaN → None, as ``FilterReport.to_dict`` gives them."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
-    return x
-
-
 def _sharpe_key(v: Any) -> float:
     try:
         f = float(v)
@@ -296,7 +326,8 @@ def _sharpe_key(v: Any) -> float:
     return -math.inf if math.isnan(f) else f
 
 
-def stored_filter_report(store: Any, filter_run_id: int, sweep_id: int) -> dict[str, Any]:
+def stored_filter_report(store: StateStore, filter_run_id: int, sweep_id: int
+                         ) -> dict[str, Any]:
     """A filter run rebuilt from its stored rows, shaped like ``FilterReport.to_dict()``.
 
     Candidates carry ``combo_idx``, ``params`` and ``sharpe`` (from the sweep row), per filter
@@ -317,7 +348,7 @@ def stored_filter_report(store: Any, filter_run_id: int, sweep_id: int) -> dict[
     for ci in verdicts:
         sr = sweep_rows[ci]
         cands[ci] = {"combo_idx": ci, "params": sr["params"],
-                     "sharpe": _clean(sr["metrics"].get("sharpe")), "filters": {},
+                     "sharpe": jsonable(sr["metrics"].get("sharpe")), "filters": {},
                      "passed_all": verdicts[ci]}
     for r in rows:
         if r["combo_idx"] == -1 or r["combo_idx"] not in cands:
@@ -356,7 +387,7 @@ def _fmt_value(v: Any) -> str:
     return "no value" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))
 
 
-def rejected_candidates(store: Any, sweep_id: int, filt: dict[str, Any], top: int
+def rejected_candidates(store: StateStore, sweep_id: int, filt: dict[str, Any], top: int
                         ) -> list[dict[str, Any]]:
     """The best ``top`` filter candidates by screening Sharpe that were rejected, each with
     ``rejected_by`` (:func:`rejection_reasons`) and its screening ``equity`` (daily USDT,
@@ -380,15 +411,15 @@ def rejected_candidates(store: Any, sweep_id: int, filt: dict[str, Any], top: in
             eq = pd.Series(vals, index=idx)
         out.append({"combo_idx": c["combo_idx"], "params": c["params"],
                     "screening_sharpe": c.get("sharpe"),
-                    "screening_return": _clean(r["metrics"].get("total_return")),
-                    "screening_max_drawdown": _clean(r["metrics"].get("max_drawdown")),
+                    "screening_return": jsonable(r["metrics"].get("total_return")),
+                    "screening_max_drawdown": jsonable(r["metrics"].get("max_drawdown")),
                     "rejected_by": rejection_reasons(c, filt["sweep_level"]), "equity": eq})
         if len(out) >= top:
             break
     return out
 
 
-def _shortlist(store: Any, sweep_id: int, filt: dict | None, val: dict | None
+def _shortlist(store: StateStore, sweep_id: int, filt: dict | None, val: dict | None
                ) -> list[dict[str, Any]]:
     if not val:
         return []
@@ -417,7 +448,7 @@ def _shortlist(store: Any, sweep_id: int, filt: dict | None, val: dict | None
     return out
 
 
-def _write_report(store: Any, cfg: PipelineConfig, name: str, sweep_id: int,
+def _write_report(store: StateStore, cfg: PipelineConfig, name: str, sweep_id: int,
                   filt: dict | None, val: dict | None, shortlist: list[dict],
                   rejected: list[dict], problems: list[str]) -> Path:
     import pandas as pd

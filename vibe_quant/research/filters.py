@@ -2,13 +2,13 @@
 
 Each filter can be switched off; results (value, threshold, pass, details) are stored per
 candidate (sweep-level filters under ``combo_idx = -1``), and ``passed_all`` is the AND of the
-enabled filters for each candidate. Thresholds come from a named preset (``PRESETS``:
-``default``, chosen from the calibration of SPEC.md §6, or ``seed``, the seed design's) and can
-be overridden one by one. Every result carries in ``details["calibration"]`` the filter's
-false-positive rate and power at the sweep's own N (completed combinations), T (days) and ρ
-(mean pairwise correlation of the daily-return matrix), interpolated from the packaged
-calibration grid (:mod:`.filter_power`) when the filter's thresholds and settings are those of
-a preset.
+enabled filters for each candidate. Thresholds come from a named preset (``PRESETS``, defined in
+:mod:`.overfitting.thresholds`: ``default``, chosen from the calibration of SPEC.md §6, or
+``seed``, the seed design's) and can be overridden one by one. Every result carries in
+``details["calibration"]`` the filter's false-positive rate and power at the sweep's own N
+(completed combinations), T (days) and ρ (mean pairwise correlation of the daily-return
+matrix), interpolated from the packaged calibration grid (:mod:`.filter_power`) when the
+filter's thresholds and settings are those of a preset.
 
 * **DSR** (per candidate, :mod:`.dsr`): the candidate's daily returns (per-period Sharpe, T,
   skewness, non-excess kurtosis); N = number of completed combinations of the sweep; V[SR] =
@@ -57,27 +57,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
+from vibe_quant.core.config import FrozenConfig
+from vibe_quant.core.errors import ConfigError, NotFoundError
+from vibe_quant.core.jsonpolicy import jsonable
+from vibe_quant.core.progress import ProgressCallback, emit
 from vibe_quant.core.stats import annualised_sharpe
 from vibe_quant.research.overfitting.calibrate import mean_pairwise_correlation
 from vibe_quant.research.overfitting.cpcv import combinatorial_purged_cv
-from vibe_quant.research.overfitting.dsr import (
-    DSR_THRESHOLD,
-    deflated_sharpe_test,
-    sharpe_ratio_std,
-)
+from vibe_quant.research.overfitting.dsr import deflated_sharpe_test, sharpe_ratio_std
 from vibe_quant.research.overfitting.filter_power import describe, error_rates
-from vibe_quant.research.overfitting.pbo import (
-    DEFAULT_BLOCKS,
-    PBO_THRESHOLD,
-    probability_of_backtest_overfitting,
-)
-from vibe_quant.research.overfitting.purged_kfold import (
-    MAX_STD_SHARPE,
-    MIN_MEAN_SHARPE,
-    purged_kfold_splits,
-)
+from vibe_quant.research.overfitting.pbo import probability_of_backtest_overfitting
+from vibe_quant.research.overfitting.purged_kfold import purged_kfold_splits
 from vibe_quant.research.overfitting.selection_cv import (
     column_sharpes,
     day_label_spans,
@@ -85,9 +76,13 @@ from vibe_quant.research.overfitting.selection_cv import (
     rank_best_first,
     selection_cv,
 )
+from vibe_quant.research.overfitting.thresholds import (  # noqa: F401  (re-exported)
+    DEFAULT_SETTINGS,
+    DEFAULT_THRESHOLDS,
+    PRESETS,
+    SEED_THRESHOLDS,
+)
 from vibe_quant.research.overfitting.walk_forward import (
-    MIN_PROFITABLE_SHARE,
-    MIN_WFE,
     WindowResult,
     generate_windows,
     no_window_reason,
@@ -97,77 +92,57 @@ from vibe_quant.research.screening.rerun import SweepRunner
 from vibe_quant.store.state import StateStore
 
 SWEEP_LEVEL = -1
-NS_PER_DAY = 86_400 * 1_000_000_000
 
 
-SEED_THRESHOLDS: dict[str, float] = {
-    "dsr_threshold": DSR_THRESHOLD,
-    "pbo_threshold": PBO_THRESHOLD,
-    "pkfold_min_mean": MIN_MEAN_SHARPE,
-    "pkfold_max_std": MAX_STD_SHARPE,
-    "wfa_min_wfe": MIN_WFE,
-    "wfa_min_profitable": MIN_PROFITABLE_SHARE,
-}
-"""The seed design's thresholds (preset ``seed``): DSR ≥ 0.95; PBO ≤ 0.5; K-fold mean > 0.5 and
-std < 1.0; WFE ≥ 0.5 and > 50 % profitable windows. Their calibration (SPEC.md §6) shows the
-K-fold rule rejects skill and noise alike and the walk-forward rule lets 17 % of flukes through
-at ρ = 0.9, so they are no longer the defaults."""
-
-DEFAULT_THRESHOLDS: dict[str, float] = {
-    "dsr_threshold": 0.94,
-    "pbo_threshold": 0.23,
-    "pkfold_min_mean": 1.95,
-    "pkfold_max_std": math.inf,
-    "wfa_min_wfe": 0.0,
-    "wfa_min_profitable": 0.85,
-}
-"""Preset ``default``: from the calibration table of SPEC.md §6 (N = 100 trials, T = 730 days,
-ρ ∈ {0, 0.3, 0.6, 0.9}, 500 simulated sweeps per cell), the recommended thresholds rounded in
-the conservative direction — DSR 0.9371 → 0.94 (up), PBO 0.2357 → 0.23 (down), selection K-fold
-mean 1.908 → 1.95 (up; std rule off), walk-forward WFE ≥ 0 with > 85 % profitable windows — so
-that a best-of-100 with true Sharpe 0 passes each filter at most 5 % of the time at every ρ."""
-
-PRESETS: dict[str, dict[str, float]] = {"default": DEFAULT_THRESHOLDS, "seed": SEED_THRESHOLDS}
-"""Named threshold presets (``vibe-quant filter --preset NAME``)."""
+class FilterConfigError(ConfigError, ValueError):
+    """An unknown filter preset or candidate rule, or a sweep with nothing to filter; still a
+    ``ValueError``."""
 
 
-@dataclass
-class FilterConfig:
-    """Which filters run, their settings and thresholds (preset ``default``; ``seed()`` gives
-    the seed design's thresholds). Sharpe ratios annualised (√365), shares as fractions."""
+class SweepNotFoundError(NotFoundError, LookupError):
+    """No sweep with that id in the state database; still a ``LookupError``."""
+
+
+class FilterConfig(FrozenConfig):
+    """Which filters run, their settings and thresholds (a frozen config; preset ``default``,
+    ``seed()`` gives the seed design's thresholds). Sharpe ratios annualised (√365), shares as
+    fractions, window lengths in months; defaults from :mod:`.overfitting.thresholds`.
+    ``candidates``: ``pareto`` | ``passed`` | ``all`` | ``top:N`` (:func:`select_candidates`).
+    """
 
     dsr: bool = True
     dsr_threshold: float = DEFAULT_THRESHOLDS["dsr_threshold"]
     wfa: bool = True
-    wfa_in_months: int = 9
-    wfa_out_months: int = 3
-    wfa_step_months: int = 1
-    wfa_anchored: bool = False
+    wfa_in_months: int = DEFAULT_SETTINGS["wfa_in_months"]
+    wfa_out_months: int = DEFAULT_SETTINGS["wfa_out_months"]
+    wfa_step_months: int = DEFAULT_SETTINGS["wfa_step_months"]
+    wfa_anchored: bool = DEFAULT_SETTINGS["wfa_anchored"]
     wfa_min_wfe: float = DEFAULT_THRESHOLDS["wfa_min_wfe"]
     wfa_min_profitable: float = DEFAULT_THRESHOLDS["wfa_min_profitable"]
     pkfold: bool = True
-    pkfold_k: int = 5
-    pkfold_embargo_pct: float = 0.01
-    pkfold_horizon_days: int = 0
+    pkfold_k: int = DEFAULT_SETTINGS["pkfold_k"]
+    pkfold_embargo_pct: float = DEFAULT_SETTINGS["pkfold_embargo_pct"]
+    pkfold_horizon_days: int = DEFAULT_SETTINGS["pkfold_horizon_days"]
     pkfold_min_mean: float = DEFAULT_THRESHOLDS["pkfold_min_mean"]
     pkfold_max_std: float = DEFAULT_THRESHOLDS["pkfold_max_std"]
     cpcv: bool = True
-    cpcv_groups: int = 10
-    cpcv_test_groups: int = 2
+    cpcv_groups: int = DEFAULT_SETTINGS["cpcv_groups"]
+    cpcv_test_groups: int = DEFAULT_SETTINGS["cpcv_test_groups"]
     pbo: bool = True
-    pbo_blocks: int = DEFAULT_BLOCKS
+    pbo_blocks: int = DEFAULT_SETTINGS["pbo_blocks"]
     pbo_threshold: float = DEFAULT_THRESHOLDS["pbo_threshold"]
-    candidates: str = "pareto"  # pareto | passed | all | top:N
+    candidates: str = "pareto"
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> FilterConfig:
         """Config with the thresholds of preset ``name`` (``PRESETS``), then ``overrides``.
 
         Raises:
-            ValueError: unknown preset name.
+            FilterConfigError (a ``ValueError``): unknown preset name.
         """
         if name not in PRESETS:
-            raise ValueError(f"unknown filter preset {name!r}; choose from {', '.join(PRESETS)}")
+            raise FilterConfigError(
+                f"unknown filter preset {name!r}; choose from {', '.join(PRESETS)}", preset=name)
         return cls(**{**PRESETS[name], **overrides})
 
     @classmethod
@@ -234,18 +209,6 @@ class FilterReport:
         return asdict(self)
 
 
-def _clean(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
-    if isinstance(x, (np.floating, np.integer)):
-        return _clean(x.item())
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    return x
-
-
 def select_candidates(rows: list[dict[str, Any]], how: str) -> list[dict[str, Any]]:
     """Candidates among completed rows: ``pareto`` (the Pareto front; when empty, the best by
     Sharpe), ``passed`` (rows passing the hard filters), ``all``, or ``top:N`` by Sharpe."""
@@ -260,10 +223,12 @@ def select_candidates(rows: list[dict[str, Any]], how: str) -> list[dict[str, An
         return by_sharpe
     if how.startswith("top:"):
         return by_sharpe[: int(how.split(":", 1)[1])]
-    raise ValueError(f"candidates must be pareto, passed, all or top:N, not {how!r}")
+    raise FilterConfigError(f"candidates must be pareto, passed, all or top:N, not {how!r}",
+                            candidates=how)
 
 
 def _finite(x: Any) -> float:
+    """``x`` as a float for ranking: NaN and non-numbers sort last (−inf), ±inf kept."""
     try:
         v = float(x)
     except (TypeError, ValueError):
@@ -289,26 +254,30 @@ def run_filters(
     *,
     data_dir: str,
     config: FilterConfig | None = None,
-    progress: bool = True,
+    progress: ProgressCallback | None = None,
 ) -> FilterReport:
     """Run the enabled filters on a sweep and store every result (one transaction).
 
     Every stored result carries, in ``details["calibration"]``, the filter's false-positive
     rate and power at this sweep's N, T and measured ρ (:func:`.filter_power.error_rates`);
     CPCV is stored as a sweep-level row ``cpcv`` that is not a verdict (``passed`` always true,
-    ``details["verdict"] = false``).
+    ``details["verdict"] = false``). ``progress`` gets a
+    :class:`~vibe_quant.core.progress.ProgressEvent` after each walk-forward window (task
+    ``"walk-forward"``) and each candidate (task ``"filters"``).
 
     Raises:
-        LookupError: unknown sweep; ValueError: a sweep with no completed combination.
+        SweepNotFoundError (a ``LookupError``): unknown sweep.
+        FilterConfigError (a ``ValueError``): a sweep with no completed combination.
     """
     cfg = config or FilterConfig()
     sweep = store.sweep(sweep_id)
     if sweep is None:
-        raise LookupError(f"no sweep {sweep_id}")
+        raise SweepNotFoundError(f"no sweep {sweep_id}", sweep_id=sweep_id)
     rows = store.sweep_results(sweep_id, with_returns=True)
     dates, R, cols = _returns_matrix(rows)
     if not cols:
-        raise ValueError(f"sweep {sweep_id} has no completed combination to filter")
+        raise FilterConfigError(f"sweep {sweep_id} has no completed combination to filter",
+                                sweep_id=sweep_id)
     cands = select_candidates(rows, cfg.candidates)
     params_of = {r["combo_idx"]: r["params"] for r in rows}
     results: list[dict[str, Any]] = []
@@ -428,8 +397,8 @@ def run_filters(
     col_of = {c: j for j, c in enumerate(cols)}
     verdicts: dict[int, bool] = {}
     out_cands = []
-    it = tqdm(cands, desc="filters", unit="cand", disable=not progress, leave=False)
-    for r in it:
+    emit(progress, "filters", 0, len(cands))
+    for n_done, r in enumerate(cands, 1):
         ci = r["combo_idx"]
         ok = pbo_pass and wfa_pass and pk_pass
         entry = {
@@ -442,7 +411,7 @@ def run_filters(
             rets = np.asarray(r["daily_returns"], dtype=float)
             try:
                 d = deflated_sharpe_test(rets, n_trials, sr_var, cfg.dsr_threshold)
-                det = _clean(asdict(d))
+                det = jsonable(asdict(d))
                 # standard error of the per-period Sharpe (PSR denominator) and annualised
                 se = sharpe_ratio_std(d.sr, d.t, d.skew, d.kurt)
                 det["sr_std"] = se
@@ -495,10 +464,11 @@ def run_filters(
         verdicts[ci] = ok
         entry["passed_all"] = ok
         out_cands.append(entry)
+        emit(progress, "filters", n_done, len(cands), f"combo {ci}")
     run_id = store.create_filter_run(
         sweep_id,
         {
-            **asdict(cfg),
+            **cfg.to_dict(),
             "n_trials": n_trials,
             "trials_sr_variance": sr_var,
             "n_days": n_days,
@@ -506,15 +476,15 @@ def run_filters(
             "presets": {f: cfg.preset_of(f) for f in ("dsr", "pbo", "pkfold", "wfa")},
         },
     )
-    store.record_filter_results(run_id, [_clean(x) for x in results], verdicts)
+    store.record_filter_results(run_id, [jsonable(x) for x in results], verdicts)
     return FilterReport(
         sweep_id=sweep_id,
         filter_run_id=run_id,
-        candidates=_clean(out_cands),
-        sweep_level=_clean(sweep_level),
+        candidates=jsonable(out_cands),
+        sweep_level=jsonable(sweep_level),
         passed=[c for c, v in verdicts.items() if v],
-        sweep_stats=_clean(sweep_stats),
-        calibration=_clean(calibration),
+        sweep_stats=jsonable(sweep_stats),
+        calibration=jsonable(calibration),
     )
 
 
@@ -526,7 +496,7 @@ def _walk_forward(
     cols: list[int],
     rows: list[dict[str, Any]],
     cfg: FilterConfig,
-    progress: bool,
+    progress: ProgressCallback | None,
 ) -> tuple[float | None, bool, dict]:
     start = pd.Timestamp(sweep["start_ns"], unit="ns", tz="UTC")
     end = pd.Timestamp(sweep["end_ns"], unit="ns", tz="UTC")
@@ -545,7 +515,8 @@ def _walk_forward(
         return None, False, {"error": why["reason"], "not_run": True, **why}
     params_of = {r["combo_idx"]: r["params"] for r in rows}
     wres, chosen = [], []
-    for w in tqdm(windows, desc="walk-forward", unit="window", disable=not progress, leave=False):
+    emit(progress, "walk-forward", 0, len(windows))
+    for w in windows:
         mask = (dates >= w.is_start) & (dates < w.is_end)
         seg = R[mask]
         scores = []
@@ -583,6 +554,7 @@ def _walk_forward(
                 "oos_trades": len(res.trades),
             }
         )
+        emit(progress, "walk-forward", len(wres), len(windows), f"window {w.index}")
     summ = summarise_walk_forward(wres, cfg.wfa_min_wfe, cfg.wfa_min_profitable)
     st = summ.stitched_equity
     det = {
@@ -605,7 +577,7 @@ def _walk_forward(
             f"{sum(1 for r in wres if r.oos_return > 0)} of {summ.n_windows} out-of-sample "
             "windows were profitable"
         )
-    return summ.wfe, summ.passed, _clean(det)
+    return summ.wfe, summ.passed, jsonable(det)
 
 
 @dataclass
@@ -632,7 +604,7 @@ class _SelectionCV:
             "mean_sharpe_se": self.sweep.get("mean_sharpe_se"),
         }
         if col is None or not self.test_sr:
-            return _clean({**base, "error": self.sweep.get("error", "candidate not in matrix")})
+            return jsonable({**base, "error": self.sweep.get("error", "candidate not in matrix")})
         folds, own = [], []
         for f, tr, te, n, sel in zip(
             self.folds, self.train_sr, self.test_sr, self.test_len, self.selected
@@ -663,7 +635,7 @@ class _SelectionCV:
                 }
             )
         arr = np.array(own, dtype=float)
-        return _clean(
+        return jsonable(
             {
                 **base,
                 "folds": folds,
@@ -730,7 +702,7 @@ def _selection_cv(
                 "best_test_sharpe": f.best_test_sharpe,
             }
         )
-    sweep = _clean(
+    sweep = jsonable(
         {
             **settings,
             "folds": folds,
@@ -784,4 +756,4 @@ def _cpcv(
         "distribution of the out-of-sample Sharpe of the selection across the CPCV paths "
         "(AFML ch. 12); informational, not a pass/fail filter"
     )
-    return (res.mean_sharpe if math.isfinite(res.mean_sharpe) else None), _clean(d)
+    return (res.mean_sharpe if math.isfinite(res.mean_sharpe) else None), jsonable(d)

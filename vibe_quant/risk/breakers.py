@@ -52,9 +52,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-DAY_NS = 86_400 * 1_000_000_000
+from vibe_quant.core.config import FrozenConfig
+from vibe_quant.core.errors import ConfigError
+from vibe_quant.core.intervals import NS_PER_DAY
 
 RULE_MAX_DD = "max_drawdown"
 RULE_DAILY = "daily_loss"
@@ -67,11 +69,19 @@ RULES = (RULE_MAX_DD, RULE_DAILY, RULE_STREAK, RULE_PORT_DD, RULE_EXPOSURE, RULE
 EXIT_RISK = "risk_halt"  # exit-reason tag of the flattening order of a trip
 
 
-class BreakerConfig(BaseModel):
-    """Thresholds; every field ``None`` (default) = that breaker off. Units as named: fractions
-    are plain fractions (``0.1`` = 10 %), NOT percents."""
+class BreakerConfigError(ConfigError, ValueError):
+    """Inconsistent breaker settings (e.g. a loss streak without a cooldown); still a
+    ``ValueError`` (pydantic reports it inside its ``ValidationError``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+class BreakerConfig(FrozenConfig):
+    """Thresholds (a frozen config); every field ``None`` (default) = that breaker off. Units
+    as named: fractions are plain fractions (``0.1`` = 10 %), NOT percents.
+
+    Raises (construction):
+        pydantic ``ValidationError`` (a ``ValueError``): a value out of range, an unknown key,
+            or a :class:`BreakerConfigError` (streak and cooldown not given together).
+    """
 
     max_drawdown: float | None = Field(
         None, gt=0, lt=1, description="strategy equity drawdown from its peak, fraction")
@@ -94,18 +104,20 @@ class BreakerConfig(BaseModel):
     def _cooldown(self) -> BreakerConfig:
         if self.consecutive_losses is not None:
             if (self.cooldown_bars is None) == (self.cooldown_minutes is None):
-                raise ValueError(
+                raise BreakerConfigError(
                     "consecutive_losses needs exactly one of cooldown_bars / cooldown_minutes")
         elif self.cooldown_bars is not None or self.cooldown_minutes is not None:
-            raise ValueError("cooldown_bars / cooldown_minutes need consecutive_losses")
+            raise BreakerConfigError("cooldown_bars / cooldown_minutes need consecutive_losses")
         return self
 
     @property
     def enabled(self) -> bool:
+        """Whether any breaker is on (some field is not ``None``)."""
         return any(v is not None for v in self.model_dump().values())
 
     @property
     def portfolio_level(self) -> bool:
+        """Whether an account-level rule is on (exposure, positions, portfolio drawdown)."""
         return (self.max_exposure is not None or self.max_positions is not None
                 or self.portfolio_max_drawdown is not None)
 
@@ -203,7 +215,7 @@ class RiskMonitor:
 
     @staticmethod
     def day_of(ts: int) -> int:
-        return (int(ts) - 1) // DAY_NS
+        return (int(ts) - 1) // NS_PER_DAY
 
     def _finalize(self) -> None:
         if self.finalized:
@@ -343,7 +355,7 @@ class RiskMonitor:
                     self.day_block = d
                     out.append(self._trip(RiskEvent(
                         ts, "risk_trip", RULE_DAILY, "strategy", "pause", e, ds, 1.0 - e / ds,
-                        cfg.daily_loss, until_ns=(d + 1) * DAY_NS)))
+                        cfg.daily_loss, until_ns=(d + 1) * NS_PER_DAY)))
         return out
 
     def _on_trade_closed(self, ts: int, net: float) -> list[RiskEvent]:

@@ -26,19 +26,25 @@ mapping with defaults filled in, to replace a strategy's own ``sizing`` section.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from pydantic import Field, TypeAdapter, field_validator, model_validator
 
+from vibe_quant.core.config import FrozenConfig
+from vibe_quant.core.errors import StrategyDefinitionError
+from vibe_quant.core.jsonpolicy import loads
 from vibe_quant.risk.breakers import BreakerConfig
+
+if TYPE_CHECKING:
+    from vibe_quant.store.state import StateStore
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 
 
-class PresetError(ValueError):
-    """A preset file or stored preset is invalid (message is user-facing)."""
+class PresetError(StrategyDefinitionError, ValueError):
+    """A preset file or stored preset is invalid, or no preset has that name (message is
+    user-facing); still a ``ValueError``."""
 
 
 def _sizing_adapter() -> TypeAdapter:
@@ -47,10 +53,14 @@ def _sizing_adapter() -> TypeAdapter:
     return TypeAdapter(Sizing)
 
 
-class RiskPreset(BaseModel):
-    """A named sizing and/or breaker preset (see module docstring for units)."""
+class RiskPreset(FrozenConfig):
+    """A named sizing and/or breaker preset (a frozen config; see module docstring for units).
 
-    model_config = ConfigDict(extra="forbid")
+    Raises (construction):
+        pydantic ``ValidationError`` (a ``ValueError``): a bad name, sizing or breaker value,
+            or neither ``sizing`` nor ``breakers`` (:func:`parse_preset` turns it into one
+            :class:`PresetError`).
+    """
 
     name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
@@ -91,9 +101,6 @@ class RiskPreset(BaseModel):
                          if self.breakers is not None else None),
         }
 
-    def canonical_json(self) -> str:
-        return json.dumps(self.body(), sort_keys=True)
-
 
 def parse_preset(text: str | bytes, name: str | None = None, file: str = "<preset>") -> RiskPreset:
     """Parse and validate preset YAML; ``name`` overrides the file's ``name``.
@@ -122,7 +129,9 @@ def parse_preset(text: str | bytes, name: str | None = None, file: str = "<prese
 
 
 def preset_from_row(name: str, body_json: str) -> RiskPreset:
-    body = json.loads(body_json)
+    """The preset stored under ``name`` with body ``body_json`` (the JSON of
+    :meth:`RiskPreset.body`)."""
+    body = loads(body_json)
     return RiskPreset.model_validate({"name": name, **{k: v for k, v in body.items()
                                                        if v is not None}})
 
@@ -138,10 +147,13 @@ class AppliedPreset:
     sizing: dict[str, Any] | None
 
 
-def apply_preset(store: Any, name: str) -> AppliedPreset:
-    """Look up preset ``name`` (latest version) in the state DB of ``store`` (a
-    :class:`~vibe_quant.store.state.StateStore`) and return its breaker config and sizing
-    override. Raises :class:`PresetError` if it does not exist."""
+def apply_preset(store: StateStore, name: str) -> AppliedPreset:
+    """Look up preset ``name`` (latest version) in the state DB of ``store`` and return its
+    breaker config and sizing override.
+
+    Raises:
+        PresetError (a ``ValueError``): no preset named ``name``.
+    """
     from vibe_quant.store import events_sql
 
     row = events_sql.get_preset(store, name)

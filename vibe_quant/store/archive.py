@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vibe_quant.store.db import transaction
 from vibe_quant.store.sqlite import connect
 
 SCHEMA_VERSION = 3  # 2: download_log.path (site-relative path of bulk files)
@@ -116,16 +117,11 @@ class Archive:
         c = self.conn
         cols = [r[1] for r in c.execute("PRAGMA table_info(download_log)")]
         if cols and "path" not in cols:  # version 1 archive: add and backfill the path
-            c.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(c):
                 c.execute("ALTER TABLE download_log ADD COLUMN path TEXT")
                 c.execute("UPDATE download_log SET path = substr(url, instr(url, 'data/futures/'))"
                           " WHERE source = 'bulk'")
                 c.execute("DROP INDEX IF EXISTS download_log_bulk")
-                c.execute("COMMIT")
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
         c.executescript(_SCHEMA)
         c.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
@@ -175,18 +171,12 @@ class Archive:
     def _add_file(self, insert_sql: str, values: Iterable[tuple], **log: object) -> int:
         """Log one downloaded file and insert its rows (each tuple without the trailing
         ``file_id``) in ONE transaction; returns how many rows were new."""
-        c = self.conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.conn) as c:
             fid = self._log(**log)
             before = c.total_changes
             c.executemany(insert_sql, ((*v, fid) for v in values))
             new = c.total_changes - before
             c.execute("UPDATE download_log SET rows_new=? WHERE id=?", (new, fid))
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
         return new
 
     def add_klines_file(
@@ -249,9 +239,7 @@ class Archive:
         import hashlib
 
         sha = hashlib.sha256(payload.encode()).hexdigest()
-        c = self.conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.conn) as c:
             last = c.execute(
                 "SELECT sha256 FROM raw_leverage_brackets WHERE source=? ORDER BY id DESC LIMIT 1",
                 (source,),
@@ -264,10 +252,6 @@ class Archive:
                     (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), source, origin, sha,
                      payload),
                 )
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
         return added
 
     # ---- reads --------------------------------------------------------------------------

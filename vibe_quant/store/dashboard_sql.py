@@ -6,9 +6,10 @@ while a sweep, filter or job writes (SQLite WAL: readers do not block writers an
 block readers, https://sqlite.org/wal.html). A busy timeout covers the rare checkpoint moment.
 
 Every query function takes such a connection and returns plain Python values (lists of dicts,
-JSON columns decoded). Units are the stored ones (``vibe_quant.store.state``): ``*_ns`` UTC epoch
-nanoseconds, prices/PnL/fees in USDT, returns and drawdowns as fractions, Sharpe annualised over
-365 daily periods, degradations in percent, ``*_at`` ISO-8601 UTC text.
+JSON columns decoded under :mod:`vibe_quant.core.jsonpolicy`). Units are the stored ones
+(``vibe_quant.store.state``): ``*_ns`` UTC epoch nanoseconds, prices/PnL/fees in USDT, returns
+and drawdowns as fractions, Sharpe annualised over 365 daily periods, degradations in percent,
+``*_at`` ISO-8601 UTC text.
 
 Tables that a later stage adds (e.g. paper trading's ``paper_runs``) are read only when present:
 :func:`table_exists` lets a page say plainly that none exists yet.
@@ -16,16 +17,18 @@ Tables that a later stage adds (e.g. paper trading's ``paper_runs``) are read on
 
 from __future__ import annotations
 
-import json
 import math
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+from vibe_quant.core.errors import StoreError
+from vibe_quant.core.jsonpolicy import loads
+
 BUSY_TIMEOUT_MS = 5_000
 
 
-class StoreMissingError(LookupError):
+class StoreMissingError(StoreError, LookupError):
     """The database file does not exist (nothing has been stored in this data dir yet)."""
 
 
@@ -55,9 +58,10 @@ def _dict_row(cur: sqlite3.Cursor, row: tuple) -> dict[str, Any]:
 
 
 def _loads(text: str | None, default: Any = None) -> Any:
+    """A JSON column decoded under :mod:`vibe_quant.core.jsonpolicy`; ``default`` when empty."""
     if text is None or text == "":
         return default
-    return json.loads(text)
+    return loads(text)
 
 
 def _q(conn: sqlite3.Connection, sql: str, args: tuple = ()) -> list[dict[str, Any]]:

@@ -20,16 +20,24 @@ dashboard). Columns:
 * ``exit_code``, ``error`` (one line), ``log_path``; ``created_at``/``started_at``/
   ``finished_at``/``heartbeat_at`` are ISO-8601 UTC text with milliseconds (``…T12:00:00.123Z``).
 
-Functions take a :class:`~vibe_quant.store.state.StateStore` (``store.conn`` + ``store._tx()``)
-or, for reads, anything with a ``conn`` (a read-only connection works).
+Functions take a :class:`~vibe_quant.store.state.StateStore`: writes run in
+``store.transaction()``; reads need only its ``conn`` (so any
+:class:`~vibe_quant.store.db.Connected` holder works, e.g. over a read-only connection).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from vibe_quant.core.errors import StoreError
+from vibe_quant.core.jsonpolicy import loads, to_json
+from vibe_quant.store.db import Connected
+from vibe_quant.store.records import Job
+
+if TYPE_CHECKING:
+    from vibe_quant.store.state import StateStore
 
 JOB_STATES = ("pending", "running", "completed", "failed", "cancelled")
 ACTIVE_STATES = ("pending", "running")
@@ -62,6 +70,12 @@ MIGRATION = (
     CREATE INDEX background_jobs_state ON background_jobs (state, id)
     """,
 )
+
+
+
+class JobStateError(StoreError, ValueError):
+    """A job state outside :data:`JOB_STATES` (or not a final one where one is required)."""
+
 
 _SECRET_FLAG = re.compile(r"^--[\w-]*(token|secret|password|passwd|key)[\w-]*$", re.I)
 
@@ -100,13 +114,15 @@ def mask_secrets(argv: list[str]) -> list[str]:
 
 
 # ---------------------------------------------------------------------- writes
-def insert_job(store: Any, *, command: str, argv: list[str], token: str, log_dir: str) -> int:
+def insert_job(
+    store: StateStore, *, command: str, argv: list[str], token: str, log_dir: str
+) -> int:
     """Insert a ``pending`` job; its log path is ``<log_dir>/job-<id>.log``. Returns the id."""
-    with store._tx() as c:
+    with store.transaction() as c:
         cur = c.execute(
             "INSERT INTO background_jobs (command, args, state, token, log_path, created_at) "
             "VALUES (?,?,?,?,?,?)",
-            (command, json.dumps(mask_secrets(list(argv))), "pending", token, "", now_ms()),
+            (command, to_json(mask_secrets(list(argv))), "pending", token, "", now_ms()),
         )
         job_id = int(cur.lastrowid)
         c.execute(
@@ -117,11 +133,11 @@ def insert_job(store: Any, *, command: str, argv: list[str], token: str, log_dir
 
 
 def set_process(
-    store: Any, job_id: int, *, pid: int, pgid: int, proc_start: float, started: bool
+    store: StateStore, job_id: int, *, pid: int, pgid: int, proc_start: float, started: bool
 ) -> None:
     """Record the job's main process (PID, group, start time). ``started=True`` (written by the
     job process itself) also moves ``pending`` → ``running`` and sets the first heartbeat."""
-    with store._tx() as c:
+    with store.transaction() as c:
         c.execute(
             "UPDATE background_jobs SET pid=?, pgid=?, proc_start=? WHERE id=? "
             "AND state IN ('pending','running')",
@@ -137,7 +153,7 @@ def set_process(
 
 
 def heartbeat(
-    store: Any,
+    store: StateStore,
     job_id: int,
     *,
     progress: tuple[float, float, str] | None = None,
@@ -151,8 +167,8 @@ def heartbeat(
         vals += [float(progress[0]), float(progress[1]), str(progress[2])]
     if result_ref is not None:
         sets.append("result_ref=?")
-        vals.append(json.dumps(result_ref, sort_keys=True))
-    with store._tx() as c:
+        vals.append(to_json(result_ref))
+    with store.transaction() as c:
         cur = c.execute(
             f"UPDATE background_jobs SET {', '.join(sets)} WHERE id=? AND state='running'",
             (*vals, job_id),
@@ -161,13 +177,18 @@ def heartbeat(
 
 
 def finish_job(
-    store: Any, job_id: int, state: str, *, exit_code: int | None = None, error: str | None = None
+    store: StateStore,
+    job_id: int,
+    state: str,
+    *,
+    exit_code: int | None = None,
+    error: str | None = None,
 ) -> bool:
     """Move an active job to ``state`` (completed | failed | cancelled). Returns False (and
     changes nothing) when the job already left ``pending``/``running``."""
     if state not in JOB_STATES[2:]:
-        raise ValueError(f"not a final job state: {state!r}")
-    with store._tx() as c:
+        raise JobStateError(f"not a final job state: {state!r}", state=state)
+    with store.transaction() as c:
         cur = c.execute(
             "UPDATE background_jobs SET state=?, exit_code=COALESCE(?, exit_code), error=?, "
             "finished_at=? WHERE id=? AND state IN ('pending','running')",
@@ -177,52 +198,26 @@ def finish_job(
 
 
 # ---------------------------------------------------------------------- reads
-_COLS = (
-    "id",
-    "command",
-    "args",
-    "state",
-    "token",
-    "pid",
-    "pgid",
-    "proc_start",
-    "progress_done",
-    "progress_total",
-    "progress_unit",
-    "heartbeat_at",
-    "log_path",
-    "result_ref",
-    "exit_code",
-    "error",
-    "created_at",
-    "started_at",
-    "finished_at",
-)
-
-
-def _row(r: tuple | None) -> dict[str, Any] | None:
+def _job(r: tuple | None) -> Job | None:
     if r is None:
         return None
-    d = dict(zip(_COLS, r))
-    d["args"] = json.loads(d["args"])
-    d["result_ref"] = json.loads(d["result_ref"]) if d["result_ref"] else None
-    return d
+    return Job(*r[:2], loads(r[2]), *r[3:13], loads(r[13]), *r[14:])
 
 
-def get_job(store: Any, job_id: int) -> dict[str, Any] | None:
-    """One job row as a dict (``args`` a list, ``result_ref`` a dict or None), None if absent."""
-    return _row(
+def get_job(store: Connected, job_id: int) -> Job | None:
+    """One job (``args`` a list, ``result_ref`` an object or None); None if absent."""
+    return _job(
         store.conn.execute(
-            f"SELECT {', '.join(_COLS)} FROM background_jobs WHERE id=?", (int(job_id),)
+            f"SELECT {Job.columns()} FROM background_jobs WHERE id=?", (int(job_id),)
         ).fetchone()
     )
 
 
 def list_jobs(
-    store: Any, *, states: tuple[str, ...] | None = None, limit: int | None = None
-) -> list[dict[str, Any]]:
-    """Job rows, newest first, optionally only those in ``states``."""
-    q = f"SELECT {', '.join(_COLS)} FROM background_jobs"
+    store: Connected, *, states: tuple[str, ...] | None = None, limit: int | None = None
+) -> list[Job]:
+    """Jobs, newest first, optionally only those in ``states``."""
+    q = f"SELECT {Job.columns()} FROM background_jobs"
     args: tuple = ()
     if states:
         q += f" WHERE state IN ({','.join('?' * len(states))})"
@@ -230,11 +225,11 @@ def list_jobs(
     q += " ORDER BY id DESC"
     if limit:
         q += f" LIMIT {int(limit)}"
-    return [_row(r) for r in store.conn.execute(q, args)]  # type: ignore[misc]
+    return [_job(r) for r in store.conn.execute(q, args)]  # type: ignore[misc]
 
 
 def sweep_progress(
-    store: Any,
+    store: Connected,
     *,
     yaml_text: str,
     symbol: str,

@@ -27,17 +27,30 @@ the supervisor, the trading child), each with its own connection (WAL, busy time
   ``<data-dir>/logs/events/paper-<run_id>.jsonl``.
 
 Functions take an open :class:`sqlite3.Connection` from :func:`vibe_quant.store.sqlite.connect`
-(autocommit; writes open ``BEGIN IMMEDIATE`` themselves).
+(autocommit; writes open ``BEGIN IMMEDIATE`` themselves with :func:`tx`) and return frozen
+records (:mod:`vibe_quant.store.records`). Dict/list values are stored as JSON under
+:mod:`vibe_quant.core.jsonpolicy`.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
+
+from vibe_quant.core.errors import StoreError
+from vibe_quant.core.jsonpolicy import loads, to_json
+from vibe_quant.store.db import query, transaction
+from vibe_quant.store.jobs_sql import now_ms
+from vibe_quant.store.records import (
+    PaperEquity,
+    PaperEvent,
+    PaperFill,
+    PaperFlags,
+    PaperFunding,
+    PaperIntent,
+    PaperRun,
+    PaperRunSummary,
+)
 
 RUN_STATES = ("starting", "running", "stopping", "stopped", "killing", "killed", "failed")
 ACTIVE_STATES = ("starting", "running", "stopping", "killing")
@@ -147,27 +160,24 @@ MIGRATION = (
 )
 
 
-def now_iso() -> str:
-    """Current UTC time, ISO-8601 with milliseconds and ``Z``."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+#: Current UTC time, ISO-8601 with milliseconds and ``Z`` (the ``*_at`` columns).
+now_iso = now_ms
+
+#: ``with tx(conn):`` — ``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on error).
+tx = transaction
 
 
-@contextmanager
-def tx(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on error)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+class PaperStateError(StoreError, ValueError):
+    """A paper-run status outside :data:`RUN_STATES`."""
 
 
-def _rows(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
-    cur = conn.cursor()
-    cur.row_factory = sqlite3.Row
-    return [dict(r) for r in cur.execute(sql, params).fetchall()]
+def _json_col(v: Any) -> Any:
+    """A column value: dicts and lists as JSON text, anything else unchanged."""
+    return to_json(v) if isinstance(v, (dict, list)) else v
+
+
+_RUN_JSON = ("params", "open_orders", "breaker", "strategy_state", "risk")
+_FLAGS = "status, stop_requested, kill_requested, flatten_on_stop"
 
 
 # ------------------------------------------------------------------------------------ runs
@@ -193,10 +203,8 @@ RUN_FIELDS = (
 
 def create_run(conn: sqlite3.Connection, **fields: Any) -> int:
     """Insert a run in state ``starting``; ``params`` may be a dict. Returns its id."""
-    f = dict(fields)
-    for k in ("params", "risk"):
-        if isinstance(f.get(k), dict):
-            f[k] = json.dumps(f[k], sort_keys=True)
+    f = {k: to_json(v) if k in ("params", "risk") and isinstance(v, dict) else v
+         for k, v in fields.items()}
     cols = [c for c in RUN_FIELDS if c in f]
     with tx(conn):
         cur = conn.execute(
@@ -211,9 +219,7 @@ def update_run(conn: sqlite3.Connection, run_id: int, **fields: Any) -> None:
     """Set columns of a run (dict/list values stored as JSON)."""
     if not fields:
         return
-    vals = [
-        json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v for v in fields.values()
-    ]
+    vals = [_json_col(v) for v in fields.values()]
     with tx(conn):
         conn.execute(
             f"UPDATE paper_runs SET {', '.join(f'{k}=?' for k in fields)} WHERE id=?",
@@ -231,15 +237,9 @@ def set_status(
 ) -> bool:
     """Move a run to ``status`` (optionally only from one of ``only_from``); True if changed."""
     if status not in RUN_STATES:
-        raise ValueError(f"unknown paper-run status {status!r}")
+        raise PaperStateError(f"unknown paper-run status {status!r}", status=status)
     sets = ["status=?"] + [f"{k}=?" for k in fields]
-    vals: list[Any] = [
-        status,
-        *(
-            json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v
-            for v in fields.values()
-        ),
-    ]
+    vals: list[Any] = [status, *(_json_col(v) for v in fields.values())]
     sql = f"UPDATE paper_runs SET {', '.join(sets)} WHERE id=?"
     vals.append(int(run_id))
     if only_from:
@@ -249,66 +249,43 @@ def set_status(
         return conn.execute(sql, vals).rowcount > 0
 
 
-def run(conn: sqlite3.Connection, run_id: int) -> dict[str, Any] | None:
-    r = _rows(conn, "SELECT * FROM paper_runs WHERE id=?", (int(run_id),))
+def run(conn: sqlite3.Connection, run_id: int) -> PaperRun | None:
+    """One paper run (JSON columns decoded when set); None if absent."""
+    r = query(conn, f"SELECT {PaperRun.columns()} FROM paper_runs WHERE id=?", (int(run_id),))
     if not r:
         return None
-    row = r[0]
-    for k in ("params", "open_orders", "breaker", "strategy_state", "risk"):
-        if row.get(k):
-            row[k] = json.loads(row[k])
-    return row
+    return PaperRun.from_row(r[0], **{k: loads(r[0][k]) if r[0][k] else r[0][k]
+                                      for k in _RUN_JSON})
 
 
-def runs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def runs(conn: sqlite3.Connection) -> list[PaperRunSummary]:
     """Every run (newest first) without the YAML text."""
-    return _rows(
-        conn,
-        "SELECT id, strategy_name, symbol, interval, status, exchange, leverage,"
-        " restarts, position, balance, upnl, last_bar_ns, heartbeat_at,"
-        " child_state, created_at, stopped_at, error FROM paper_runs"
-        " ORDER BY id DESC",
-    )
+    return [PaperRunSummary.from_row(r) for r in query(  # type: ignore[misc]
+        conn, f"SELECT {PaperRunSummary.columns()} FROM paper_runs ORDER BY id DESC")]
 
 
-def heartbeat(conn: sqlite3.Connection, run_id: int, ts_ns: int, **fields: Any) -> dict:
+def _flags(r: tuple) -> PaperFlags:
+    return PaperFlags(r[0], bool(r[1]), bool(r[2]), bool(r[3]))
+
+
+def heartbeat(conn: sqlite3.Connection, run_id: int, ts_ns: int, **fields: Any) -> PaperFlags:
     """Write the child's heartbeat (+ venue view / breaker fields); returns the control flags
     ``{"status", "stop_requested", "kill_requested", "flatten_on_stop"}`` in the same
     transaction."""
-    vals = [
-        json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v for v in fields.values()
-    ]
+    vals = [_json_col(v) for v in fields.values()]
     sets = ", ".join(["heartbeat_at=?", "heartbeat_ns=?"] + [f"{k}=?" for k in fields])
     with tx(conn):
         conn.execute(
             f"UPDATE paper_runs SET {sets} WHERE id=?", (now_iso(), int(ts_ns), *vals, int(run_id))
         )
-        r = conn.execute(
-            "SELECT status, stop_requested, kill_requested, flatten_on_stop FROM"
-            " paper_runs WHERE id=?",
-            (int(run_id),),
-        ).fetchone()
-    return {
-        "status": r[0],
-        "stop_requested": bool(r[1]),
-        "kill_requested": bool(r[2]),
-        "flatten_on_stop": bool(r[3]),
-    }
+        r = conn.execute(f"SELECT {_FLAGS} FROM paper_runs WHERE id=?", (int(run_id),)).fetchone()
+    return _flags(r)
 
 
-def flags(conn: sqlite3.Connection, run_id: int) -> dict[str, Any]:
-    r = conn.execute(
-        "SELECT status, stop_requested, kill_requested, flatten_on_stop FROM paper_runs WHERE id=?",
-        (int(run_id),),
-    ).fetchone()
-    if r is None:
-        return {}
-    return {
-        "status": r[0],
-        "stop_requested": bool(r[1]),
-        "kill_requested": bool(r[2]),
-        "flatten_on_stop": bool(r[3]),
-    }
+def flags(conn: sqlite3.Connection, run_id: int) -> PaperFlags | dict[str, Any]:
+    """The run's status and control flags (an empty mapping when the run does not exist)."""
+    r = conn.execute(f"SELECT {_FLAGS} FROM paper_runs WHERE id=?", (int(run_id),)).fetchone()
+    return {} if r is None else _flags(r)
 
 
 # ------------------------------------------------------------------------------------ intents
@@ -345,22 +322,24 @@ def write_intent(
                 order_type,
                 price,
                 int(bool(reduce_only)),
-                json.dumps(sig) if sig is not None else None,
+                to_json(sig) if sig is not None else None,
                 now_iso(),
             ),
         )
         return cur.rowcount > 0
 
 
-def intents(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
-    out = _rows(
-        conn,
-        "SELECT * FROM paper_intents WHERE run_id=? ORDER BY bar_ns, created_at",
-        (int(run_id),),
-    )
-    for r in out:
-        r["sig"] = json.loads(r["sig"]) if r["sig"] else None
-    return out
+def intents(conn: sqlite3.Connection, run_id: int) -> list[PaperIntent]:
+    """Journalled order intents of a run by bar, then time (``sig`` decoded)."""
+    return [
+        PaperIntent.from_row(r, sig=loads(r["sig"]))  # type: ignore[misc]
+        for r in query(
+            conn,
+            f"SELECT {PaperIntent.columns()} FROM paper_intents WHERE run_id=?"
+            " ORDER BY bar_ns, created_at",
+            (int(run_id),),
+        )
+    ]
 
 
 # ------------------------------------------------------------------------------------ fills
@@ -413,11 +392,19 @@ def record_fill(
         return new
 
 
-def fills(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
-    return _rows(conn, "SELECT * FROM paper_fills WHERE run_id=? ORDER BY trade_id", (int(run_id),))
+def fills(conn: sqlite3.Connection, run_id: int) -> list[PaperFill]:
+    """Journalled venue trades of a run by trade id."""
+    return _records(PaperFill, conn, "paper_fills WHERE run_id=? ORDER BY trade_id", run_id)
+
+
+def _records(cls: Any, conn: sqlite3.Connection, rest: str, run_id: int) -> list[Any]:
+    """``cls`` records of ``SELECT <cls columns> FROM <rest>`` with ``run_id`` bound."""
+    return [cls.from_row(r) for r in query(conn, f"SELECT {cls.columns()} FROM {rest}",
+                                           (int(run_id),))]
 
 
 def record_funding(conn: sqlite3.Connection, run_id: int, ts_ns: int, amount: float) -> bool:
+    """Journal one funding payment (USDT); True when it is new."""
     with tx(conn):
         return (
             conn.execute(
@@ -428,12 +415,9 @@ def record_funding(conn: sqlite3.Connection, run_id: int, ts_ns: int, amount: fl
         )
 
 
-def funding(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
-    return _rows(
-        conn,
-        "SELECT ts_ns, amount FROM paper_funding WHERE run_id=? ORDER BY ts_ns",
-        (int(run_id),),
-    )
+def funding(conn: sqlite3.Connection, run_id: int) -> list[PaperFunding]:
+    """Funding payments of a run by time."""
+    return _records(PaperFunding, conn, "paper_funding WHERE run_id=? ORDER BY ts_ns", run_id)
 
 
 def record_equity(
@@ -444,6 +428,7 @@ def record_equity(
     balance: float | None,
     position: float | None,
 ) -> None:
+    """Write (or replace) the equity point (USDT) of a run at ``ts_ns``."""
     with tx(conn):
         conn.execute(
             "INSERT OR REPLACE INTO paper_equity VALUES (?,?,?,?,?)",
@@ -451,12 +436,9 @@ def record_equity(
         )
 
 
-def equity(conn: sqlite3.Connection, run_id: int) -> list[dict[str, Any]]:
-    return _rows(
-        conn,
-        "SELECT ts_ns, equity, balance, position FROM paper_equity WHERE run_id=? ORDER BY ts_ns",
-        (int(run_id),),
-    )
+def equity(conn: sqlite3.Connection, run_id: int) -> list[PaperEquity]:
+    """Equity points of a run by time."""
+    return _records(PaperEquity, conn, "paper_equity WHERE run_id=? ORDER BY ts_ns", run_id)
 
 
 # ------------------------------------------------------------------------------------ events
@@ -475,7 +457,7 @@ def add_event(
                 int(seq),
                 int(ts_ns),
                 kind,
-                json.dumps(payload, sort_keys=True, default=str),
+                to_json(payload),
             ),
         )
     return int(seq)
@@ -483,16 +465,17 @@ def add_event(
 
 def events(
     conn: sqlite3.Connection, run_id: int, kind: str | None = None, after_seq: int = -1
-) -> list[dict[str, Any]]:
-    sql = "SELECT seq, ts_ns, kind, payload FROM paper_events WHERE run_id=? AND seq>?"
+) -> list[PaperEvent]:
+    """Events of a run after ``after_seq`` (optionally one ``kind``) by seq, payload decoded."""
+    sql = f"SELECT {PaperEvent.columns()} FROM paper_events WHERE run_id=? AND seq>?"
     args: list[Any] = [int(run_id), int(after_seq)]
     if kind:
         sql += " AND kind=?"
         args.append(kind)
-    out = _rows(conn, sql + " ORDER BY seq", tuple(args))
-    for r in out:
-        r["payload"] = json.loads(r["payload"])
-    return out
+    return [
+        PaperEvent.from_row(r, payload=loads(r["payload"]))  # type: ignore[misc]
+        for r in query(conn, sql + " ORDER BY seq", tuple(args))
+    ]
 
 
 def validation_run_source(conn: sqlite3.Connection, run_id: int) -> tuple | None:

@@ -10,6 +10,13 @@ Writing a finished run (:meth:`StateStore.record_run` / :meth:`StateStore.comple
 transaction: the run's status becomes ``completed`` in the same commit that writes its metrics,
 trades and daily equity, so a crash never leaves a half-written run marked complete.
 
+Reads return frozen records (:mod:`vibe_quant.store.records`); JSON columns are written with
+:func:`vibe_quant.core.jsonpolicy.to_json` and read with :func:`~vibe_quant.core.jsonpolicy.loads`
+(NaN → None, ±inf kept), REAL columns hold finite numbers or NULL
+(:func:`~vibe_quant.core.jsonpolicy.num`). Other modules of this package (``*_sql``) write
+through :meth:`StateStore.transaction` and read through ``StateStore.conn`` /
+:meth:`StateStore.query`.
+
 Units: ``*_ns`` columns are UTC epoch nanoseconds; prices/PnL/fees/funding in USDT; returns and
 drawdowns as fractions; ``*_at`` columns are ISO-8601 UTC text.
 """
@@ -17,20 +24,35 @@ drawdowns as fractions; ``*_at`` columns are ISO-8601 UTC text.
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from vibe_quant.core.jsonpolicy import now_iso, num, to_json
+from vibe_quant.core.jsonpolicy import loads, now_iso, num, to_json
+from vibe_quant.store import db
 from vibe_quant.store import events_sql as _events_sql
 from vibe_quant.store import jobs_sql as _jobs_sql
 from vibe_quant.store import paper_sql as _paper_sql
 from vibe_quant.store import pipeline_sql as _pipeline_sql
 from vibe_quant.store import validation_sql as _validation_sql
+from vibe_quant.store.records import (
+    BacktestRun,
+    EquityPoint,
+    FilterResult,
+    FilterRun,
+    StrategyRow,
+    Sweep,
+    SweepResult,
+    SweepSummary,
+    Trade,
+    freeze,
+)
 from vibe_quant.store.sqlite import connect
+
+__all__ = ["MIGRATIONS", "RUN_STATUSES", "SCHEMA_VERSION", "StateStore", "StrategyRow",
+           "yaml_hash"]
 
 RUN_STATUSES = ("pending", "running", "completed", "failed")
 
@@ -204,21 +226,14 @@ MIGRATIONS: list[tuple[int, str]] = [
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
-
-_now, _num, _json = now_iso, num, to_json
+#: ``within(conn, run_id)``: more writes that belong to the same transaction as a run's results
+#: (e.g. its event log, :mod:`vibe_quant.store.events_sql`).
+AlsoWrite = Callable[[sqlite3.Connection, int], None]
 
 
 def yaml_hash(text: str) -> str:
+    """sha256 hex digest of a strategy's YAML text (the ``strategies.hash`` column)."""
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class StrategyRow:
-    id: int
-    name: str
-    version: int
-    yaml: str
-    hash: str
 
 
 class StateStore:
@@ -229,7 +244,7 @@ class StateStore:
 
     @classmethod
     def open(cls, where: Any) -> StateStore:
-        """Open (and migrate) the state DB of a ``DataDir`` or at a file path."""
+        """Open (and migrate) the state DB of a ``DataDir`` (its ``state_db``) or at a path."""
         path = Path(where.state_db) if hasattr(where, "state_db") else Path(where)
         store = cls(connect(path))
         store.migrate()
@@ -244,33 +259,31 @@ class StateStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ------------------------------------------------------------------ schema
+    # ------------------------------------------------------------------ schema, transactions
     @property
     def version(self) -> int:
-        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+        """Schema version of the open database (``PRAGMA user_version``)."""
+        return db.version(self.conn)
 
     def migrate(self) -> int:
-        """Apply pending migrations (each atomically). Returns the resulting version."""
-        for ver, sql in MIGRATIONS:
-            if ver <= self.version:
-                continue
-            with self._tx():
-                if self.version >= ver:  # another process migrated meanwhile
-                    continue
-                for stmt in _statements(sql):
-                    self.conn.execute(stmt)
-                self.conn.execute(f"PRAGMA user_version={int(ver)}")
-        return self.version
+        """Apply pending :data:`MIGRATIONS` (each atomically). Returns the resulting version."""
+        return db.migrate(self.conn, MIGRATIONS)
 
-    def _tx(self) -> _Tx:
-        return _Tx(self.conn)
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """``with store.transaction() as conn:`` — ``BEGIN IMMEDIATE`` … ``COMMIT``
+        (``ROLLBACK`` on any exception): every write of the block commits together."""
+        return db.transaction(self.conn)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Rows of a read, addressable by column name."""
+        return db.query(self.conn, sql, params)
 
     # ------------------------------------------------------------------ strategies
     def upsert_strategy(self, name: str, yaml_text: str) -> StrategyRow:
         """Store a strategy definition; identical text returns the existing version, changed
         text becomes version max+1."""
         h = yaml_hash(yaml_text)
-        with self._tx():
+        with self.transaction():
             row = self.conn.execute(
                 "SELECT id, name, version, yaml, hash FROM strategies WHERE name=? AND hash=?",
                 (name, h),
@@ -282,11 +295,12 @@ class StateStore:
             ).fetchone()[0]
             cur = self.conn.execute(
                 "INSERT INTO strategies (name, version, yaml, hash, created_at) VALUES (?,?,?,?,?)",
-                (name, ver, yaml_text, h, _now()),
+                (name, ver, yaml_text, h, now_iso()),
             )
             return StrategyRow(int(cur.lastrowid), name, int(ver), yaml_text, h)
 
     def strategy(self, name: str, version: int | None = None) -> StrategyRow | None:
+        """Strategy ``name`` at ``version`` (default: the latest); None if absent."""
         q = "SELECT id, name, version, yaml, hash FROM strategies WHERE name=?"
         args: tuple = (name,)
         if version is not None:
@@ -302,49 +316,63 @@ class StateStore:
         starting_balance: float, seed: int, strategy_id: int | None = None,
         status: str = "running",
     ) -> int:
-        """Insert a run row (committed at once, status ``running``); returns its id."""
-        with self._tx():
+        """Insert a run row (committed at once, status ``running``); returns its id.
+
+        Raises:
+            sqlite3.IntegrityError: ``status`` or ``mode`` outside the allowed values.
+        """
+        with self.transaction():
             return self._insert_run(strategy_name, symbols, interval, start_ns, end_ns, params,
                                     mode, leverage, starting_balance, seed, strategy_id, status)
 
-    def _insert_run(self, strategy_name, symbols, interval, start_ns, end_ns, params, mode,
-                    leverage, starting_balance, seed, strategy_id, status) -> int:
+    def _insert_run(self, strategy_name: str, symbols: list[str], interval: str, start_ns: int,
+                    end_ns: int, params: dict[str, Any], mode: str, leverage: float,
+                    starting_balance: float, seed: int, strategy_id: int | None,
+                    status: str) -> int:
         cur = self.conn.execute(
             "INSERT INTO backtest_runs (strategy_id, strategy_name, symbols, interval, start_ns, "
             "end_ns, params, mode, leverage, starting_balance, seed, status, started_at) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (strategy_id, strategy_name, _json(list(symbols)), interval, int(start_ns),
-             int(end_ns), _json(params), mode, float(leverage), float(starting_balance),
-             int(seed), status, _now()),
+            (strategy_id, strategy_name, to_json(list(symbols)), interval, int(start_ns),
+             int(end_ns), to_json(params), mode, float(leverage), float(starting_balance),
+             int(seed), status, now_iso()),
         )
         return int(cur.lastrowid)
 
-    def complete_run(self, run_id: int, result: Any) -> None:
-        """Write metrics, trades and daily equity and mark the run completed — one transaction."""
-        with self._tx():
+    def complete_run(self, run_id: int, result: Any, *, within: AlsoWrite | None = None
+                     ) -> None:
+        """Write metrics, trades and daily equity of a
+        :class:`~vibe_quant.backtest.result.BacktestResult`, call ``within(conn, run_id)``
+        when given, and mark the run completed — one transaction."""
+        with self.transaction() as c:
             self._write_result(run_id, result)
-            self.conn.execute(
-                "UPDATE backtest_runs SET status='completed', finished_at=?, error=NULL "
-                "WHERE id=?", (_now(), run_id))
+            if within is not None:
+                within(c, run_id)
+            c.execute("UPDATE backtest_runs SET status='completed', finished_at=?, error=NULL "
+                      "WHERE id=?", (now_iso(), run_id))
 
     def fail_run(self, run_id: int, error: str) -> None:
-        with self._tx():
-            self.conn.execute(
+        """Mark a run ``failed`` with a one-line ``error``."""
+        with self.transaction() as c:
+            c.execute(
                 "UPDATE backtest_runs SET status='failed', finished_at=?, error=? WHERE id=?",
-                (_now(), error, run_id))
+                (now_iso(), error, run_id))
 
-    def record_run(self, result: Any, *, strategy_id: int | None = None) -> int:
+    def record_run(self, result: Any, *, strategy_id: int | None = None,
+                   within: AlsoWrite | None = None) -> int:
         """Insert a finished :class:`~vibe_quant.backtest.result.BacktestResult` (run row +
-        results + trades + equity) in ONE transaction; returns the run id."""
-        with self._tx():
+        results + trades + equity, then ``within(conn, run_id)`` when given) in ONE
+        transaction; returns the run id."""
+        with self.transaction() as c:
             run_id = self._insert_run(
                 result.strategy, [result.symbol], result.interval, result.start_ns,
                 result.end_ns, result.params, result.mode, result.leverage,
                 result.starting_balance, result.seed, strategy_id, "running")
             self._write_result(run_id, result)
-            self.conn.execute(
-                "UPDATE backtest_runs SET status='completed', finished_at=? WHERE id=?",
-                (_now(), run_id))
+            if within is not None:
+                within(c, run_id)
+            c.execute("UPDATE backtest_runs SET status='completed', finished_at=? WHERE id=?",
+                      (now_iso(), run_id))
         return run_id
 
     def _write_result(self, run_id: int, r: Any) -> None:
@@ -355,13 +383,13 @@ class StateStore:
             "engine_balance, reconciliation_error, bankrupt, metrics, liquidation_fees, "
             "insurance_fund_absorbed) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (run_id, _num(m.get("total_return")), _num(m.get("cagr")), _num(m.get("sharpe")),
-             _num(m.get("sortino")), _num(m.get("max_drawdown")), _num(m.get("calmar")),
-             _num(m.get("profit_factor")), _num(m.get("win_rate")), int(m.get("trades", 0)),
-             _num(m.get("fees")), _num(m.get("funding")), int(m.get("liquidations", 0)),
-             _num(r.engine_balance), _num(r.reconciliation_error), int(bool(r.equity.bankrupt)),
-             _json(m), _num(m.get("liquidation_fees", 0.0)),
-             _num(m.get("insurance_fund_absorbed", 0.0))),
+            (run_id, num(m.get("total_return")), num(m.get("cagr")), num(m.get("sharpe")),
+             num(m.get("sortino")), num(m.get("max_drawdown")), num(m.get("calmar")),
+             num(m.get("profit_factor")), num(m.get("win_rate")), int(m.get("trades", 0)),
+             num(m.get("fees")), num(m.get("funding")), int(m.get("liquidations", 0)),
+             num(r.engine_balance), num(r.reconciliation_error), int(bool(r.equity.bankrupt)),
+             to_json(m), num(m.get("liquidation_fees", 0.0)),
+             num(m.get("insurance_fund_absorbed", 0.0))),
         )
         self.conn.executemany(
             "INSERT INTO trades (run_id, seq, entry_ns, exit_ns, side, qty, entry_price, "
@@ -381,129 +409,122 @@ class StateStore:
         )
 
     # ------------------------------------------------------------------ reads
-    def run(self, run_id: int) -> dict[str, Any] | None:
-        cur = self.conn.execute("SELECT * FROM backtest_runs WHERE id=?", (run_id,))
-        row = cur.fetchone()
-        if row is None:
-            return None
-        d = dict(zip([c[0] for c in cur.description], row))
-        d["symbols"] = json.loads(d["symbols"])
-        d["params"] = json.loads(d["params"])
-        return d
+    def run(self, run_id: int) -> BacktestRun | None:
+        """One run row (``symbols`` and ``params`` decoded); None if absent."""
+        rows = self.query(f"SELECT {BacktestRun.columns()} FROM backtest_runs WHERE id=?",
+                          (run_id,))
+        return _backtest_run(rows[0]) if rows else None
 
-    def runs(self, status: str | None = None) -> list[dict[str, Any]]:
-        q = "SELECT id FROM backtest_runs"
+    def runs(self, status: str | None = None) -> list[BacktestRun]:
+        """Every run (optionally of one ``status``), by id."""
+        q = f"SELECT {BacktestRun.columns()} FROM backtest_runs"
         args: tuple = ()
         if status:
             q += " WHERE status=?"
             args = (status,)
-        return [self.run(i) for (i,) in self.conn.execute(q + " ORDER BY id", args)]  # type: ignore[misc]
+        return [_backtest_run(r) for r in self.query(q + " ORDER BY id", args)]
 
     def metrics(self, run_id: int) -> dict[str, Any] | None:
+        """Every metric of a completed run (read-only; NaN → None, ±inf kept); None until
+        the run's results are written."""
         row = self.conn.execute(
             "SELECT metrics FROM backtest_results WHERE run_id=?", (run_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return _frozen_json(row[0]) if row else None
 
-    def trades(self, run_id: int) -> list[dict[str, Any]]:
-        cur = self.conn.execute("SELECT * FROM trades WHERE run_id=? ORDER BY seq", (run_id,))
-        cols = [c[0] for c in cur.description]
-        return [dict(zip(cols, r)) for r in cur]
+    def trades(self, run_id: int) -> list[Trade]:
+        """Trades of a run by ``seq``."""
+        return [Trade.from_row(r) for r in self.query(  # type: ignore[misc]
+            f"SELECT {Trade.columns()} FROM trades WHERE run_id=? ORDER BY seq", (run_id,))]
 
-    def equity(self, run_id: int) -> list[tuple[str, float]]:
-        return self.conn.execute(
-            "SELECT date, equity FROM equity_curves WHERE run_id=? ORDER BY date", (run_id,)
-        ).fetchall()
-
+    def equity(self, run_id: int) -> list[EquityPoint]:
+        """Daily marked-to-market equity of a run, ``(date, equity USDT)`` by date."""
+        return [EquityPoint(*r) for r in self.conn.execute(
+            "SELECT date, equity FROM equity_curves WHERE run_id=? ORDER BY date", (run_id,))]
 
     # ---------------------------------------------------------------- sweeps
     def create_sweep(self, *, identity: str, strategy_name: str, yaml_text: str, symbol: str,
                      interval: str, start_ns: int, end_ns: int, mode: str, sample: str,
                      seed: int, leverage: float, starting_balance: float,
                      combos: list[dict[str, Any]], strategy_ref: str | None = None) -> int:
-        """Insert a new sweep (status ``running``) with its full combination list."""
-        with self._tx() as c:
+        """Insert a new sweep (status ``running``) with its full combination list; returns
+        its id."""
+        with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO sweeps (identity, strategy_name, yaml, strategy_ref, symbol,"
                 " interval, start_ns, end_ns, mode, sample, seed, leverage, starting_balance,"
                 " combos, n_combos, status, created_at) VALUES"
                 " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'running',?)",
                 (identity, strategy_name, yaml_text, strategy_ref, symbol, interval, start_ns,
-                 end_ns, mode, sample, seed, leverage, starting_balance, _json(combos),
-                 len(combos), _now()))
+                 end_ns, mode, sample, seed, leverage, starting_balance, to_json(combos),
+                 len(combos), now_iso()))
             return int(cur.lastrowid)
 
-    @staticmethod
-    def _sweep_row(row: sqlite3.Row | None) -> dict[str, Any] | None:
-        if row is None:
-            return None
-        d = dict(row)
-        d["combos"] = json.loads(d["combos"])
-        return d
+    def sweep(self, sweep_id: int) -> Sweep | None:
+        """One sweep (``combos`` decoded); None if absent."""
+        rows = self.query(f"SELECT {Sweep.columns()} FROM sweeps WHERE id=?", (sweep_id,))
+        return _sweep(rows[0]) if rows else None
 
-    def sweep(self, sweep_id: int) -> dict[str, Any] | None:
-        rows = self._rows("SELECT * FROM sweeps WHERE id=?", (sweep_id,))
-        return self._sweep_row(rows[0] if rows else None)
-
-    def find_sweep(self, identity: str) -> dict[str, Any] | None:
+    def find_sweep(self, identity: str) -> Sweep | None:
         """The newest sweep with this identity (see ``screening.grid.sweep_identity``)."""
-        rows = self._rows("SELECT * FROM sweeps WHERE identity=? ORDER BY id DESC LIMIT 1",
-                          (identity,))
-        return self._sweep_row(rows[0] if rows else None)
+        rows = self.query(f"SELECT {Sweep.columns()} FROM sweeps WHERE identity=?"
+                          " ORDER BY id DESC LIMIT 1", (identity,))
+        return _sweep(rows[0]) if rows else None
 
-    def sweeps(self) -> list[dict[str, Any]]:
-        rows = self._rows(
+    def sweeps(self) -> list[SweepSummary]:
+        """Every sweep by id, with ``done`` = its stored results."""
+        rows = self.query(
             "SELECT s.id, s.strategy_name, s.symbol, s.interval, s.start_ns, s.end_ns, s.mode,"
             " s.n_combos, s.status, s.created_at, s.finished_at,"
             " (SELECT COUNT(*) FROM sweep_results r WHERE r.sweep_id = s.id) AS done"
             " FROM sweeps s ORDER BY s.id")
-        return [dict(r) for r in rows]
+        return [SweepSummary.from_row(r) for r in rows]  # type: ignore[misc]
 
     def set_sweep_status(self, sweep_id: int, status: str) -> None:
-        with self._tx() as c:
+        """Set a sweep's status (``running`` | ``completed``, which stamps ``finished_at``)."""
+        with self.transaction() as c:
             c.execute("UPDATE sweeps SET status=?, finished_at=? WHERE id=?",
-                      (status, _now() if status == "completed" else None, sweep_id))
+                      (status, now_iso() if status == "completed" else None, sweep_id))
 
     def sweep_done_indices(self, sweep_id: int) -> set[int]:
+        """``combo_idx`` of every stored result of a sweep."""
         return {r[0] for r in self.conn.execute(
             "SELECT combo_idx FROM sweep_results WHERE sweep_id=?", (sweep_id,))}
 
     def record_sweep_result(self, sweep_id: int, res: dict[str, Any]) -> None:
-        """Write one combination's outcome (one transaction; a repeat is ignored)."""
+        """Write one combination's outcome (one transaction; a repeat is ignored).
+
+        ``res``: ``combo_idx``, ``params``, ``status`` (completed | failed), optional ``error``,
+        ``metrics`` (every metric), ``daily_returns`` (list of fractions), ``daily_start``
+        (UTC date), ``engine_s``/``total_s`` (seconds).
+        """
         m = res.get("metrics") or {}
-        with self._tx() as c:
+        with self.transaction() as c:
             c.execute(
                 "INSERT OR IGNORE INTO sweep_results (sweep_id, combo_idx, params, status, error,"
                 " sharpe, sharpe_daily, total_return, max_drawdown, profit_factor, trades,"
                 " metrics, daily_returns, daily_start, engine_s, total_s, finished_at)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (sweep_id, int(res["combo_idx"]), _json(res["params"]), res["status"],
-                 res.get("error"), _num(m.get("sharpe")), _num(m.get("sharpe_daily")),
-                 _num(m.get("total_return")), _num(m.get("max_drawdown")),
-                 _num(m.get("profit_factor")), m.get("trades"),
-                 json.dumps(m, sort_keys=True, default=float) if m else None,
-                 _json(res["daily_returns"]) if res.get("daily_returns") is not None else None,
-                 res.get("daily_start"), res.get("engine_s"), res.get("total_s"), _now()))
+                (sweep_id, int(res["combo_idx"]), to_json(res["params"]), res["status"],
+                 res.get("error"), num(m.get("sharpe")), num(m.get("sharpe_daily")),
+                 num(m.get("total_return")), num(m.get("max_drawdown")),
+                 num(m.get("profit_factor")), m.get("trades"), to_json(m) if m else None,
+                 to_json(res["daily_returns"]) if res.get("daily_returns") is not None else None,
+                 res.get("daily_start"), res.get("engine_s"), res.get("total_s"), now_iso()))
 
-    def sweep_results(self, sweep_id: int, *, with_returns: bool = False) -> list[dict[str, Any]]:
-        """Rows ordered by combo_idx; ``metrics``/``params`` decoded (non-finite → None/inf)."""
-        cols = "*" if with_returns else (
-            "sweep_id, combo_idx, params, status, error, metrics, daily_start, engine_s,"
-            " total_s, passes_filters, is_pareto")
-        out = []
-        for r in self._rows(
-                f"SELECT {cols} FROM sweep_results WHERE sweep_id=? ORDER BY combo_idx",
-                (sweep_id,)):
-            d = dict(r)
-            d["params"] = json.loads(d["params"])
-            d["metrics"] = json.loads(d["metrics"]) if d["metrics"] else {}  # keeps inf/NaN
-            if with_returns:
-                d["daily_returns"] = json.loads(d["daily_returns"]) if d["daily_returns"] else None
-            out.append(d)
-        return out
+    def sweep_results(self, sweep_id: int, *, with_returns: bool = False) -> list[SweepResult]:
+        """Rows ordered by combo_idx; ``metrics``/``params`` decoded (NaN → None, ±inf kept);
+        ``daily_returns`` read only ``with_returns`` (else None)."""
+        cols = SweepResult.columns() if with_returns else SweepResult.columns().replace(
+            "daily_returns", "NULL AS daily_returns")
+        rows = self.query(f"SELECT {cols} FROM sweep_results WHERE sweep_id=? ORDER BY combo_idx",
+                          (sweep_id,))
+        return [SweepResult.from_row(  # type: ignore[misc]
+            r, params=loads(r["params"]), metrics=loads(r["metrics"]) or {},
+            daily_returns=loads(r["daily_returns"])) for r in rows]
 
     def set_sweep_flags(self, sweep_id: int, flags: dict[int, tuple[bool, bool]]) -> None:
         """Store ``{combo_idx: (is_pareto, passes_filters)}``."""
-        with self._tx() as c:
+        with self.transaction() as c:
             c.executemany(
                 "UPDATE sweep_results SET is_pareto=?, passes_filters=? WHERE sweep_id=? AND"
                 " combo_idx=?",
@@ -511,79 +532,60 @@ class StateStore:
 
     # ---------------------------------------------------------------- filters
     def create_filter_run(self, sweep_id: int, config: dict[str, Any]) -> int:
-        with self._tx() as c:
+        """Insert a filter run of a sweep with its settings; returns its id."""
+        with self.transaction() as c:
             cur = c.execute("INSERT INTO filter_runs (sweep_id, config, created_at) VALUES"
-                            " (?,?,?)", (sweep_id, _json(config), _now()))
+                            " (?,?,?)", (sweep_id, to_json(config), now_iso()))
             return int(cur.lastrowid)
 
     def record_filter_results(self, filter_run_id: int, rows: list[dict[str, Any]],
                               verdicts: dict[int, bool]) -> None:
-        """Write every filter result and candidate verdict of one filter run atomically."""
-        with self._tx() as c:
+        """Write every filter result (``combo_idx``, ``filter``, ``value``, ``threshold``,
+        ``passed``, ``details``) and candidate verdict of one filter run atomically."""
+        with self.transaction() as c:
             c.executemany(
                 "INSERT INTO filter_results (filter_run_id, combo_idx, filter, value, threshold,"
                 " passed, details) VALUES (?,?,?,?,?,?,?)",
-                [(filter_run_id, r["combo_idx"], r["filter"], _num(r.get("value")),
-                  _json(r.get("threshold")), int(bool(r["passed"])),
-                  _json(r.get("details") or {})) for r in rows])
+                [(filter_run_id, r["combo_idx"], r["filter"], num(r.get("value")),
+                  to_json(r.get("threshold")), int(bool(r["passed"])),
+                  to_json(r.get("details") or {})) for r in rows])
             c.executemany(
                 "INSERT INTO filter_verdicts (filter_run_id, combo_idx, passed_all) VALUES"
                 " (?,?,?)", [(filter_run_id, i, int(v)) for i, v in verdicts.items()])
 
-    def filter_results(self, filter_run_id: int) -> list[dict[str, Any]]:
-        out = []
-        for r in self._rows(
-                "SELECT * FROM filter_results WHERE filter_run_id=? ORDER BY combo_idx, filter",
-                (filter_run_id,)):
-            d = dict(r)
-            d["threshold"] = json.loads(d["threshold"])
-            d["details"] = json.loads(d["details"]) if d["details"] else {}
-            d["passed"] = bool(d["passed"])
-            out.append(d)
-        return out
+    def filter_results(self, filter_run_id: int) -> list[FilterResult]:
+        """Every result of a filter run by combo and filter. ``threshold``/``details`` are the
+        report's JSON as written (a switched-off bound stays the text ``"inf"``, as the filter
+        report shows it), not restored to floats."""
+        rows = self.query(f"SELECT {FilterResult.columns()} FROM filter_results"
+                          " WHERE filter_run_id=? ORDER BY combo_idx, filter", (filter_run_id,))
+        return [FilterResult.from_row(  # type: ignore[misc]
+            r, threshold=loads(r["threshold"], restore_inf=False),
+            details=loads(r["details"], restore_inf=False) or {},
+            passed=bool(r["passed"])) for r in rows]
 
     def filter_verdicts(self, filter_run_id: int) -> dict[int, bool]:
+        """``{combo_idx: passed every enabled candidate-level filter}``."""
         return {r[0]: bool(r[1]) for r in self.conn.execute(
             "SELECT combo_idx, passed_all FROM filter_verdicts WHERE filter_run_id=?",
             (filter_run_id,))}
 
-    def latest_filter_run(self, sweep_id: int) -> dict[str, Any] | None:
-        rows = self._rows("SELECT * FROM filter_runs WHERE sweep_id=? ORDER BY id DESC LIMIT 1",
-                          (sweep_id,))
-        if not rows:
-            return None
-        d = dict(rows[0])
-        d["config"] = json.loads(d["config"])
-        return d
-
-    def _rows(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-        cur = self.conn.cursor()
-        cur.row_factory = sqlite3.Row
-        return cur.execute(sql, params).fetchall()
+    def latest_filter_run(self, sweep_id: int) -> FilterRun | None:
+        """The newest filter run of a sweep (``config`` decoded); None if none."""
+        rows = self.query(f"SELECT {FilterRun.columns()} FROM filter_runs WHERE sweep_id=?"
+                          " ORDER BY id DESC LIMIT 1", (sweep_id,))
+        return FilterRun.from_row(rows[0], config=loads(rows[0]["config"])) if rows else None
 
 
-class _Tx:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any exception)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, et: object, ev: object, tb: object) -> None:
-        if et is None:
-            self.conn.execute("COMMIT")
-        else:
-            self.conn.execute("ROLLBACK")
+def _frozen_json(text: str | None) -> Any:
+    return freeze(loads(text))
 
 
-def _statements(sql: str) -> Iterator[str]:
-    """Split a migration script on ';' (migrations contain no ';' inside literals)."""
-    for part in sql.split(";"):
-        # strip SQL comments line by line
-        lines = [ln.split("--", 1)[0] for ln in part.splitlines()]
-        s = "\n".join(lines).strip()
-        if s:
-            yield s
+def _backtest_run(r: sqlite3.Row) -> BacktestRun:
+    return BacktestRun.from_row(  # type: ignore[return-value]
+        r, symbols=loads(r["symbols"]), params=loads(r["params"]))
+
+
+def _sweep(r: sqlite3.Row) -> Sweep:
+    return Sweep.from_row(r, combos=loads(r["combos"]))  # type: ignore[return-value]
+

@@ -8,16 +8,21 @@
 
 Units: Sharpe annualised (365 daily periods), returns and drawdowns fractions, degradations
 percent (positive = validation worse), ``slippage_cost`` and ``fees`` USDT.
+
+Functions take a :class:`~vibe_quant.store.state.StateStore` and return
+:class:`~vibe_quant.store.records.ValidationRun` / ``ValidationResult`` records.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
+import sqlite3
+from typing import TYPE_CHECKING, Any
 
-from vibe_quant.core.jsonpolicy import now_iso as _now
-from vibe_quant.core.jsonpolicy import num as _num
-from vibe_quant.core.jsonpolicy import to_json as _json
+from vibe_quant.core.jsonpolicy import loads, now_iso, num, to_json
+from vibe_quant.store.records import ValidationResult, ValidationRun
+
+if TYPE_CHECKING:
+    from vibe_quant.store.state import StateStore
 
 MIGRATION = (
     3,
@@ -79,82 +84,83 @@ _COLS = ("screening_sharpe", "validation_sharpe", "sharpe_degradation_pct", "scr
          "validation_trades")
 
 
-def create_validation_run(store: Any, sweep_id: int, config: dict[str, Any]) -> int:
-    """Insert a validation run (status ``running``); returns its id."""
-    with store._tx() as c:
+def create_validation_run(store: StateStore, sweep_id: int, config: dict[str, Any]) -> int:
+    """Insert a validation run (status ``running``) with its settings; returns its id."""
+    with store.transaction() as c:
         cur = c.execute(
             "INSERT INTO validation_runs (sweep_id, config, status, created_at) VALUES"
-            " (?,?,'running',?)", (sweep_id, _json(config), _now()))
+            " (?,?,'running',?)", (sweep_id, to_json(config), now_iso()))
         return int(cur.lastrowid)
 
 
-def finish_validation_run(store: Any, validation_run_id: int) -> None:
-    with store._tx() as c:
+def finish_validation_run(store: StateStore, validation_run_id: int) -> None:
+    """Mark a validation run ``completed``."""
+    with store.transaction() as c:
         c.execute("UPDATE validation_runs SET status='completed', finished_at=? WHERE id=?",
-                  (_now(), validation_run_id))
+                  (now_iso(), validation_run_id))
 
 
-def record_validation_result(store: Any, validation_run_id: int, row: dict[str, Any]) -> None:
+def record_validation_result(store: StateStore, validation_run_id: int,
+                             row: dict[str, Any]) -> None:
     """Write one candidate's consistency row (one transaction).
 
     ``row``: ``combo_idx``, ``params``, ``status``, optional ``error``, ``run_id``, the keys of
-    :func:`vibe_quant.research.validation.consistency.consistency`, ``slippage_cost``, ``details``.
+    :func:`vibe_quant.research.validation.consistency.consistency`, ``slippage_cost``, ``details``,
+    ``execution_interval``, ``execution_note``, ``impact_sensitivity``.
     """
     es = row.get("execution_sensitive")
-    with store._tx() as c:
+    with store.transaction() as c:
         c.execute(
             "INSERT INTO validation_results (validation_run_id, combo_idx, run_id, params,"
             " status, error, " + ", ".join(_COLS) + ", execution_sensitive, slippage_cost,"
             " details, finished_at) VALUES (" + ",".join("?" * (6 + len(_COLS) + 4)) + ")",
-            (validation_run_id, int(row["combo_idx"]), row.get("run_id"), _json(row["params"]),
-             row["status"], row.get("error"), *[_num(row.get(k)) for k in _COLS],
-             None if es is None else int(bool(es)), _num(row.get("slippage_cost")),
-             _json(row.get("details") or {}), _now()))
+            (validation_run_id, int(row["combo_idx"]), row.get("run_id"), to_json(row["params"]),
+             row["status"], row.get("error"), *[num(row.get(k)) for k in _COLS],
+             None if es is None else int(bool(es)), num(row.get("slippage_cost")),
+             to_json(row.get("details") or {}), now_iso()))
         c.execute(
             "UPDATE validation_results SET execution_interval=?, execution_note=?,"
             " impact_sensitivity=? WHERE validation_run_id=? AND combo_idx=?",
             (row.get("execution_interval"), row.get("execution_note"),
-             _json(row["impact_sensitivity"]) if row.get("impact_sensitivity") is not None
+             to_json(row["impact_sensitivity"]) if row.get("impact_sensitivity") is not None
              else None, validation_run_id, int(row["combo_idx"])))
 
 
-def validation_run(store: Any, validation_run_id: int) -> dict[str, Any] | None:
-    rows = store._rows("SELECT * FROM validation_runs WHERE id=?", (validation_run_id,))
-    if not rows:
-        return None
-    d = dict(rows[0])
-    d["config"] = json.loads(d["config"])
-    return d
+def _validation_run(r: sqlite3.Row) -> ValidationRun:
+    return ValidationRun.from_row(r, config=loads(r["config"]))  # type: ignore[return-value]
 
 
-def validation_runs(store: Any, sweep_id: int) -> list[dict[str, Any]]:
+def validation_run(store: StateStore, validation_run_id: int) -> ValidationRun | None:
+    """One validation run (``config`` decoded); None if absent."""
+    rows = store.query(f"SELECT {ValidationRun.columns()} FROM validation_runs WHERE id=?",
+                       (validation_run_id,))
+    return _validation_run(rows[0]) if rows else None
+
+
+def validation_runs(store: StateStore, sweep_id: int) -> list[ValidationRun]:
     """Every validation run of a sweep, oldest first."""
-    out = []
-    for r in store._rows("SELECT * FROM validation_runs WHERE sweep_id=? ORDER BY id",
-                         (sweep_id,)):
-        d = dict(r)
-        d["config"] = json.loads(d["config"])
-        out.append(d)
-    return out
+    return [_validation_run(r) for r in store.query(
+        f"SELECT {ValidationRun.columns()} FROM validation_runs WHERE sweep_id=? ORDER BY id",
+        (sweep_id,))]
 
 
-def latest_validation_run(store: Any, sweep_id: int) -> dict[str, Any] | None:
+def latest_validation_run(store: StateStore, sweep_id: int) -> ValidationRun | None:
+    """The newest validation run of a sweep; None if none."""
     runs = validation_runs(store, sweep_id)
     return runs[-1] if runs else None
 
 
-def validation_results(store: Any, validation_run_id: int) -> list[dict[str, Any]]:
-    """Consistency rows of a validation run, by screening Sharpe descending."""
+def validation_results(store: StateStore, validation_run_id: int) -> list[ValidationResult]:
+    """Consistency rows of a validation run, by screening Sharpe descending (``params``,
+    ``details``, ``impact_sensitivity`` decoded; ``execution_sensitive`` a bool or None)."""
     out = []
-    for r in store._rows(
-            "SELECT * FROM validation_results WHERE validation_run_id=?"
-            " ORDER BY screening_sharpe DESC, combo_idx", (validation_run_id,)):
-        d = dict(r)
-        d["params"] = json.loads(d["params"])
-        d["details"] = json.loads(d["details"]) if d["details"] else {}
-        sens = d.get("impact_sensitivity")
-        d["impact_sensitivity"] = json.loads(sens) if sens else None
-        es = d["execution_sensitive"]
-        d["execution_sensitive"] = None if es is None else bool(es)
-        out.append(d)
+    for r in store.query(
+            f"SELECT {ValidationResult.columns()} FROM validation_results"
+            " WHERE validation_run_id=? ORDER BY screening_sharpe DESC, combo_idx",
+            (validation_run_id,)):
+        es = r["execution_sensitive"]
+        out.append(ValidationResult.from_row(
+            r, params=loads(r["params"]), details=loads(r["details"]) or {},
+            impact_sensitivity=loads(r["impact_sensitivity"]),
+            execution_sensitive=None if es is None else bool(es)))
     return out

@@ -43,6 +43,7 @@ from typing import Any
 from nautilus_trader.core import nautilus_pyo3 as n3
 from nautilus_trader.core.nautilus_pyo3.trading import Strategy, StrategyConfig
 
+from vibe_quant.core.intervals import NS_PER_DAY, NS_PER_HOUR, NS_PER_MINUTE, NS_PER_SECOND
 from vibe_quant.venues.binance.margin import (
     IsolatedPosition,
     bracket_for,
@@ -59,8 +60,8 @@ EXIT_RISK = "risk_halt"  # flattening order of a circuit-breaker trip (vibe_quan
 EXIT_REASONS = (EXIT_SIGNAL, EXIT_STOP, EXIT_TP, EXIT_LIQ, EXIT_EOD, EXIT_RISK)
 
 _USDT = n3.Currency.from_str("USDT")
-_UNIT_NS = {"SECOND": 1_000_000_000, "MINUTE": 60_000_000_000, "HOUR": 3_600_000_000_000,
-            "DAY": 86_400_000_000_000}
+_UNIT_NS = {"SECOND": NS_PER_SECOND, "MINUTE": NS_PER_MINUTE, "HOUR": NS_PER_HOUR,
+            "DAY": NS_PER_DAY}
 
 
 def _bar_ns(bar_type: Any) -> int:

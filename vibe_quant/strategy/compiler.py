@@ -1,15 +1,15 @@
 """DSL compiler: a validated strategy (YAML text) → a Nautilus (Rust/PyO3) strategy factory.
 
     compiled = compile_strategy(yaml_text_or_path_or_spec, params=None)
-    config, factory = compiled                      # also unpacks as a pair
     run_backtest(compiled, "BTCUSDT", "2024-01-01", "2024-12-31", params={"ema_fast.period": 10},
                  leverage=compiled.leverage(params), warmup_bars=compiled.warmup_for(params), ...)
 
 * ``compiled`` is a :class:`CompiledStrategy`: callable ``(ctx, params) -> DSLStrategy`` (the
   ``StrategySpec`` that :func:`vibe_quant.backtest.run_backtest` accepts), with ``name``,
-  ``interval`` (the strategy timeframe), ``warmup_bars`` and ``config`` (:class:`DSLConfig`:
-  the YAML text and every sweepable value). It pickles as ``compile_strategy(text, params)``
-  — a spawn worker rebuilds it from the YAML text alone; no class is pickled.
+  ``interval`` (the strategy timeframe), ``text`` (the YAML), ``params`` and ``warmup_bars``;
+  :meth:`CompiledStrategy.values` gives every sweepable value. It pickles as
+  ``compile_strategy(text, params)`` — a spawn worker rebuilds it from the YAML text alone; no
+  class is pickled.
 * ``params`` (run time): sweep keys → values (``ema_fast.period``, ``$oversold`` — or
   ``oversold`` —, ``stop_loss.multiple``, ``sizing.risk_pct``, …). At ``on_start`` (and after an
   engine ``reset()``) the strategy re-validates ``apply_params(spec, params)`` and builds its
@@ -40,12 +40,12 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 from nautilus_trader.core import nautilus_pyo3 as n3
 
-from vibe_quant.core.timeframes import bar_ratio, minutes, nautilus_bar_spec
+from vibe_quant.core.errors import ConfigError
+from vibe_quant.core.intervals import NS_PER_MINUTE, bar_ratio, minutes, nautilus_bar_spec
 from vibe_quant.dsl import expr as E
 from vibe_quant.dsl.api import load_strategy
 from vibe_quant.dsl.models import StrategySpec
@@ -69,30 +69,14 @@ from vibe_quant.venues.binance.instruments import instrument_id as instrument_id
 from vibe_quant.venues.binance.margin import TAKER_FEE_RATE
 
 NAN = float("nan")
-MINUTE_NS = 60_000_000_000
 EXIT_ROI = "roi"  # exit reason of the roi table
 EXIT_TIME = "max_bars"  # exit reason of the max_bars time exit
 MARGIN_HEADROOM = 0.98
 FUNDING_INTERVAL_MIN = 480  # warm-up cover for the funding blackout (Binance's 8 h schedule)
 
 
-# ---------------------------------------------------------------------------- config
-@dataclass(frozen=True)
-class DSLConfig:
-    """Plain-data config of a compiled strategy (what a worker needs; JSON-able).
-
-    Attributes:
-        yaml: the strategy's YAML text (source of truth).
-        name / timeframe: from the spec.
-        values: every sweepable value (``current_values``) after ``params`` were applied.
-        params: the sweep-key overrides given at compile time.
-    """
-
-    yaml: str
-    name: str
-    timeframe: str
-    values: dict[str, float | int]
-    params: dict[str, float | int] = field(default_factory=dict)
+class TimeframeMismatchError(ConfigError, ValueError):
+    """A run feeds bars of another timeframe than the strategy's (still a ``ValueError``)."""
 
 
 def _normalise(spec: StrategySpec, params: dict[str, Any] | None) -> dict[str, Any]:
@@ -123,13 +107,7 @@ class CompiledStrategy:
             for i in self.spec.indicators.values()) or bool(_series_names(self.spec))
         self.strategy_class = strategy_class or (DSLStrategy if has_htf
                                                  else SingleTimeframeStrategy)
-        self.config = DSLConfig(text, self.name, self.interval, current_values(self.spec),
-                                dict(self.params))
         self._cache: dict[tuple, StrategySpec] = {}
-
-    # -- pair protocol: ``config, factory = compile_strategy(...)``
-    def __iter__(self):
-        return iter((self.config, self))
 
     def __reduce__(self):
         return (compile_strategy, (self.text, self.params))
@@ -279,7 +257,7 @@ class Feed:
         self.seen_ts = -1  # close time of the last bar that arrived (fed or dropped)
         self.tf = tf
         self.ratio = ratio
-        self.tf_ns = minutes(tf) * MINUTE_NS
+        self.tf_ns = minutes(tf) * NS_PER_MINUTE
         self.items: list[tuple[str, Any]] = []  # (name, indicator)
         self.rings: list[tuple[Any, str, C.Ring]] = []  # (indicator, output, ring)
         self.base_count = 0
@@ -458,8 +436,9 @@ class DSLStrategy(VQStrategy):
         if base_txt == want.replace("-EXTERNAL", "-INTERNAL"):
             want = base_txt
         if base_txt != want:
-            raise ValueError(f"strategy {spec.name} runs on {spec.timeframe} bars ({want}), "
-                             f"the run feeds {base_txt}")
+            raise TimeframeMismatchError(
+                f"strategy {spec.name} runs on {spec.timeframe} bars ({want}), "
+                f"the run feeds {base_txt}", strategy=spec.name, timeframe=spec.timeframe)
         self._htf_types: dict[str, Feed] = {}
         #: bar type delivered -> subscription ("…@" + base spec is appended at start for the
         #: traded symbol's HTF bars; informative bars aggregate from their own base bars)
@@ -502,7 +481,7 @@ class DSLStrategy(VQStrategy):
             else None
         self._trace_items = [(name, ind, feed) for feed in rt.htf for name, ind in feed.items]
         self._sig: tuple = ()
-        self._bar_ns = minutes(spec.timeframe) * MINUTE_NS
+        self._bar_ns = minutes(spec.timeframe) * NS_PER_MINUTE
         self._entry_px = NAN  # entry fill price (average) of the open trade
         self._entry_ts = 0  # its fill time (ns, a bar close)
         self._exit_ts = -1  # fill time of the last closed trade's exit (ns); -1 = none yet
@@ -714,7 +693,7 @@ class DSLStrategy(VQStrategy):
                 st.trade_max_pnl_pct = pnl
             held = ts - self._entry_ts
             st.trade_bars_held = held // self._bar_ns
-            st.trade_minutes_held = held / MINUTE_NS
+            st.trade_minutes_held = held / NS_PER_MINUTE
         else:
             st.trade_pnl_pct = st.trade_max_pnl_pct = NAN
             st.trade_bars_held = st.trade_minutes_held = NAN

@@ -48,7 +48,7 @@ def ingest_1m(
         rest_url="http://127.0.0.1:9",
         use_rest=False,
         now_ms=1_780_000_000_000,
-        progress=False,
+        progress=None,
         build_catalog=False,
     )
     if not report.ok:

@@ -31,10 +31,10 @@ def filtered(tmp_path_factory, real_data_dir):
         strategy_ref="tests.research.screening.strategies:EmaFlip",
         grid=GRID,
     )
-    sw = run_sweep(store, spec, data_dir=str(real_data_dir.root), workers=2, progress=False)
+    sw = run_sweep(store, spec, data_dir=str(real_data_dir.root), workers=2)
     cfg = FilterConfig(candidates="top:2")  # preset "default": K = 5, embargo 1 %, horizon 0
     rep = run_filters(
-        store, sw.sweep_id, data_dir=str(real_data_dir.root), config=cfg, progress=False
+        store, sw.sweep_id, data_dir=str(real_data_dir.root), config=cfg
     )
     yield store, sw, rep
     store.close()
@@ -178,7 +178,6 @@ def test_filters_can_be_switched_off(filtered, real_data_dir):
         store,
         sw.sweep_id,
         data_dir=str(real_data_dir.root),
-        progress=False,
         config=FilterConfig(wfa=False, pkfold=False, cpcv=False, pbo=False, candidates="all"),
     )
     res = store.filter_results(rep.filter_run_id)
@@ -254,7 +253,6 @@ def test_selection_cv_purges_label_horizons(filtered):
         store,
         sw.sweep_id,
         data_dir="unused",
-        progress=False,
         config=FilterConfig(
             dsr=False, wfa=False, pbo=False, cpcv=False, pkfold_horizon_days=3, candidates="top:1"
         ),
@@ -302,7 +300,6 @@ def test_planted_edge_is_chosen_only_where_training_saw_it(filtered, tmp_path):
             copy,
             sw.sweep_id,
             data_dir="unused",
-            progress=False,
             config=FilterConfig(dsr=False, wfa=False, pbo=False, candidates="top:1"),
         )
     finally:

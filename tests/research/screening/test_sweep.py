@@ -22,7 +22,7 @@ def _spec(ref="tests.research.screening.strategies:EmaFlip", grid=GRID, **kw):
 def test_sweep_stores_every_combo_and_matches_a_single_run(tmp_path, real_data_dir):
     with StateStore.open(tmp_path / "s.db") as store:
         rep = run_sweep(store, _spec(), data_dir=str(real_data_dir.root), workers=2,
-                        progress=False)
+                        progress=None)
         rows = store.sweep_results(rep.sweep_id, with_returns=True)
     assert (rep.combos, rep.completed, rep.failed, rep.resumed) == (4, 4, 0, False)
     assert [r["combo_idx"] for r in rows] == [0, 1, 2, 3]
@@ -51,7 +51,7 @@ def test_failures_and_worker_deaths_do_not_stop_the_sweep(tmp_path, real_data_di
     grid = [{"fast": f, "slow": 55, "qty": 0.01} for f in (8, 13, 666, 21)]
     with StateStore.open(tmp_path / "s.db") as store:
         rep = run_sweep(store, _spec("tests.research.screening.strategies:Troubled", grid),
-                        data_dir=str(real_data_dir.root), workers=2, progress=False)
+                        data_dir=str(real_data_dir.root), workers=2, progress=None)
         rows = {r["combo_idx"]: r for r in store.sweep_results(rep.sweep_id)}
     assert (rep.combos, rep.completed, rep.failed) == (4, 2, 2)
     assert rows[0]["status"] == rows[3]["status"] == "completed"
@@ -75,11 +75,11 @@ def test_interrupted_sweep_resumes_without_duplicates_or_holes(tmp_path, real_da
     with StateStore.open(tmp_path / "s.db") as store:
         with pytest.raises(_Stop):
             run_sweep(store, _spec(grid=grid), data_dir=str(real_data_dir.root), workers=1,
-                      progress=False, on_result=interrupt)
+                      progress=None, on_result=interrupt)
         sid = store.sweeps()[0]["id"]
         assert store.sweep_done_indices(sid) == set(seen)
         rep = run_sweep(store, _spec(grid=grid), data_dir=str(real_data_dir.root), workers=2,
-                        progress=False)
+                        progress=None)
         rows = store.sweep_results(rep.sweep_id)
         n = store.conn.execute("SELECT COUNT(*), COUNT(DISTINCT combo_idx) FROM sweep_results"
                                " WHERE sweep_id=?", (sid,)).fetchone()

@@ -67,7 +67,7 @@ def run_identity_sweep(data_dir: str, db: Path, workers: int = 2) -> dict[str, A
             spec,
             data_dir=data_dir,
             workers=workers,
-            progress=False,
+            progress=None,
             fresh=True,
             on_result=lambda r: raw.__setitem__(r["combo_idx"], r),
         )

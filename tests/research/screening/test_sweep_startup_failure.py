@@ -30,7 +30,7 @@ def test_worker_startup_failure_stops_the_sweep_with_the_real_error(tmp_path, ja
     t0 = time.perf_counter()
     with StateStore.open(tmp_path / "s.db") as store:
         with pytest.raises(SweepStartupError) as ei:
-            run_sweep(store, spec, data_dir=str(jan_2024_dir.root), workers=2, progress=False)
+            run_sweep(store, spec, data_dir=str(jan_2024_dir.root), workers=2, progress=None)
         n = store.conn.execute("SELECT COUNT(*) FROM sweep_results").fetchone()[0]
     secs = time.perf_counter() - t0
     msg = str(ei.value)
@@ -53,7 +53,7 @@ def test_missing_data_is_refused_before_any_worker_starts(tmp_path, jan_2024_dir
     )
     with StateStore.open(tmp_path / "s.db") as store:
         with pytest.raises(MissingDataError) as ei:
-            run_sweep(store, spec, data_dir=str(jan_2024_dir.root), workers=1, progress=False)
+            run_sweep(store, spec, data_dir=str(jan_2024_dir.root), workers=1, progress=None)
         assert store.conn.execute("SELECT COUNT(*) FROM sweeps").fetchone()[0] == 0
     # January 2024 holds 31 × 288 bars closing 2024-01-01 00:05 … 2024-02-01 00:00
     assert (

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from vibe_quant.strategy.base import VQStrategy
+from vibe_quant.testing.strategies import EmaCross
 
 
 class PendingAware(VQStrategy):
@@ -76,27 +77,22 @@ class EntryWithBracket(PendingAware):
             self.set_stop_loss(self.ref * (1 - float(self.params["sl"])))
 
 
-class EmaCrossPA(PendingAware):
+class EmaCrossPA(PendingAware, EmaCross):
     """EMA(fast/slow) cross with ``qty``: long when fast > slow, else short (flat with
     ``long_only``), the opposite with ``contrarian``; one order in flight at most."""
 
     name = "ema_cross_pa"
 
     def on_strategy_start(self):
-        super().on_strategy_start()
-        from nautilus_trader.core.nautilus_pyo3 import ExponentialMovingAverage
-
-        self.fast = ExponentialMovingAverage(int(self.params.get("fast", 12)))
-        self.slow = ExponentialMovingAverage(int(self.params.get("slow", 26)))
+        super().on_strategy_start()  # PendingAware's: no order in flight
+        EmaCross.on_strategy_start(self)  # the two EMAs
 
     def handle_bar(self, bar):
-        self.fast.handle_bar(bar)
-        self.slow.handle_bar(bar)
-        if not (self.can_trade and self.slow.initialized):
+        side = self.ema_side(bar)
+        if not side:
             return
         q = float(self.params["qty"])
-        want = q if self.fast.value > self.slow.value else (
-            0.0 if self.params.get("long_only") else -q)
+        want = q if side > 0 else (0.0 if self.params.get("long_only") else -q)
         if self.params.get("contrarian"):
             want = -want
         if want != self.position_qty:

@@ -3,23 +3,15 @@ test can work out from the raw 1m bars where a stop or a take-profit must fill."
 
 from __future__ import annotations
 
-from tests.research.validation.strategies import PendingAware
+from tests.research.validation.strategies import OneShot
 
 
-class EntryThenLevel(PendingAware):
-    """Buy ``qty`` at market on the first tradable bar; once filled, rest a stop at
-    ``stop`` and/or a take-profit limit at ``tp`` (absolute USDT prices, 0 = none)."""
+class EntryThenLevel(OneShot):
+    """Buy ``qty`` at market on the first tradable bar (:class:`OneShot` with ``side`` 1); once
+    filled, rest a stop at ``stop`` and/or a take-profit limit at ``tp`` (absolute USDT prices,
+    0 = none)."""
 
     name = "entry_then_level"
-
-    def on_strategy_start(self):
-        super().on_strategy_start()
-        self.sent = False
-
-    def handle_bar(self, bar):
-        if self.can_trade and not self.sent:
-            self.sent = True
-            self.send(float(self.params["qty"]))
 
     def on_position_update(self, event):
         if self.position_qty > 0 and type(event).__name__ == "PositionOpened":

@@ -18,7 +18,7 @@ from tests.research.validation.strategies import EmaCrossPA
 from tests.research.validation.strategies_exec import EntryThenLevel
 from vibe_quant.backtest.marketdata import load_market_data
 from vibe_quant.backtest.models.fill import ImpactParams
-from vibe_quant.backtest.models.presets import ValidationSettings, use_validation
+from vibe_quant.backtest.models.presets import ValidationSettings, validation_preset
 from vibe_quant.backtest.run import run_backtest, to_ns
 
 START, END = "2025-02-01", "2025-02-20"
@@ -41,7 +41,6 @@ def fine_dd(tmp_path_factory, mirror):
         base_url=mirror.url,
         rest_url="http://127.0.0.1:9",
         now_ms=1_780_000_000_000,
-        progress=False,
     )
     assert rep.ok, rep.failed
     return dd
@@ -73,10 +72,10 @@ def test_5m_strategy_on_1m_execution_same_decisions_presets_differ(bars):
     scr = run_backtest(EmaCrossPA, "BTCUSDT", START, END, "screening", p, **kw)
     runs = {}
     for lat in ("colocated", "retail"):
-        with use_validation(_settings(lat)):
-            runs[lat] = run_backtest(
-                EmaCrossPA, "BTCUSDT", START, END, "validation", p, execution_data=m1, **kw
-            )
+        runs[lat] = run_backtest(
+            EmaCrossPA, "BTCUSDT", START, END, validation_preset(_settings(lat)), p,
+            execution_data=m1, **kw
+        )
     # the latency runs send their end-of-data close one 5m bar early
     cut = int(m5.close_ts[-2])
     want = _decisions(scr, cut)
@@ -113,19 +112,18 @@ def test_stop_fill_pays_the_impact_model(bars, k):
     entry_close = m1.close[i0 - 1]
     stop = round(entry_close * 0.99, 1)
     p = {"qty": 0.25, "stop": stop}
-    with use_validation(_settings("none", k)):
-        res = run_backtest(
-            EntryThenLevel,
-            "BTCUSDT",
-            start,
-            END,
-            "validation",
-            p,
-            data=m5,
-            execution_data=m1,
-            warmup_bars=30,
-            leverage=3,
-        )
+    res = run_backtest(
+        EntryThenLevel,
+        "BTCUSDT",
+        start,
+        END,
+        validation_preset(_settings("none", k)),
+        p,
+        data=m5,
+        execution_data=m1,
+        warmup_bars=30,
+        leverage=3,
+    )
     sl = [f for f in res.fills if f.tag == "stop_loss"]
     assert len(sl) == 1
     # the trigger bar from the raw 1m lows: the first bar after the entry reaching the stop
@@ -161,19 +159,18 @@ def test_take_profit_touch_is_not_a_fill(bars):
     tp = highs[j]
     k_through = j + 1 + int(np.argmax(highs[j + 1 :] > tp))
     p = {"qty": 0.05, "tp": tp}
-    with use_validation(_settings("none")):
-        val = run_backtest(
-            EntryThenLevel,
-            "BTCUSDT",
-            start,
-            END,
-            "validation",
-            p,
-            data=m5,
-            execution_data=m1,
-            warmup_bars=30,
-            leverage=3,
-        )
+    val = run_backtest(
+        EntryThenLevel,
+        "BTCUSDT",
+        start,
+        END,
+        validation_preset(_settings("none")),
+        p,
+        data=m5,
+        execution_data=m1,
+        warmup_bars=30,
+        leverage=3,
+    )
     fills = [f for f in val.fills if f.tag == "take_profit"]
     assert len(fills) == 1
     assert fills[0].ts == m1.close_ts[k_through] > m1.close_ts[j]

@@ -9,8 +9,8 @@ import pytest
 
 from vibe_quant.backtest import run_backtest
 from vibe_quant.backtest.models.fees import VIP_FEES, fee_factory, fee_rates
-from vibe_quant.backtest.models.presets import ValidationSettings, use_validation
-from vibe_quant.backtest.venue import PRESETS, FidelityPreset, register_preset
+from vibe_quant.backtest.models.presets import ValidationSettings, validation_preset
+from vibe_quant.backtest.venue import FidelityPreset
 from vibe_quant.venues.binance.instruments import MAKER_FEE, TAKER_FEE
 
 from .strategies import EntryWithBracket
@@ -30,13 +30,8 @@ def test_table():
 
 
 def _run(md, start, preset):
-    old = PRESETS["validation"]
-    register_preset(preset)
-    try:
-        return run_backtest(EntryWithBracket, "BTCUSDT", start, "2024-02-28", "validation", P,
-                            data=md, warmup_bars=50)
-    finally:
-        register_preset(old)
+    return run_backtest(EntryWithBracket, "BTCUSDT", start, "2024-02-28", preset, P,
+                        data=md, warmup_bars=50)
 
 
 @pytest.mark.parametrize("start", ["2024-01-10", "2024-01-15"])  # exits: take-profit, stop
@@ -63,9 +58,9 @@ def test_tier_rates_charged(btc_q1, tier):
 
 
 def test_validation_settings_carry_the_tier(btc_q1):
-    with use_validation(ValidationSettings(latency="none", fee_tier=5)):
-        res = run_backtest(EntryWithBracket, "BTCUSDT", "2024-01-10", "2024-02-28",
-                           "validation", P, data=btc_q1, warmup_bars=50)
+    preset = validation_preset(ValidationSettings(latency="none", fee_tier=5))
+    res = run_backtest(EntryWithBracket, "BTCUSDT", "2024-01-10", "2024-02-28",
+                       preset, P, data=btc_q1, warmup_bars=50)
     m5, t5 = fee_rates(5)
     for f in res.fills:
         rate = m5 if f.liquidity == "MAKER" else t5

@@ -11,7 +11,7 @@ import pytest
 
 from vibe_quant.backtest import BacktestSession, run_backtest
 from vibe_quant.backtest.models.fill import ImpactParams
-from vibe_quant.backtest.models.presets import ValidationSettings, use_validation
+from vibe_quant.backtest.models.presets import ValidationSettings, validation_preset
 from vibe_quant.backtest.run import to_ns
 
 from .conftest import volumes
@@ -37,11 +37,11 @@ def by_hand(md, ts: int, side: int, qty: float, k=1.0, spread_ticks=1.0, window=
 
 
 def _one_shot(md, side, qty, settings=NO_LATENCY, balance=100_000.0, start="2024-01-10"):
-    with use_validation(settings) as preset:
-        res = run_backtest(OneShot, "BTCUSDT", start, "2024-01-11", "validation",
-                           {"side": side, "qty": qty}, data=md, starting_balance=balance,
-                           warmup_bars=50)
-        model = preset.fill_model.last
+    preset = validation_preset(settings)
+    res = run_backtest(OneShot, "BTCUSDT", start, "2024-01-11", preset,
+                       {"side": side, "qty": qty}, data=md, starting_balance=balance,
+                       warmup_bars=50)
+    model = preset.fill_model.last
     assert model.errors == []
     return res, model
 
@@ -101,9 +101,8 @@ def test_limit_and_stop_orders_pay_for_execution(btc_q1):
     out = {}
     for start in ("2024-01-10", "2024-01-15", "2024-02-05", "2024-02-12"):
         scr = run_backtest(EntryWithBracket, "BTCUSDT", start, "2024-02-28", "screening", p, **kw)
-        with use_validation(NO_LATENCY):
-            val = run_backtest(EntryWithBracket, "BTCUSDT", start, "2024-02-28", "validation", p,
-                               **kw)
+        val = run_backtest(EntryWithBracket, "BTCUSDT", start, "2024-02-28",
+                           validation_preset(NO_LATENCY), p, **kw)
         assert scr.fills[0].price < val.fills[0].price  # market entry slipped
         s_exit, v_exit = scr.fills[1], val.fills[1]
         assert s_exit.tag in ("take_profit", "stop_loss")
@@ -117,7 +116,7 @@ def test_limit_and_stop_orders_pay_for_execution(btc_q1):
 
 
 def test_mode_validation_uses_the_preset_and_is_deterministic(btc_q1):
-    """``run_backtest(mode="validation")`` with the default registered preset (retail latency,
+    """``run_backtest(mode="validation")`` with the default validation preset (retail latency,
     VIP 0, k 1): fills differ from screening; fresh runs and ``reset()`` re-runs agree."""
     p = {"qty": 0.05, "fast": 12, "slow": 26}
     kw = dict(data=btc_q1, warmup_bars=50)

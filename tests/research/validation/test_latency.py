@@ -10,7 +10,7 @@ import pytest
 
 from vibe_quant.backtest import run_backtest
 from vibe_quant.backtest.models.latency import LATENCY_PRESETS, latency_ns
-from vibe_quant.backtest.models.presets import ValidationSettings, use_validation
+from vibe_quant.backtest.models.presets import ValidationSettings, validation_preset
 from vibe_quant.backtest.run import to_ns
 
 from .strategies import EmaCrossPA, OneShot
@@ -42,17 +42,16 @@ def test_latency_moves_fill_time_not_bar(btc_q1):
     same close), so each preset's fills are the no-latency fills shifted by its latency."""
     runs = {}
     for name in LATENCY_PRESETS:
-        with use_validation(ValidationSettings(latency=name)):
-            runs[name] = run_backtest(
-                EmaCrossPA,
-                "BTCUSDT",
-                "2024-02-01",
-                "2024-02-08",
-                "validation",
-                P,
-                data=btc_q1,
-                warmup_bars=50,
-            )
+        runs[name] = run_backtest(
+            EmaCrossPA,
+            "BTCUSDT",
+            "2024-02-01",
+            "2024-02-08",
+            validation_preset(ValidationSettings(latency=name)),
+            P,
+            data=btc_q1,
+            warmup_bars=50,
+        )
     base = [f for f in runs["none"].fills if f.tag != "end_of_data"]
     assert len(base) > 20
     for name in ("colocated", "domestic", "international", "retail"):
@@ -69,19 +68,19 @@ def test_latency_moves_fill_time_not_bar(btc_q1):
 
 @pytest.mark.parametrize("name", ["colocated", "retail"])
 def test_market_fill_at_arrival_plus_slippage(btc_q1, name):
-    with use_validation(ValidationSettings(latency=name)) as preset:
-        res = run_backtest(
-            OneShot,
-            "BTCUSDT",
-            "2024-01-10",
-            "2024-01-11",
-            "validation",
-            {"side": 1, "qty": 0.5},
-            data=btc_q1,
-            starting_balance=100_000.0,
-            warmup_bars=50,
-        )
-        model = preset.fill_model.last
+    preset = validation_preset(ValidationSettings(latency=name))
+    res = run_backtest(
+        OneShot,
+        "BTCUSDT",
+        "2024-01-10",
+        "2024-01-11",
+        preset,
+        {"side": 1, "qty": 0.5},
+        data=btc_q1,
+        starting_balance=100_000.0,
+        warmup_bars=50,
+    )
+    model = preset.fill_model.last
     assert model.errors == []
     signal_bar = to_ns("2024-01-10") + BAR
     lat = LATENCY_PRESETS[name]
@@ -99,17 +98,16 @@ def test_market_fill_at_arrival_plus_slippage(btc_q1, name):
 def test_naive_strategy_sends_one_order_under_latency(btc_q1):
     from tests.backtest.strategies import HoldLong
 
-    with use_validation(ValidationSettings(latency="retail")):
-        res = run_backtest(
-            HoldLong,
-            "BTCUSDT",
-            "2024-01-10",
-            "2024-01-11",
-            "validation",
-            {"qty": 0.01},
-            data=btc_q1,
-            warmup_bars=50,
-        )
+    res = run_backtest(
+        HoldLong,
+        "BTCUSDT",
+        "2024-01-10",
+        "2024-01-11",
+        validation_preset(ValidationSettings(latency="retail")),
+        {"qty": 0.01},
+        data=btc_q1,
+        warmup_bars=50,
+    )
     # With latency, the order sent on bar t fills on bar t+1's close, AFTER on_bar(t+1) ran:
     # VQStrategy holds back new market orders while one from an earlier bar is in flight.
     assert len(res.fills) == 2  # one entry + the end-of-data close

@@ -54,7 +54,6 @@ def sweep_dd(real_data_dir, tmp_path_factory):
             ),
             data_dir=str(dd.root),
             workers=1,
-            progress=False,
         )
     assert rep.completed == 3, rep
     return dd, rep.sweep_id
@@ -105,7 +104,7 @@ def test_validate_sweep_end_to_end(sweep_dd, btc_q1):
     with StateStore.open(dd) as store:
         scr = {r["combo_idx"]: r for r in store.sweep_results(sid)}
         rep = validate_sweep(
-            store, sid, data_dir=str(dd.root), config=ValidateConfig(top=3), progress=False
+            store, sid, data_dir=str(dd.root), config=ValidateConfig(top=3)
         )
         assert rep.failed == []
         rows = vsql.validation_results(store, rep.validation_run_id)
@@ -159,7 +158,6 @@ def test_only_passed_needs_a_filter_run(sweep_dd):
             sid,
             data_dir=str(dd.root),
             config=ValidateConfig(only_passed=True),
-            progress=False,
         )
 
 

@@ -33,16 +33,21 @@ from typing import Any
 from nautilus_trader.core import nautilus_pyo3 as n3
 
 from vibe_quant.backtest.models.params import DEFAULT_TIER, VIP_FEES
+from vibe_quant.backtest.venue import BacktestConfigError
 
 FEE_TABLE_SOURCE = "https://www.binance.com/en/fee/futureFee (transcribed 2026-11-21)"
 
 
 def fee_rates(tier: int) -> tuple[float, float]:
-    """(maker, taker) fractions of notional for a VIP tier. Raises ValueError if unknown."""
+    """(maker, taker) fractions of notional for a VIP tier.
+
+    Raises:
+        BacktestConfigError (a ``ValueError``): unknown tier (not 0..9)."""
     try:
         m, t = VIP_FEES[int(tier)]
     except (KeyError, ValueError, TypeError):
-        raise ValueError(f"unknown Binance VIP tier {tier!r}; expected 0..9") from None
+        raise BacktestConfigError(f"unknown Binance VIP tier {tier!r}; expected 0..9",
+                                  fee_tier=tier) from None
     return float(m), float(t)
 
 

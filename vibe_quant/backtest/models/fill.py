@@ -16,7 +16,8 @@ Model (market orders only; limit, stop and every other order type keep the engin
   start of the data, σ = 0 with fewer than 2 returns).
 * ``V̄`` = mean volume (base units, e.g. BTC) of the same last ``window`` bars (floored at one
   lot step so an all-zero-volume window cannot divide by zero).
-* ``Q`` = the order's remaining quantity (base units); ``k`` dimensionless, default 0.1.
+* ``Q`` = the order's remaining quantity (base units); ``k`` dimensionless, default 1
+  (:data:`vibe_quant.backtest.models.params.DEFAULT_K`).
 * Rounding to the tick grid is always against the trader (buys up, sells down); a sell price is
   floored at one tick.
 
@@ -30,7 +31,8 @@ Python subclass of ``nautilus_pyo3.FillModel``; the matching engine calls
 is about to fill and fills against the returned L2 book, or behaves as the base model (no
 slippage, limits filled at their price) when it returns ``None``. If the method raises, the
 engine logs an ERROR and the order is NOT filled — so the model records every error in
-``errors`` and callers must check it (:func:`vibe_quant.research.validation.validate.validate_sweep` does).
+``errors`` and callers must check it
+(:func:`vibe_quant.research.validation.validate.validate_sweep` does).
 
 Recent bars reach the model through :class:`BarFeed`, a ``DataActor`` added to the engine
 (preset hook ``attach``) and subscribed to the run's external bars: it sees each bar before the
@@ -51,31 +53,38 @@ from dataclasses import dataclass
 from typing import Any
 
 from nautilus_trader.core import nautilus_pyo3 as n3
+from pydantic import model_validator
 
 from vibe_quant.backtest.models.params import DEFAULT_K, DEFAULT_SPREAD_TICKS, DEFAULT_WINDOW
-from vibe_quant.backtest.venue import LIQUIDATION_TAG, tick_round
+from vibe_quant.backtest.venue import LIQUIDATION_TAG, BacktestConfigError, tick_round
+from vibe_quant.core.config import FrozenConfig
 
 BOOK_SIZE = 1_000_000.0  # base units at the slipped level: never limits a fill
 
 
-@dataclass(frozen=True)
-class ImpactParams:
-    """Parameters of the square-root fill model.
+class ImpactParams(FrozenConfig):
+    """Parameters of the square-root fill model (a frozen config).
 
     Attributes:
-        k: impact prefactor (dimensionless), default 0.1.
-        spread_ticks: full bid/ask spread in ticks of the instrument, default 1.
+        k: impact prefactor (dimensionless, ≥ 0), default :data:`.params.DEFAULT_K` (1).
+        spread_ticks: full bid/ask spread in ticks of the instrument (≥ 0), default 1.
         window: bars in the σ and V̄ estimates (log returns of the last ``window`` bars, their
-            mean volume), default 20.
+            mean volume; ≥ 1), default 20.
+
+    Raises (construction):
+        pydantic ``ValidationError`` (a ``ValueError``) wrapping :class:`BacktestConfigError`:
+        a value out of range.
     """
 
     k: float = DEFAULT_K
     spread_ticks: float = DEFAULT_SPREAD_TICKS
     window: int = DEFAULT_WINDOW
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _check(self) -> ImpactParams:
         if not (self.k >= 0 and self.spread_ticks >= 0 and self.window >= 1):
-            raise ValueError(f"invalid impact parameters {self}")
+            raise BacktestConfigError(f"invalid impact parameters {self!r}")
+        return self
 
 
 def bar_sigma(closes: list[float] | tuple[float, ...], price: float) -> float:

@@ -34,17 +34,22 @@ from typing import Any
 from nautilus_trader.core import nautilus_pyo3 as n3
 
 from vibe_quant.backtest.models.params import DEFAULT_LATENCY, LATENCY_PRESETS, NS_PER_MS
+from vibe_quant.backtest.venue import BacktestConfigError
 
 __all__ = ["DEFAULT_LATENCY", "LATENCY_PRESETS", "NS_PER_MS", "latency_factory", "latency_ns"]
 
 
 def latency_ns(name: str) -> int | None:
-    """Latency of a preset in ns (None for ``none``). Raises ValueError for unknown names."""
+    """Latency of a preset in ns (None for ``none``).
+
+    Raises:
+        BacktestConfigError (a ``ValueError``): unknown preset name."""
     try:
         return LATENCY_PRESETS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown latency preset {name!r}; expected one of {sorted(LATENCY_PRESETS)}"
+    except (KeyError, TypeError):
+        raise BacktestConfigError(
+            f"unknown latency preset {name!r}; expected one of {sorted(LATENCY_PRESETS)}",
+            latency=name,
         ) from None
 
 

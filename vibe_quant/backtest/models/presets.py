@@ -1,51 +1,73 @@
-"""The ``validation`` fidelity preset: square-root fill model + latency preset + VIP-tier fees.
+"""The fidelity presets, built as values: ``screening`` and ``validation``.
 
-Importing this module registers the default preset (``retail`` latency, VIP 0, k = 0.1,
-spread 1 tick, window 20 bars) with :func:`vibe_quant.backtest.venue.register_preset`; the
-backtest layer imports it on first use of ``mode="validation"`` (``venue.PRESET_PROVIDERS``),
-so ``run_backtest(..., mode="validation")`` always runs this preset on the same code path as
-screening. Funding and liquidation are unchanged from screening.
+A run gets its preset explicitly (``run_backtest(..., mode=preset)`` or a preset name), so
+nothing is registered globally and concurrent runs with different settings cannot interfere:
 
-:func:`use_validation` temporarily installs another configuration (per ``validate`` call).
+* :func:`screening_preset` — the engine's own fills, no latency, VIP 0 fees;
+* :func:`validation_preset` — square-root fill model + latency preset + VIP-tier fees for a
+  :class:`ValidationSettings` (defaults: ``retail`` latency, VIP 0, k = 1, spread 1 tick,
+  window 20 bars); funding and liquidation are unchanged from screening;
+* :func:`resolve_preset` — the preset of a ``mode`` argument (a name or a preset itself).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from typing import Any
+
+from pydantic import model_validator
 
 from vibe_quant.backtest.models.fees import DEFAULT_TIER, fee_factory, fee_rates
 from vibe_quant.backtest.models.fill import ImpactParams, SqrtImpactFillModel, attach_bar_feed
 from vibe_quant.backtest.models.latency import DEFAULT_LATENCY, latency_factory, latency_ns
-from vibe_quant.backtest.venue import PRESETS, FidelityPreset, register_preset
+from vibe_quant.backtest.venue import BacktestConfigError, FidelityPreset
+from vibe_quant.core.config import FrozenConfig
 
+SCREENING = "screening"
 MODE = "validation"
+#: the preset names :func:`resolve_preset` builds
+MODES = (SCREENING, MODE)
 
 
-@dataclass(frozen=True)
-class ValidationSettings:
-    """Execution settings of validation runs.
+class ValidationSettings(FrozenConfig):
+    """Execution settings of validation runs (a frozen config).
 
     Attributes:
         latency: latency preset name (``colocated`` 1 ms, ``domestic`` 20 ms, ``international``
             100 ms, ``retail`` 200 ms, ``none``).
         fee_tier: Binance USDⓈ-M VIP tier 0..9.
         impact: square-root fill-model parameters.
+
+    Raises (construction):
+        pydantic ``ValidationError`` (a ``ValueError``) wrapping :class:`BacktestConfigError`:
+        unknown latency preset or tier (:func:`settings_error` unwraps it).
     """
 
     latency: str = DEFAULT_LATENCY
     fee_tier: int = DEFAULT_TIER
     impact: ImpactParams = ImpactParams()
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _check(self) -> ValidationSettings:
         latency_ns(self.latency)
         fee_rates(self.fee_tier)
+        return self
 
-    def to_dict(self) -> dict:
+    def describe(self) -> dict[str, Any]:
+        """:meth:`to_dict` plus what the fields mean: ``latency_ns`` (ns or None),
+        ``maker_fee`` and ``taker_fee`` (fractions of notional)."""
         maker, taker = fee_rates(self.fee_tier)
-        return {**asdict(self), "latency_ns": latency_ns(self.latency), "maker_fee": maker,
-                "taker_fee": taker}
+        return {**self.to_dict(), "latency_ns": latency_ns(self.latency),
+                "maker_fee": maker, "taker_fee": taker}
+
+
+def settings_error(exc: Exception) -> Exception:
+    """The vibe-quant error inside a pydantic ``ValidationError`` raised by one of these
+    configs (its first ``BacktestConfigError``), else ``exc`` itself."""
+    for err in getattr(exc, "errors", lambda: [])():
+        inner = (err.get("ctx") or {}).get("error")
+        if isinstance(inner, BacktestConfigError):
+            return inner
+    return exc
 
 
 class FillModelFactory:
@@ -62,8 +84,16 @@ class FillModelFactory:
         return self.last
 
 
+def screening_preset() -> FidelityPreset:
+    """The ``screening`` preset: engine fills at the top of the bar book, no latency model,
+    the instrument's VIP 0 maker/taker fees."""
+    return FidelityPreset(SCREENING)
+
+
 def validation_preset(settings: ValidationSettings | None = None) -> FidelityPreset:
-    """A ``validation`` :class:`FidelityPreset` for ``settings`` (defaults: see module doc)."""
+    """A fresh ``validation`` :class:`FidelityPreset` for ``settings`` (defaults: see module
+    doc). Its ``fill_model`` is a :class:`FillModelFactory` (``.last`` = the model of the last
+    run made with this preset)."""
     s = settings or ValidationSettings()
     return FidelityPreset(
         MODE,
@@ -74,23 +104,18 @@ def validation_preset(settings: ValidationSettings | None = None) -> FidelityPre
     )
 
 
-def install(settings: ValidationSettings | None = None) -> FidelityPreset:
-    """Register (replace) the ``validation`` preset; returns it."""
-    p = validation_preset(settings)
-    register_preset(p)
-    return p
+def resolve_preset(mode: str | FidelityPreset) -> FidelityPreset:
+    """The preset of a run's ``mode``: a :class:`FidelityPreset` as given, or a new one by
+    name (``"screening"`` / ``"validation"`` with default :class:`ValidationSettings`).
 
-
-@contextmanager
-def use_validation(settings: ValidationSettings | None = None) -> Iterator[FidelityPreset]:
-    """Install a ``validation`` preset for the duration of the block, then restore the old one."""
-    old = PRESETS.get(MODE)
-    p = install(settings)
-    try:
-        yield p
-    finally:
-        if old is not None:
-            register_preset(old)
-
-
-install()
+    Raises:
+        BacktestConfigError (a ``ValueError``): an unknown name.
+    """
+    if isinstance(mode, FidelityPreset):
+        return mode
+    if mode == SCREENING:
+        return screening_preset()
+    if mode == MODE:
+        return validation_preset()
+    raise BacktestConfigError(f"unknown mode {mode!r}; expected one of {sorted(MODES)} or a "
+                              "FidelityPreset", mode=mode)

@@ -1,13 +1,13 @@
 """Data: what is archived and catalogued per symbol and interval, verify results with gaps on
-a timeline (``vibe_quant.data.verify.verify``, as ``vibe-quant data verify``), launching an
-ingest as a background job."""
+a timeline (``vibe_quant.services.dashboard.verify_data``, as ``vibe-quant data verify``),
+launching an ingest as a background job."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from vibe_quant.dashboard import charts, core, ui
-from vibe_quant.store import dashboard_sql as q
+from vibe_quant.services import dashboard as q
 
 t0 = ui.start()
 st.title("Data")
@@ -18,10 +18,7 @@ with core.archive_ro(dd) as aconn:
 if not series:
     st.info("Nothing archived yet: launch an ingest below (or `vibe-quant data ingest`).")
 else:
-    from vibe_quant.data.catalog import catalog_bar_counts
-    from vibe_quant.venues.binance.instruments import bar_type
-
-    counts = catalog_bar_counts(dd)
+    counts = q.catalog_bar_counts(dd)
     st.subheader("Archived and catalogued")
     ui.table(
         [
@@ -31,7 +28,7 @@ else:
                 "archived bars": s["bars"],
                 "first": ui.ms_iso(s["first_ms"]),
                 "last": ui.ms_iso(s["last_ms"]),
-                "catalog bars": counts.get(bar_type(s["symbol"], s["interval"]), 0),
+                "catalog bars": counts.get((s["symbol"], s["interval"]), 0),
             }
             for s in series
         ],
@@ -56,10 +53,8 @@ if st.button(
     key="data_verify",
     disabled=not series,
 ):
-    from vibe_quant.data.verify import verify
-
     with st.spinner("verifying the archive…"):
-        st.session_state["data_verify_report"] = verify(dd)
+        st.session_state["data_verify_report"] = q.verify_data(dd)
 rep = st.session_state.get("data_verify_report")
 if rep:
     (st.success if rep["ok"] else st.error)(

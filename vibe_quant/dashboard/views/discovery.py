@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from vibe_quant.dashboard import charts, core, ui
-from vibe_quant.store import dashboard_sql as q
+from vibe_quant.services import dashboard as q
 
 METRICS = (
     "sharpe",

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 
 from vibe_quant.dashboard import charts, core, ui
-from vibe_quant.store import dashboard_sql as q
+from vibe_quant.services import dashboard as q
 
 t0 = ui.start()
 st.title("Launch")

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from vibe_quant.dashboard import charts, core, paper_control, ui
-from vibe_quant.store import dashboard_sql as q
+from vibe_quant.services import dashboard as q
 
 t0 = ui.start()
 st.title("Paper trading")

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from vibe_quant.dashboard import charts, core, ui
-from vibe_quant.store import dashboard_sql as q
+from vibe_quant.services import dashboard as q
 
 METRICS = (
     "sharpe",

@@ -9,7 +9,7 @@ import json
 import streamlit as st
 
 from vibe_quant.dashboard import core, ui
-from vibe_quant.store import dashboard_sql as q
+from vibe_quant.services import dashboard as q
 
 EXAMPLE = """description: half-percent ATR risk, 10 % drawdown halt
 sizing:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from vibe_quant.dashboard import core, ui
-from vibe_quant.store import dashboard_sql as q
+from vibe_quant.services import dashboard as q
 
 t0 = ui.start()
 st.title("Strategies")

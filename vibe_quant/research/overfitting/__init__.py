@@ -1,8 +1,9 @@
-"""Overfitting filters: pure statistics over returns arrays (no I/O, no engine).
+"""Overfitting filters: pure statistics over returns arrays (no store, no engine; an
+import-linter contract keeps it so). The Sharpe convention shared by all of them (per period /
+×sqrt(365)) is :mod:`vibe_quant.core.stats`.
 
 Modules (one job each):
 
-* ``sharpe``        — the Sharpe convention shared by all of them (per period / ×sqrt(365)).
 * ``dsr``           — PSR, deflated Sharpe ratio, E[max SR] over N trials, MinTRL.
 * ``purged_kfold``  — purged K-fold splits with embargo; per-fold OOS Sharpe summary.
 * ``pbo``           — probability of backtest overfitting by CSCV.
@@ -11,7 +12,9 @@ Modules (one job each):
 * ``cpcv``          — combinatorial purged CV: backtest paths and their OOS Sharpe distribution.
 * ``calibrate``     — each filter's false-positive rate and power on simulated sweeps.
 * ``filter_power``  — those rates interpolated at a sweep's N, T and ρ from the packaged grid.
-* ``filters``       — the filters over a stored sweep (``vibe-quant filter``); threshold presets.
+* ``thresholds``    — the named threshold presets (``default``, ``seed``) and default settings.
+
+The filters over a stored sweep (``vibe-quant filter``) are :mod:`vibe_quant.research.filters`.
 
 Definitions and formulas: ``SPEC.md §6``.
 """

@@ -33,8 +33,9 @@ for each filter at given thresholds, the pass rate of the sweep's best combinati
     and profitable share exactly as ``walk_forward.summarise_walk_forward`` (tested). Pass:
     WFE ≥ ``min_wfe`` and profitable share > ``min_profitable``.
 
-* **Thresholds**: ``current`` = ``filters.FilterConfig()`` defaults (read at run time, never
-  copied here); ``seed`` = the seed design's values (``SEED_PRESET``), kept as a named preset.
+* **Thresholds**: ``current`` = the filters' defaults (:mod:`.thresholds`, where
+  ``filters.FilterConfig`` reads its own defaults too; never copied here); ``seed`` = the seed
+  design's values (``SEED_PRESET``), kept as a named preset.
 * **Recommended thresholds** (``recommend_thresholds``): for each filter the loosest threshold
   whose false-positive rate (pass rate at SR = 0) is ≤ ``alpha`` (5 %) **at every ρ** simulated;
   for the two-parameter walk-forward rule a grid search that maximises the mean power at SR = 2
@@ -57,6 +58,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from vibe_quant.core.errors import ConfigError, StatisticsInputError
+from vibe_quant.core.jsonpolicy import jsonable
 from vibe_quant.core.stats import DAYS_PER_YEAR
 from vibe_quant.research.overfitting.calibration_defaults import (
     DEFAULT_DAYS,
@@ -69,7 +72,8 @@ from vibe_quant.research.overfitting.calibration_defaults import (
 )
 from vibe_quant.research.overfitting.dsr import deflated_sharpe_ratio, return_moments
 from vibe_quant.research.overfitting.purged_kfold import purged_kfold_splits
-from vibe_quant.research.overfitting.selection_cv import _json_clean, as_return_matrix, selection_cv
+from vibe_quant.research.overfitting.selection_cv import as_return_matrix, selection_cv
+from vibe_quant.research.overfitting.thresholds import default_filter_values
 from vibe_quant.research.overfitting.walk_forward import generate_windows
 
 STUDENT_T_DOF = 5
@@ -78,6 +82,10 @@ ALPHA = 0.05
 WFA_START = pd.Timestamp("2023-01-01", tz="UTC")
 
 _SQRT_YEAR = math.sqrt(DAYS_PER_YEAR)
+
+
+class CalibrationConfigError(ConfigError, ValueError):
+    """A calibration argument is out of range (one line naming it); still a ``ValueError``."""
 
 
 @dataclass(frozen=True)
@@ -100,12 +108,10 @@ class FilterThresholds:
 
     @classmethod
     def current(cls) -> FilterThresholds:
-        """The defaults of ``vibe_quant.research.filters.FilterConfig`` right now."""
-        from vibe_quant.research.filters import FilterConfig
-
-        cfg = FilterConfig()
-        names = cls.__dataclass_fields__
-        return cls(**{k: getattr(cfg, k) for k in names if hasattr(cfg, k)})
+        """The defaults of ``vibe_quant.research.filters.FilterConfig`` right now (both read
+        :func:`.thresholds.default_filter_values`)."""
+        defaults = default_filter_values()
+        return cls(**{k: defaults[k] for k in cls.__dataclass_fields__ if k in defaults})
 
     def replace(self, **kw: Any) -> FilterThresholds:
         return FilterThresholds(**{**asdict(self), **kw})
@@ -128,7 +134,7 @@ def simulate_noise(
     ``√ρ·F_t + √(1 − ρ)·E_tn``, F and E iid Student-t(dof) / √(dof/(dof − 2)).
     """
     if not 0.0 <= rho < 1.0:
-        raise ValueError(f"rho must be in [0, 1), got {rho}")
+        raise StatisticsInputError(f"rho must be in [0, 1), got {rho}")
     scale = math.sqrt(dof / (dof - 2.0))
     f = rng.standard_t(dof, size=(n_days, 1)) / scale
     e = rng.standard_t(dof, size=(n_days, n_strategies)) / scale
@@ -165,7 +171,8 @@ def mean_pairwise_correlation(returns: ArrayLike) -> float:
     m = m[:, m.std(axis=0) > 0]
     n = m.shape[1]
     if n < 2:
-        raise ValueError("need at least 2 columns with non-zero variance to measure correlation")
+        raise StatisticsInputError(
+            "need at least 2 columns with non-zero variance to measure correlation")
     c = np.corrcoef(m, rowvar=False)
     return float((c.sum() - np.trace(c)) / (n * (n - 1)))
 
@@ -198,7 +205,7 @@ class _CSCV:
         import itertools
 
         if n_blocks < 2 or n_blocks % 2 or n_days // n_blocks < 2:
-            raise ValueError(f"bad CSCV setting: T={n_days}, S={n_blocks}")
+            raise StatisticsInputError(f"bad CSCV setting: T={n_days}, S={n_blocks}")
         self.s = n_blocks
         self.b = n_days // n_blocks
         self.dropped = n_days - self.b * n_blocks
@@ -287,7 +294,8 @@ def walk_forward_rows(n_days: int, thresholds: FilterThresholds) -> WalkForwardR
     """Calendar windows of ``generate_windows`` over ``n_days`` days from 2023-01-01 UTC, as rows.
 
     Raises:
-        ValueError: the period is shorter than one in-sample + out-of-sample window.
+        CalibrationConfigError (a ``ValueError``): the period is shorter than one in-sample +
+            out-of-sample window.
     """
     end = WFA_START + pd.Timedelta(days=n_days)
     ws = generate_windows(
@@ -299,7 +307,8 @@ def walk_forward_rows(n_days: int, thresholds: FilterThresholds) -> WalkForwardR
         anchored=thresholds.wfa_anchored,
     )
     if not ws:
-        raise ValueError(f"{n_days} days are shorter than one walk-forward window")
+        raise CalibrationConfigError(f"{n_days} days are shorter than one walk-forward window",
+                                     n_days=n_days)
 
     def row(ts: pd.Timestamp) -> int:
         return int((ts - WFA_START) / pd.Timedelta(days=1))
@@ -364,7 +373,7 @@ def pass_mask(stats: dict[str, np.ndarray], name: str, th: FilterThresholds) -> 
         return (stats["pk_mean"] > th.pkfold_min_mean) & ok_std
     if name == "wfa":
         return (stats["wfe"] >= th.wfa_min_wfe) & (stats["wfa_share"] > th.wfa_min_profitable)
-    raise ValueError(f"unknown filter {name!r}; choose from {', '.join(FILTERS)}")
+    raise StatisticsInputError(f"unknown filter {name!r}; choose from {', '.join(FILTERS)}")
 
 
 def _chunk_stream(seed: int, rho: float, chunk: int) -> np.random.Generator:
@@ -604,7 +613,7 @@ class CalibrationResult:
             name: {k: ("off" if v == math.inf else v) for k, v in p.items()}
             for name, p in self.presets.items()
         }
-        return _json_clean({**asdict(self), "presets": presets})
+        return jsonable({**asdict(self), "presets": presets})
 
 
 def calibrate(
@@ -639,23 +648,25 @@ def calibrate(
         ``CalibrationResult`` with presets ``current``, ``seed`` and ``recommended``.
 
     Raises:
-        ValueError: arguments out of range (one-line messages naming the argument).
+        CalibrationConfigError (a ``ValueError``): arguments out of range (one-line messages
+            naming the argument).
     """
     t_start = time.perf_counter()
     if isinstance(n_strategies, bool) or int(n_strategies) != n_strategies or n_strategies < 2:
-        raise ValueError(
+        raise CalibrationConfigError(
             f"trials (N, combinations per sweep) must be an integer >= 2, got {n_strategies}"
         )
     if int(n_days) != n_days or n_days < 32:
-        raise ValueError(f"days (T) must be an integer >= 32, got {n_days}")
+        raise CalibrationConfigError(f"days (T) must be an integer >= 32, got {n_days}")
     if int(n_sims) != n_sims or n_sims < 20:
-        raise ValueError(f"sims must be an integer >= 20, got {n_sims}")
+        raise CalibrationConfigError(f"sims must be an integer >= 20, got {n_sims}")
     for r in rhos:
         if not 0.0 <= r < 1.0:
-            raise ValueError(f"rho must be in [0, 1), got {r}")
+            raise CalibrationConfigError(f"rho must be in [0, 1), got {r}")
     bad = [f for f in filters if f not in FILTERS]
     if bad or not filters:
-        raise ValueError(f"unknown filter(s) {bad}; choose from {', '.join(FILTERS)}")
+        raise CalibrationConfigError(
+            f"unknown filter(s) {bad}; choose from {', '.join(FILTERS)}")
     cur = current if current is not None else FilterThresholds.current()
     sharpes = tuple(sorted({0.0, *(float(s) for s in true_sharpes)}))
     rho_list = tuple(sorted({float(r) for r in rhos}))

@@ -39,10 +39,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from vibe_quant.core.errors import StatisticsInputError
+from vibe_quant.core.jsonpolicy import jsonable
 from vibe_quant.research.overfitting.purged_kfold import purged_train_positions
 from vibe_quant.research.overfitting.selection_cv import (
     _embargo_pct,
-    _json_clean,
     as_return_matrix,
     column_sharpes,
     day_label_spans,
@@ -64,9 +65,9 @@ def n_paths(n_groups: int, n_test_groups: int) -> int:
 def _check_nk(n: int, k: int) -> None:
     for label, v in (("n_groups", n), ("n_test_groups", k)):
         if isinstance(v, bool) or int(v) != v:
-            raise ValueError(f"{label} must be an integer, got {v}")
+            raise StatisticsInputError(f"{label} must be an integer, got {v}")
     if not 1 <= k < n:
-        raise ValueError(f"need 1 <= n_test_groups < n_groups, got N={n}, k={k}")
+        raise StatisticsInputError(f"need 1 <= n_test_groups < n_groups, got N={n}, k={k}")
 
 
 def cpcv_splits(n_groups: int, n_test_groups: int) -> tuple[tuple[int, ...], ...]:
@@ -132,8 +133,9 @@ class CPCVResult:
     """Share of paths with Sharpe < 0."""
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-serialisable dict (±inf/NaN become ``None``)."""
-        return _json_clean(asdict(self))
+        """Plain JSON-serialisable dict (:mod:`vibe_quant.core.jsonpolicy`: NaN → ``None``,
+        ±inf → ``"inf"``/``"-inf"``)."""
+        return jsonable(asdict(self))
 
 
 def combinatorial_purged_cv(
@@ -168,13 +170,14 @@ def combinatorial_purged_cv(
     n_obs, n_cols = m.shape
     _check_nk(n_groups, n_test_groups)
     if n_obs < 2 * n_groups:
-        raise ValueError(f"need T >= 2 * n_groups rows, got T={n_obs}, N={n_groups}")
+        raise StatisticsInputError(f"need T >= 2 * n_groups rows, got T={n_obs}, N={n_groups}")
     if (t0 is None) != (t1 is None):
-        raise ValueError("give both t0 and t1 (label spans) or neither")
+        raise StatisticsInputError("give both t0 and t1 (label spans) or neither")
     if t0 is None:
         t0, t1 = day_label_spans(n_obs, horizon_days)
     if np.asarray(t0).shape[0] != n_obs:
-        raise ValueError(f"t0/t1 need one value per row: {np.asarray(t0).shape[0]} vs {n_obs}")
+        raise StatisticsInputError(
+            f"t0/t1 need one value per row: {np.asarray(t0).shape[0]} vs {n_obs}")
     groups = np.array_split(np.arange(n_obs), int(n_groups))
     bounds = tuple((int(g[0]), int(g[-1]) + 1) for g in groups)
     splits = cpcv_splits(n_groups, n_test_groups)
@@ -187,7 +190,7 @@ def combinatorial_purged_cv(
             t0, t1, test, embargo_pct=_embargo_pct(embargo_pct, embargo_n), embargo_n=embargo_n
         )
         if train.size < 2:
-            raise ValueError(
+            raise StatisticsInputError(
                 f"split {s} (test groups {test_groups}) keeps {train.size} training rows after "
                 "purging/embargo; need >= 2 (fewer test groups, shorter horizon or embargo)"
             )

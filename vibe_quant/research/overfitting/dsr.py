@@ -49,6 +49,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import norm
 
+from vibe_quant.core.errors import StatisticsInputError
 from vibe_quant.core.stats import as_returns
 
 EULER_GAMMA = float(np.euler_gamma)
@@ -98,7 +99,8 @@ def return_moments(returns: ArrayLike) -> ReturnMoments:
     dev = arr - mean
     m2 = float(np.mean(dev**2))
     if not m2 > 0.0:
-        raise ValueError("returns have zero variance: Sharpe ratio, skewness, kurtosis undefined")
+        raise StatisticsInputError(
+            "returns have zero variance: Sharpe ratio, skewness, kurtosis undefined")
     m3 = float(np.mean(dev**3))
     m4 = float(np.mean(dev**4))
     sr = mean / float(arr.std(ddof=1))
@@ -108,16 +110,16 @@ def return_moments(returns: ArrayLike) -> ReturnMoments:
 def _check_common(sr: float, t: int | None, skew: float, kurt: float) -> None:
     for label, value in (("sr", sr), ("skew", skew), ("kurt", kurt)):
         if not math.isfinite(value):
-            raise ValueError(f"{label} must be finite, got {value}")
+            raise StatisticsInputError(f"{label} must be finite, got {value}")
     if t is not None and (int(t) != t or t < 2):
-        raise ValueError(f"t (number of return periods) must be an integer >= 2, got {t}")
+        raise StatisticsInputError(f"t (number of return periods) must be an integer >= 2, got {t}")
     if kurt < 1.0:
-        raise ValueError(
+        raise StatisticsInputError(
             f"kurt={kurt} < 1 is impossible for non-excess kurtosis (normal = 3); "
             "did you pass excess kurtosis?"
         )
     if kurt < 1.0 + skew * skew - _PEARSON_TOL * max(1.0, kurt):
-        raise ValueError(
+        raise StatisticsInputError(
             f"kurt={kurt}, skew={skew} violate Pearson's inequality kurt >= 1 + skew**2; "
             "kurt must be non-excess kurtosis of the same returns"
         )
@@ -127,7 +129,7 @@ def _sr_variance_factor(sr: float, skew: float, kurt: float) -> float:
     """``1 − γ3·SR + (γ4 − 1)/4·SR²`` = (T − 1)·Var[SR̂] under non-normal iid returns."""
     factor = 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr
     if not factor > 0.0:
-        raise ValueError(
+        raise StatisticsInputError(
             f"1 - skew*sr + (kurt-1)/4*sr**2 = {factor} <= 0 for sr={sr}, skew={skew}, "
             f"kurt={kurt}: Sharpe ratio standard error undefined (is sr per-period?)"
         )
@@ -176,7 +178,7 @@ def probabilistic_sharpe_ratio(
     """
     _check_common(sr, t, skew, kurt)
     if not math.isfinite(sr_benchmark):
-        raise ValueError(f"sr_benchmark must be finite, got {sr_benchmark}")
+        raise StatisticsInputError(f"sr_benchmark must be finite, got {sr_benchmark}")
     z = (sr - sr_benchmark) * math.sqrt(t - 1) / math.sqrt(_sr_variance_factor(sr, skew, kurt))
     return float(norm.cdf(z))
 
@@ -197,7 +199,7 @@ def expected_max_sharpe_factor(n_trials: int) -> float:
         ValueError: ``n_trials`` not an integer ≥ 1.
     """
     if isinstance(n_trials, bool) or int(n_trials) != n_trials or n_trials < 1:
-        raise ValueError(f"n_trials must be an integer >= 1, got {n_trials}")
+        raise StatisticsInputError(f"n_trials must be an integer >= 1, got {n_trials}")
     n = int(n_trials)
     if n == 1:
         return 0.0
@@ -228,9 +230,9 @@ def expected_max_sharpe(n_trials: int, sr_variance: float, mean_sr: float = 0.0)
             non-finite.
     """
     if not (math.isfinite(sr_variance) and sr_variance >= 0.0):
-        raise ValueError(f"sr_variance must be finite and >= 0, got {sr_variance}")
+        raise StatisticsInputError(f"sr_variance must be finite and >= 0, got {sr_variance}")
     if not math.isfinite(mean_sr):
-        raise ValueError(f"mean_sr must be finite, got {mean_sr}")
+        raise StatisticsInputError(f"mean_sr must be finite, got {mean_sr}")
     return mean_sr + math.sqrt(sr_variance) * expected_max_sharpe_factor(n_trials)
 
 
@@ -303,9 +305,9 @@ def min_track_record_length(
     """
     _check_common(sr, None, skew, kurt)
     if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+        raise StatisticsInputError(f"confidence must be in (0, 1), got {confidence}")
     if not math.isfinite(sr_benchmark):
-        raise ValueError(f"sr_benchmark must be finite, got {sr_benchmark}")
+        raise StatisticsInputError(f"sr_benchmark must be finite, got {sr_benchmark}")
     factor = _sr_variance_factor(sr, skew, kurt)
     if sr <= sr_benchmark:
         return math.inf
@@ -351,7 +353,7 @@ def deflated_sharpe_test(
         ValueError: see ``return_moments``, ``deflated_sharpe_ratio``; threshold not in (0, 1).
     """
     if not 0.0 < threshold < 1.0:
-        raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+        raise StatisticsInputError(f"threshold must be in (0, 1), got {threshold}")
     m = return_moments(returns)
     sr0 = expected_max_sharpe(n_trials, sr_variance, mean_sr)
     value = probabilistic_sharpe_ratio(m.sr, m.t, m.skew, m.kurt, sr_benchmark=sr0)

@@ -44,6 +44,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from vibe_quant.core.errors import StatisticsInputError
+
 PBO_THRESHOLD = 0.5
 """Flag the sweep as overfit when PBO exceeds this."""
 
@@ -128,17 +130,18 @@ def probability_of_backtest_overfitting(
     """
     m = np.asarray(returns, dtype=float)
     if m.ndim != 2:
-        raise ValueError(f"returns must be a 2-d T x N matrix, got shape {m.shape}")
+        raise StatisticsInputError(f"returns must be a 2-d T x N matrix, got shape {m.shape}")
     t, n = m.shape
     if n < 2:
-        raise ValueError(f"PBO needs at least 2 configurations (columns), got {n}")
+        raise StatisticsInputError(f"PBO needs at least 2 configurations (columns), got {n}")
     if isinstance(n_blocks, bool) or int(n_blocks) != n_blocks or n_blocks < 2 or n_blocks % 2:
-        raise ValueError(f"n_blocks must be an even integer >= 2, got {n_blocks}")
+        raise StatisticsInputError(f"n_blocks must be an even integer >= 2, got {n_blocks}")
     n_blocks = int(n_blocks)
     if t // n_blocks < 2:
-        raise ValueError(f"need T >= 2 * n_blocks rows, got T={t}, n_blocks={n_blocks}")
+        raise StatisticsInputError(f"need T >= 2 * n_blocks rows, got T={t}, n_blocks={n_blocks}")
     if not np.all(np.isfinite(m)):
-        raise ValueError("returns contain NaN or inf; fill periods without a position with 0.0")
+        raise StatisticsInputError(
+            "returns contain NaN or inf; fill periods without a position with 0.0")
     b = t // n_blocks
     dropped = t - b * n_blocks
     m = m[dropped:]

@@ -38,6 +38,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from vibe_quant.core.errors import StatisticsInputError
+
 MIN_MEAN_SHARPE = 0.5
 """Default pass rule: mean annualised OOS Sharpe across folds must exceed this …"""
 MAX_STD_SHARPE = 1.0
@@ -53,16 +55,16 @@ def _as_times(values: ArrayLike, name: str) -> np.ndarray:
         try:
             idx = pd.DatetimeIndex(arr)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"{name}: cannot interpret values as times") from exc
+            raise StatisticsInputError(f"{name}: cannot interpret values as times") from exc
         if idx.tz is not None:
             idx = idx.tz_convert("UTC").tz_localize(None)
         arr = idx.to_numpy()
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-d, got shape {arr.shape}")
+        raise StatisticsInputError(f"{name} must be 1-d, got shape {arr.shape}")
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf")
+        raise StatisticsInputError(f"{name} contains NaN or inf")
     if arr.dtype.kind == "M" and np.any(np.isnat(arr)):
-        raise ValueError(f"{name} contains NaT")
+        raise StatisticsInputError(f"{name} contains NaT")
     return arr
 
 
@@ -90,12 +92,12 @@ def embargo_size(n_obs: int, embargo_pct: float = 0.0, embargo_n: int | None = N
     """
     if embargo_n is not None:
         if embargo_pct:
-            raise ValueError("give either embargo_pct or embargo_n, not both")
+            raise StatisticsInputError("give either embargo_pct or embargo_n, not both")
         if isinstance(embargo_n, bool) or int(embargo_n) != embargo_n or embargo_n < 0:
-            raise ValueError(f"embargo_n must be an integer >= 0, got {embargo_n}")
+            raise StatisticsInputError(f"embargo_n must be an integer >= 0, got {embargo_n}")
         return int(embargo_n)
     if not 0.0 <= embargo_pct < 1.0:
-        raise ValueError(f"embargo_pct must be in [0, 1), got {embargo_pct}")
+        raise StatisticsInputError(f"embargo_pct must be in [0, 1), got {embargo_pct}")
     return math.floor(n_obs * embargo_pct + 1e-9)
 
 
@@ -130,13 +132,13 @@ def purged_kfold_splits(
     a1 = _as_times(t1, "t1")
     n = a0.size
     if a1.size != n:
-        raise ValueError(f"t0 and t1 lengths differ: {n} vs {a1.size}")
+        raise StatisticsInputError(f"t0 and t1 lengths differ: {n} vs {a1.size}")
     if isinstance(n_splits, bool) or int(n_splits) != n_splits or not 2 <= n_splits <= n:
-        raise ValueError(f"n_splits must be an integer in [2, n={n}], got {n_splits}")
+        raise StatisticsInputError(f"n_splits must be an integer in [2, n={n}], got {n_splits}")
     if np.any(a0[1:] < a0[:-1]):
-        raise ValueError("t0 must be sorted in non-decreasing order")
+        raise StatisticsInputError("t0 must be sorted in non-decreasing order")
     if np.any(a1 < a0):
-        raise ValueError("every t1 must be >= its t0")
+        raise StatisticsInputError("every t1 must be >= its t0")
     h = embargo_size(n, embargo_pct, embargo_n)
 
     positions = np.arange(n)
@@ -220,17 +222,17 @@ def purged_train_positions(
     a1 = _as_times(t1, "t1")
     n = a0.size
     if a1.size != n:
-        raise ValueError(f"t0 and t1 lengths differ: {n} vs {a1.size}")
+        raise StatisticsInputError(f"t0 and t1 lengths differ: {n} vs {a1.size}")
     if np.any(a0[1:] < a0[:-1]):
-        raise ValueError("t0 must be sorted in non-decreasing order")
+        raise StatisticsInputError("t0 must be sorted in non-decreasing order")
     if np.any(a1 < a0):
-        raise ValueError("every t1 must be >= its t0")
+        raise StatisticsInputError("every t1 must be >= its t0")
     pos = np.asarray(test)
     if pos.ndim != 1 or pos.size == 0 or pos.dtype.kind not in "iu":
-        raise ValueError("test must be a non-empty 1-d array of integer positions")
+        raise StatisticsInputError("test must be a non-empty 1-d array of integer positions")
     pos = np.sort(pos.astype(np.int64))
     if pos[0] < 0 or pos[-1] >= n or np.any(np.diff(pos) == 0):
-        raise ValueError(f"test positions must be distinct and in [0, {n - 1}]")
+        raise StatisticsInputError(f"test positions must be distinct and in [0, {n - 1}]")
     h = embargo_size(n, embargo_pct, embargo_n)
     return _purge_and_embargo(a0, a1, _merge_positions(pos), h)
 
@@ -287,9 +289,10 @@ def summarise_fold_sharpes(
     """
     arr = np.asarray(fold_sharpes, dtype=float)
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"fold_sharpes must be a non-empty 1-d array, got shape {arr.shape}")
+        raise StatisticsInputError(
+            f"fold_sharpes must be a non-empty 1-d array, got shape {arr.shape}")
     if np.any(np.isnan(arr)):
-        raise ValueError("fold_sharpes contains NaN")
+        raise StatisticsInputError("fold_sharpes contains NaN")
     with np.errstate(invalid="ignore"):
         mean = float(arr.mean())
         std = float(arr.std(ddof=1)) if arr.size > 1 else math.nan

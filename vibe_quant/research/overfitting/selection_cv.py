@@ -46,6 +46,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from vibe_quant.core.errors import StatisticsInputError
+from vibe_quant.core.jsonpolicy import jsonable
 from vibe_quant.core.stats import DAYS_PER_YEAR
 from vibe_quant.research.overfitting.purged_kfold import (
     MAX_STD_SHARPE,
@@ -75,13 +77,14 @@ def as_return_matrix(returns: ArrayLike, *, min_rows: int = 2, min_cols: int = 1
     """
     m = np.asarray(returns, dtype=float)
     if m.ndim != 2:
-        raise ValueError(f"returns must be a 2-d T x N matrix, got shape {m.shape}")
+        raise StatisticsInputError(f"returns must be a 2-d T x N matrix, got shape {m.shape}")
     if m.shape[0] < min_rows or m.shape[1] < min_cols:
-        raise ValueError(
+        raise StatisticsInputError(
             f"returns need at least {min_rows} rows and {min_cols} columns, got {m.shape}"
         )
     if not np.all(np.isfinite(m)):
-        raise ValueError("returns contain NaN or inf; fill days without a position with 0.0")
+        raise StatisticsInputError(
+            "returns contain NaN or inf; fill days without a position with 0.0")
     return m
 
 
@@ -93,7 +96,7 @@ def column_sharpes(returns: np.ndarray, rows: np.ndarray | slice | None = None) 
     """
     sub = returns if rows is None else returns[rows]
     if sub.shape[0] < 2:
-        raise ValueError(f"a Sharpe ratio needs at least 2 returns, got {sub.shape[0]}")
+        raise StatisticsInputError(f"a Sharpe ratio needs at least 2 returns, got {sub.shape[0]}")
     mean = sub.mean(axis=0)
     std = sub.std(axis=0, ddof=1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -118,7 +121,7 @@ def lo_sharpe_standard_error(sharpe_annual: float, n_periods: float) -> float:
     Returns NaN for a non-finite Sharpe; raises ValueError for ``n_periods <= 0``.
     """
     if not n_periods > 0:
-        raise ValueError(f"n_periods must be > 0, got {n_periods}")
+        raise StatisticsInputError(f"n_periods must be > 0, got {n_periods}")
     if not math.isfinite(sharpe_annual):
         return math.nan
     sr_d = sharpe_annual / _SQRT_YEAR
@@ -132,7 +135,7 @@ def day_label_spans(n_days: int, horizon_days: int = 0) -> tuple[np.ndarray, np.
     holding period, in whole days). Raises ValueError for a negative horizon.
     """
     if isinstance(horizon_days, bool) or int(horizon_days) != horizon_days or horizon_days < 0:
-        raise ValueError(f"horizon_days must be an integer >= 0, got {horizon_days}")
+        raise StatisticsInputError(f"horizon_days must be an integer >= 0, got {horizon_days}")
     t0 = np.arange(n_days, dtype=np.int64)
     return t0, t0 + int(horizon_days)
 
@@ -195,20 +198,9 @@ class SelectionCVResult:
     """Share of folds whose training data selected the candidate itself."""
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-serialisable dict (±inf/NaN become ``None``)."""
-        return _json_clean(asdict(self))
-
-
-def _json_clean(x: Any) -> Any:
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, (np.floating, np.integer, np.bool_)):
-        return _json_clean(x.item())
-    if isinstance(x, dict):
-        return {k: _json_clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_json_clean(v) for v in x]
-    return x
+        """Plain JSON-serialisable dict (:mod:`vibe_quant.core.jsonpolicy`: NaN → ``None``,
+        ±inf → ``"inf"``/``"-inf"``)."""
+        return jsonable(asdict(self))
 
 
 def selection_cv(
@@ -254,21 +246,23 @@ def selection_cv(
     m = as_return_matrix(returns)
     n_obs, n_cols = m.shape
     if candidate is not None and not 0 <= int(candidate) < n_cols:
-        raise ValueError(f"candidate must be a column index in [0, {n_cols - 1}], got {candidate}")
+        raise StatisticsInputError(
+            f"candidate must be a column index in [0, {n_cols - 1}], got {candidate}")
     if folds is None:
         if (t0 is None) != (t1 is None):
-            raise ValueError("give both t0 and t1 (label spans) or neither")
+            raise StatisticsInputError("give both t0 and t1 (label spans) or neither")
         if t0 is None:
             t0, t1 = day_label_spans(n_obs, horizon_days)
         if np.asarray(t0).shape[0] != n_obs:
-            raise ValueError(f"t0/t1 need one value per row: {np.asarray(t0).shape[0]} vs {n_obs}")
+            raise StatisticsInputError(
+                f"t0/t1 need one value per row: {np.asarray(t0).shape[0]} vs {n_obs}")
         folds = purged_kfold_splits(
             t0, t1, n_splits, embargo_pct=_embargo_pct(embargo_pct, embargo_n), embargo_n=embargo_n
         )
     out: list[SelectionFold] = []
     for f in folds:
         if f.test.size < 2 or f.train.size < 2:
-            raise ValueError(
+            raise StatisticsInputError(
                 f"fold {f.fold} has {f.test.size} test and {f.train.size} training rows; "
                 "need >= 2 each (fewer folds, a shorter horizon or embargo)"
             )

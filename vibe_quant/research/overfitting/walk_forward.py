@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vibe_quant.core.errors import StatisticsInputError
 from vibe_quant.core.stats import DAYS_PER_YEAR, sharpe_ratio
 
 MIN_WFE = 0.5
@@ -62,7 +63,7 @@ def to_utc(value: str | datetime | pd.Timestamp | np.datetime64) -> pd.Timestamp
     """A UTC ``Timestamp``; naive input is interpreted as UTC, aware input converted."""
     ts = pd.Timestamp(value)
     if ts is pd.NaT:
-        raise ValueError("time is NaT")
+        raise StatisticsInputError("time is NaT")
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
@@ -128,10 +129,10 @@ def generate_windows(
     """
     s, e = to_utc(start), to_utc(end)
     if s >= e:
-        raise ValueError(f"start {s} must be before end {e}")
+        raise StatisticsInputError(f"start {s} must be before end {e}")
     for label, off in (("in_sample", in_sample), ("out_of_sample", out_of_sample), ("step", step)):
         if not s + off > s:
-            raise ValueError(f"{label} offset {off!r} must be positive")
+            raise StatisticsInputError(f"{label} offset {off!r} must be positive")
     windows: list[WalkForwardWindow] = []
     k = 0
     while True:
@@ -156,7 +157,7 @@ def generate_windows(
 def annualised_return_simple(total_return: float, days: float) -> float:
     """Simple annualisation ``total_return · 365 / days`` (P&L or fractional return)."""
     if not days > 0:
-        raise ValueError(f"days must be > 0, got {days}")
+        raise StatisticsInputError(f"days must be > 0, got {days}")
     return total_return * DAYS_PER_YEAR / days
 
 
@@ -180,7 +181,7 @@ def walk_forward_efficiency(
         ValueError: non-finite returns or non-positive days.
     """
     if not (math.isfinite(is_return) and math.isfinite(oos_return)):
-        raise ValueError("is_return and oos_return must be finite")
+        raise StatisticsInputError("is_return and oos_return must be finite")
     annualised_return_simple(is_return, is_days)  # validates the day counts
     annualised_return_simple(oos_return, oos_days)
     if not is_return > 0:
@@ -234,14 +235,14 @@ def _as_utc_series(curve: pd.Series, name: str) -> pd.Series:
     if not isinstance(curve, pd.Series) or not isinstance(curve.index, pd.DatetimeIndex):
         raise TypeError(f"{name} must be a pandas Series indexed by timestamps")
     if len(curve) < 1:
-        raise ValueError(f"{name} is empty")
+        raise StatisticsInputError(f"{name} is empty")
     idx = curve.index
     idx = idx.tz_localize("UTC") if idx.tz is None else idx.tz_convert("UTC")
     out = pd.Series(curve.to_numpy(dtype=float), index=idx)
     if not out.index.is_monotonic_increasing or out.index.has_duplicates:
-        raise ValueError(f"{name} index must be strictly increasing")
+        raise StatisticsInputError(f"{name} index must be strictly increasing")
     if not np.all(np.isfinite(out.to_numpy())) or np.any(out.to_numpy() <= 0):
-        raise ValueError(f"{name} must contain finite, positive equity values")
+        raise StatisticsInputError(f"{name} must contain finite, positive equity values")
     return out
 
 
@@ -273,13 +274,13 @@ def stitch_equity_curves(curves: Sequence[pd.Series], initial: float = 1.0) -> p
         TypeError: a curve that is not a Series with a DatetimeIndex.
     """
     if not curves:
-        raise ValueError("no equity curves to stitch")
+        raise StatisticsInputError("no equity curves to stitch")
     if not (math.isfinite(initial) and initial > 0):
-        raise ValueError(f"initial must be finite and > 0, got {initial}")
+        raise StatisticsInputError(f"initial must be finite and > 0, got {initial}")
     series = [_as_utc_series(c, f"curves[{i}]") for i, c in enumerate(curves)]
     starts = [c.index[0] for c in series]
     if any(b <= a for a, b in itertools.pairwise(starts)):
-        raise ValueError("curves must be ordered by (strictly increasing) start time")
+        raise StatisticsInputError("curves must be ordered by (strictly increasing) start time")
     pieces = []
     for k, c in enumerate(series):
         rets = c.pct_change().iloc[1:]
@@ -330,7 +331,7 @@ def summarise_walk_forward(
             stitched curve spanning fewer than 3 UTC days (no daily Sharpe possible).
     """
     if not results:
-        raise ValueError("no walk-forward windows to summarise")
+        raise StatisticsInputError("no walk-forward windows to summarise")
     per_window = tuple(
         walk_forward_efficiency(r.is_return, r.window.is_days, r.oos_return, r.window.oos_days)
         for r in results
@@ -344,7 +345,7 @@ def summarise_walk_forward(
     profitable = sum(1 for r in results if r.oos_return > 0) / len(results)
     has_curve = [r.oos_equity is not None for r in results]
     if any(has_curve) and not all(has_curve):
-        raise ValueError("oos_equity must be given for every window or for none")
+        raise StatisticsInputError("oos_equity must be given for every window or for none")
     stitched = sharpe = None
     if all(has_curve):
         stitched = stitch_equity_curves([r.oos_equity for r in results])  # type: ignore[misc]

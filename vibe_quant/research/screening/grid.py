@@ -9,13 +9,17 @@ varying fastest); with ``max_combos`` smaller than the grid, an evenly strided s
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 import numpy as np
 
+from vibe_quant.core.errors import ConfigError
+
 SAMPLES = ("grid", "random")
+
+
+class SweepConfigError(ConfigError, ValueError):
+    """A sweep setting or ranking input is invalid (also a ``ValueError``, its old base)."""
 
 
 def select_combos(
@@ -25,13 +29,14 @@ def select_combos(
     """Pick the combinations to run from the full ``grid`` (see module doc).
 
     Raises:
-        ValueError: unknown ``sample`` or ``max_combos < 1``.
+        SweepConfigError: unknown ``sample`` or ``max_combos < 1``.
     """
     if sample not in SAMPLES:
-        raise ValueError(f"sample must be one of {SAMPLES}, not {sample!r}")
+        raise SweepConfigError(f"sample must be one of {SAMPLES}, not {sample!r}",
+                               sample=sample)
     n = len(grid)
     if max_combos is not None and max_combos < 1:
-        raise ValueError("max_combos must be at least 1")
+        raise SweepConfigError("max_combos must be at least 1", max_combos=max_combos)
     k = n if max_combos is None else min(max_combos, n)
     if k == n:
         return list(grid)
@@ -40,16 +45,3 @@ def select_combos(
     else:
         idx = sorted(np.random.default_rng(seed).choice(n, size=k, replace=False).tolist())
     return [grid[i] for i in idx]
-
-
-def params_key(params: dict[str, Any]) -> str:
-    """Canonical JSON of one combination (sorted keys), used as its identity."""
-    return json.dumps(params, sort_keys=True, separators=(",", ":"))
-
-
-def sweep_identity(yaml_text: str, **settings: Any) -> str:
-    """sha256 of the strategy text and every setting that changes results; a re-run of the same
-    command finds its unfinished sweep by this key and resumes it."""
-    h = hashlib.sha256(yaml_text.encode())
-    h.update(json.dumps(settings, sort_keys=True, default=str).encode())
-    return h.hexdigest()

@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from vibe_quant.research.screening.grid import SweepConfigError
+
 MIN_TRADES = 50
 MAX_DRAWDOWN_LIMIT = 0.30
 MIN_PROFIT_FACTOR = 1.0
@@ -46,15 +48,16 @@ RANK_COLUMNS = ("trades", "max_drawdown", "profit_factor", "sharpe")
 def _vec(values: ArrayLike, name: str, n: int | None = None) -> np.ndarray:
     arr = np.asarray(values, dtype=float)
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-d, got shape {arr.shape}")
+        raise SweepConfigError(f"{name} must be 1-d, got shape {arr.shape}")
     if n is not None and arr.size != n:
-        raise ValueError(f"{name} has {arr.size} rows, expected {n}")
+        raise SweepConfigError(f"{name} has {arr.size} rows, expected {n}")
     return arr
 
 
 def _check_drawdown(mdd: np.ndarray) -> None:
     if np.any(mdd < 0):  # NaN compares False, +inf allowed here (fails the limit anyway)
-        raise ValueError("max_drawdown must be a positive fraction (0.25 = 25 %), got negatives")
+        raise SweepConfigError(
+            "max_drawdown must be a positive fraction (0.25 = 25 %), got negatives")
 
 
 def hard_filter_mask(
@@ -72,7 +75,7 @@ def hard_filter_mask(
     profit_factor >= min_profit_factor``; NaN fails.
 
     Raises:
-        ValueError: inputs not 1-d or of different lengths; negative drawdowns.
+        SweepConfigError (a ValueError): inputs not 1-d or of different lengths; negative drawdowns.
     """
     trades = _vec(n_trades, "n_trades")
     n = trades.size
@@ -99,7 +102,7 @@ def pareto_front(
         Boolean array ``(n,)``. O(n²) comparisons, O(n) memory.
 
     Raises:
-        ValueError: shape mismatch; negative drawdowns.
+        SweepConfigError (a ValueError): shape mismatch; negative drawdowns.
     """
     sr = _vec(sharpe, "sharpe")
     n = sr.size
@@ -111,7 +114,7 @@ def pareto_front(
     if eligible is not None:
         elig = np.asarray(eligible, dtype=bool)
         if elig.shape != (n,):
-            raise ValueError(f"eligible must have shape ({n},), got {elig.shape}")
+            raise SweepConfigError(f"eligible must have shape ({n},), got {elig.shape}")
         ok &= elig
     pts = objectives[ok]
     on_front = np.ones(len(pts), dtype=bool)
@@ -140,11 +143,12 @@ def rank_sweep(
     filters (the others get ``is_pareto=False``).
 
     Raises:
-        ValueError: missing columns; see ``hard_filter_mask`` / ``pareto_front``.
+        SweepConfigError (a ValueError): missing columns; see ``hard_filter_mask`` /
+            ``pareto_front``.
     """
     missing = [c for c in RANK_COLUMNS if c not in df.columns]
     if missing:
-        raise ValueError(f"missing columns: {missing}")
+        raise SweepConfigError(f"missing columns: {missing}")
     passes = hard_filter_mask(
         df["trades"].to_numpy(dtype=float),
         df["max_drawdown"].to_numpy(dtype=float),

@@ -1,17 +1,25 @@
-"""Screening sweep: many parameter combinations of one strategy, in a process pool.
+"""Screening sweep: many parameter combinations of one strategy, in a pool of workers.
 
 ``run_sweep`` creates (or finds and resumes) a sweep in the state database, runs every
-combination not yet recorded in ``sweep_results`` in a spawn-started ``ProcessPoolExecutor``
-(``workers`` processes, default the CPU count), and writes each result in its own transaction as
-it arrives. Resuming after Ctrl-C or SIGKILL therefore continues where it stopped, without
-duplicates (a unique key on ``(sweep_id, combo_idx)``) or holes (every index of the stored combo
-list is either recorded or still to run).
+combination not yet recorded in ``sweep_results`` on an executor, and writes each result in its
+own transaction as it arrives. Resuming after Ctrl-C or SIGKILL therefore continues where it
+stopped, without duplicates (a unique key on ``(sweep_id, combo_idx)``) or holes (every index of
+the stored combo list is either recorded or still to run). A sweep is found again by the
+:attr:`~vibe_quant.core.config.FrozenConfig.identity` of its :class:`SweepSpec` (the
+``sweeps.identity`` column), so re-running the same command resumes it.
 
-At most ``workers`` combinations are in flight, one per worker, so when a worker process dies
+Executors: by default a spawn-started ``ProcessPoolExecutor`` of ``workers`` processes (default
+the CPU count) whose workers end with their parent (:func:`~.worker.die_with_parent`). At most
+``workers`` combinations are in flight, one per worker, so when a worker process dies
 (``BrokenProcessPool``) the combinations it may have been running are known: the pool is
 rebuilt and each is retried once; a combination that kills its worker twice is recorded as
-failed ("worker died"). A combination that raises is recorded as failed with its error and the
-sweep goes on.
+failed ("worker died"). Any other ``concurrent.futures.Executor``-like object may be passed as
+``executor`` (its ``submit`` returns ``concurrent.futures.Future`` objects; a
+``ThreadPoolExecutor`` works): each task carries the worker setup
+(:func:`~.worker.run_task`), the caller keeps ownership (it is never shut down here) and, as it
+cannot be rebuilt, a broken injected executor stops the sweep with
+:class:`SweepExecutorError` (the results stored so far stay; a re-run resumes). A combination
+that raises is recorded as failed with its error and the sweep goes on.
 
 A worker that cannot start (strategy does not build, market data does not load) is not a worker
 death: it answers every task with ``startup_failed`` and the sweep stops at once with
@@ -20,8 +28,8 @@ worker starts, the parent checks that the catalog holds bars for the window
 (:func:`vibe_quant.data.coverage.require_bars`), so missing data is refused with the
 ``data ingest`` command to run and no sweep row is created.
 
-After the last combination the rows are ranked (:mod:`vibe_quant.research.screening.ranking`): hard
-filters and the Pareto front over (Sharpe, 1 − max drawdown, profit factor).
+After the last combination the rows are ranked (:mod:`vibe_quant.research.screening.ranking`):
+hard filters and the Pareto front over (Sharpe, 1 − max drawdown, profit factor).
 """
 
 from __future__ import annotations
@@ -30,27 +38,52 @@ import multiprocessing as mp
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    BrokenExecutor,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    wait,
+)
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tqdm import tqdm
-
-from vibe_quant.research.screening.grid import select_combos, sweep_identity
-from vibe_quant.research.screening.worker import STARTUP_FAILED, WorkerSetup, init_worker, run_combo
+from vibe_quant.core.config import FrozenConfig
+from vibe_quant.core.errors import StrategyRunError
+from vibe_quant.core.progress import ProgressCallback, emit
+from vibe_quant.research.screening.grid import SweepConfigError, select_combos
+from vibe_quant.research.screening.worker import STARTUP_FAILED, WorkerSetup, init_worker, run_task
 from vibe_quant.store.state import StateStore
 
 MAX_WORKER_DEATHS = 2
 
 
-class SweepStartupError(RuntimeError):
-    """The sweep's worker processes could not start; the message carries their real error."""
+class SweepStartupError(StrategyRunError, RuntimeError):
+    """The sweep's workers could not start; the message carries their real error."""
 
 
-@dataclass
-class SweepSpec:
-    """What to sweep. Times are UTC epoch ns (bars with ``start_ns < close ≤ end_ns``)."""
+class SweepExecutorError(StrategyRunError, RuntimeError):
+    """An executor passed to :func:`run_sweep` broke (it cannot be rebuilt); the results stored
+    before it broke are kept and a re-run resumes the sweep."""
+
+
+class SweepSpec(FrozenConfig):
+    """What to sweep (frozen; its ``identity`` finds the sweep again to resume it).
+
+    Attributes:
+        yaml_text: the strategy YAML ("" with ``strategy_ref``).
+        symbol: e.g. ``"BTCUSDT"``.
+        start_ns, end_ns: the window, UTC epoch ns (bars with ``start_ns < close ≤ end_ns``).
+        interval: bar interval, e.g. ``"5m"``.
+        mode: backtest fidelity (``"screening"`` …).
+        sample, max_combos, seed: which grid points run (:func:`.grid.select_combos`).
+        leverage: account leverage; ``None`` = the strategy's ``sizing.leverage`` (1 for a
+            ``strategy_ref``).
+        starting_balance: USDT.
+        strategy_ref: ``"module:attr"`` of a hand-written strategy (tests, benchmarks).
+        grid: explicit combinations (required with ``strategy_ref``; default the YAML's grid).
+    """
 
     yaml_text: str
     symbol: str
@@ -63,12 +96,22 @@ class SweepSpec:
     seed: int = 0
     leverage: float | None = None
     starting_balance: float = 10_000.0
-    strategy_ref: str | None = None  # "module:attr" hand-written strategy (tests, benchmarks)
-    grid: list[dict[str, Any]] | None = None  # explicit combos (with strategy_ref)
+    strategy_ref: str | None = None
+    grid: list[dict[str, Any]] | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class SweepReport:
+    """What one :func:`run_sweep` call did.
+
+    Attributes:
+        sweep_id: the stored sweep. combos: its combinations in all.
+        completed, failed: stored results by status (this call and earlier ones).
+        resumed: the sweep existed before this call. ran_now: results stored by this call.
+        seconds: wall time of this call. combos_per_s: ``ran_now / seconds``.
+        pareto: the Pareto rows (:func:`rank_stored_sweep`). best: the first of them or None.
+    """
+
     sweep_id: int
     combos: int
     completed: int
@@ -81,6 +124,7 @@ class SweepReport:
     best: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain dict of every field."""
         return asdict(self)
 
 
@@ -93,7 +137,8 @@ def _spec_combos(spec: SweepSpec) -> tuple[list[dict[str, Any]], str, float]:
     """
     if spec.strategy_ref:
         if spec.grid is None:
-            raise ValueError("a strategy_ref sweep needs an explicit grid")
+            raise SweepConfigError("a strategy_ref sweep needs an explicit grid",
+                                   strategy_ref=spec.strategy_ref)
         name, lev, grid = spec.strategy_ref, spec.leverage or 1.0, spec.grid
     else:
         from vibe_quant.dsl import load_strategy, sweep_grid
@@ -113,16 +158,30 @@ def run_sweep(
     *,
     data_dir: str,
     workers: int | None = None,
-    progress: bool = True,
+    progress: ProgressCallback | None = None,
     resume_id: int | None = None,
     fresh: bool = False,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    executor: Executor | None = None,
 ) -> SweepReport:
     """Create or resume a sweep and run what is missing. See the module docstring.
+
+    Args:
+        data_dir: the data directory holding the catalog.
+        workers: combinations in flight (default the CPU count): the size of the default
+            process pool, or the bound on tasks submitted at once to ``executor``.
+        progress: called with ``ProgressEvent("sweep", done, total, "combo <i>")`` after each
+            stored result (``done`` counts results stored by earlier runs too).
+        resume_id: continue this sweep id; ``fresh``: never resume (a new sweep row).
+        on_result: called with each result dict right after it is stored.
+        executor: any ``concurrent.futures.Executor``-like object (``submit`` returning
+            ``concurrent.futures.Future``); default a spawn process pool, see above.
 
     Raises:
         MissingDataError: the catalog holds no bars for the window (nothing is created).
         SweepStartupError: the workers could not start (nothing is recorded).
+        SweepExecutorError: the injected ``executor`` broke.
+        SweepConfigError: a ``strategy_ref`` without ``grid``, an unknown ``sample``.
         StrategyError: the strategy YAML is invalid.
     """
     from vibe_quant.core.paths import DataDir
@@ -133,20 +192,15 @@ def run_sweep(
     combos, name, leverage = _spec_combos(spec)
     require_bars(DataDir.resolve(str(data_dir)), spec.symbol, spec.interval, spec.start_ns,
                  spec.end_ns)
-    identity = sweep_identity(spec.yaml_text, symbol=spec.symbol, start=spec.start_ns,
-                              end=spec.end_ns, interval=spec.interval, mode=spec.mode,
-                              sample=spec.sample, max_combos=spec.max_combos, seed=spec.seed,
-                              leverage=leverage, balance=spec.starting_balance,
-                              ref=spec.strategy_ref, combos=combos)
     existing = store.sweep(resume_id) if resume_id else (
-        None if fresh else store.find_sweep(identity))
+        None if fresh else store.find_sweep(spec.identity))
     resumed = existing is not None
     if existing is None:
         sweep_id = store.create_sweep(
-            identity=identity, strategy_name=name, yaml_text=spec.yaml_text, symbol=spec.symbol,
-            interval=spec.interval, start_ns=spec.start_ns, end_ns=spec.end_ns, mode=spec.mode,
-            sample=spec.sample, seed=spec.seed, leverage=leverage,
-            starting_balance=spec.starting_balance, combos=combos,
+            identity=spec.identity, strategy_name=name, yaml_text=spec.yaml_text,
+            symbol=spec.symbol, interval=spec.interval, start_ns=spec.start_ns,
+            end_ns=spec.end_ns, mode=spec.mode, sample=spec.sample, seed=spec.seed,
+            leverage=leverage, starting_balance=spec.starting_balance, combos=combos,
             strategy_ref=spec.strategy_ref)
     else:
         sweep_id = existing["id"]
@@ -160,13 +214,16 @@ def run_sweep(
                         mode=spec.mode, leverage=leverage,
                         starting_balance=spec.starting_balance, seed=spec.seed,
                         strategy_ref=spec.strategy_ref)
-    bar = tqdm(total=len(combos), initial=len(done), desc=f"sweep {sweep_id}", unit="combo",
-               disable=not progress, smoothing=0.1)
-    ran = 0
-    try:
-        ran = _execute(store, sweep_id, setup, todo, workers, bar, on_result)
-    finally:
-        bar.close()
+    emit(progress, "sweep", len(done), len(combos))
+
+    def stored(res: dict[str, Any], from_worker: bool) -> None:
+        store.record_sweep_result(sweep_id, res)
+        done.add(res["combo_idx"])
+        emit(progress, "sweep", len(done), len(combos), f"combo {res['combo_idx']}")
+        if on_result and from_worker:
+            on_result(res)
+
+    ran = _execute(sweep_id, setup, todo, workers, stored, executor)
     rows = store.sweep_results(sweep_id)
     completed = sum(1 for r in rows if r["status"] == "completed")
     failed = sum(1 for r in rows if r["status"] == "failed")
@@ -219,46 +276,56 @@ def rank_stored_sweep(store: StateStore, sweep_id: int, **thresholds: Any
     return pareto, (pareto[0] if pareto else None)
 
 
-def _execute(store: StateStore, sweep_id: int, setup: WorkerSetup,
-             todo: list[tuple[int, dict[str, Any]]], workers: int, bar: tqdm,
-             on_result: Callable[[dict[str, Any]], None] | None) -> int:
-    """Run ``todo`` in a spawn pool; returns how many results were recorded."""
+def _execute(sweep_id: int, setup: WorkerSetup, todo: list[tuple[int, dict[str, Any]]],
+             workers: int, stored: Callable[[dict[str, Any], bool], None],
+             executor: Executor | None) -> int:
+    """Run ``todo`` on ``executor`` (default: spawn pools, rebuilt after a worker death),
+    passing each result to ``stored``; returns how many results were stored."""
+    own = executor is None
     ctx = mp.get_context("spawn")
     queue = list(todo)
     deaths: dict[int, int] = {}
     solo = 0  # after a pool death, the suspects at the queue front run one at a time
     ran = 0
     while queue:
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(queue)), mp_context=ctx,
-                                   initializer=init_worker, initargs=(setup,))
+        pool = executor if executor is not None else ProcessPoolExecutor(
+            max_workers=min(workers, len(queue)), mp_context=ctx, initializer=init_worker,
+            initargs=(setup,))
         inflight: dict[Future, tuple[int, dict[str, Any]]] = {}
         suspects: list[tuple[int, dict[str, Any]]] = []
         try:
             while (queue or inflight) and not suspects:
                 while queue and len(inflight) < (1 if solo else workers):
                     item = queue.pop(0)
-                    inflight[pool.submit(run_combo, *item)] = item
+                    inflight[pool.submit(run_task, setup, *item)] = item
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 for fut in done:
                     item = inflight.pop(fut)
                     solo = max(0, solo - 1)
                     try:
                         res = fut.result()
-                    except BrokenProcessPool:
+                    except BrokenExecutor as e:
+                        if not own:
+                            raise SweepExecutorError(
+                                f"sweep {sweep_id}: the executor broke while running "
+                                f"combination {item[0]} ({type(e).__name__}: {e}); the results "
+                                "stored so far are kept, re-run to resume",
+                                sweep_id=sweep_id) from e
                         suspects.append(item)
                         continue
                     if res.get("status") == STARTUP_FAILED:
                         raise SweepStartupError(
                             f"sweep {sweep_id}: the worker processes could not start, so no "
                             f"combination ran ({setup.symbol} {setup.interval}): "
-                            f"{res['error']}")
-                    store.record_sweep_result(sweep_id, res)
+                            f"{res['error']}", sweep_id=sweep_id)
+                    stored(res, True)
                     ran += 1
-                    bar.update(1)
-                    if on_result:
-                        on_result(res)
         finally:
-            pool.shutdown(wait=not suspects, cancel_futures=True)
+            if own:
+                pool.shutdown(wait=not suspects, cancel_futures=True)
+            else:  # the caller's executor: only what this sweep queued is cancelled
+                for fut in inflight:
+                    fut.cancel()
         if suspects:
             # The pool died: every combination in flight may have killed it. Each is retried
             # alone; one that kills its worker MAX_WORKER_DEATHS times is recorded as failed.
@@ -267,12 +334,10 @@ def _execute(store: StateStore, sweep_id: int, setup: WorkerSetup,
             for item in sorted(suspects):
                 deaths[item[0]] = deaths.get(item[0], 0) + 1
                 if deaths[item[0]] >= MAX_WORKER_DEATHS:
-                    store.record_sweep_result(sweep_id, {
-                        "combo_idx": item[0], "params": item[1], "status": "failed",
-                        "error": "the worker process died while running this combination "
-                                 f"({MAX_WORKER_DEATHS} times)"})
+                    stored({"combo_idx": item[0], "params": item[1], "status": "failed",
+                            "error": "the worker process died while running this combination "
+                                     f"({MAX_WORKER_DEATHS} times)"}, False)
                     ran += 1
-                    bar.update(1)
                 else:
                     retry.append(item)
             queue = retry + queue

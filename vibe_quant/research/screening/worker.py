@@ -6,11 +6,17 @@ window, settings) — never classes or strategy instances (see ``docs/engine-spi
 compiles the strategy and loads the market data into one
 :class:`vibe_quant.backtest.run.BacktestSession`; each task then re-runs the engine with new
 parameters (``reset()``), and returns a plain dict.
+
+The loaded state is kept per thread (``threading.local``): a process-pool worker runs its
+initializer and its tasks on one thread, and under a thread-pool executor
+(:func:`run_task`) each thread compiles and loads its own copy, so no engine session is ever
+shared between threads.
 """
 
 from __future__ import annotations
 
 import importlib
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -18,7 +24,31 @@ from typing import Any
 
 import numpy as np
 
-_STATE: dict[str, Any] = {}
+_LOCAL = threading.local()
+
+
+class _ThreadState(dict):
+    """One thread's worker state. The engine objects in it are PyO3 objects that must be freed
+    on the thread that made them, so when the thread ends (its ``threading.local`` is dropped
+    on that thread) the state is cleared and their reference cycles collected right there,
+    not later by a garbage collection on another thread."""
+
+    def __del__(self) -> None:
+        import gc
+
+        for session in (self.get("sessions") or {}).values():
+            session.dispose()  # free the engine on the thread that built it
+        self.clear()
+        gc.collect()
+
+
+def _state() -> dict[str, Any]:
+    """This thread's worker state (``spec``, ``setup``, ``data``, ``sessions`` … or
+    ``startup_error``); empty before :func:`load_state`."""
+    st = getattr(_LOCAL, "state", None)
+    if st is None:
+        st = _LOCAL.state = _ThreadState()
+    return st
 
 
 @dataclass(frozen=True)
@@ -99,14 +129,22 @@ def die_with_parent(poll_s: float = 0.5) -> None:
 
 
 def init_worker(setup: WorkerSetup) -> None:
-    """Process-pool initializer: compile + load data once per worker.
+    """Process-pool initializer: end with the parent (:func:`die_with_parent`), then compile
+    and load data once per worker (:func:`load_state`)."""
+    die_with_parent()
+    load_state(setup)
+
+
+def load_state(setup: WorkerSetup) -> None:
+    """Compile the strategy and load the market data of ``setup`` into this thread's state.
 
     Never raises: an exception here would break the whole pool and look like a worker death.
     It is kept instead, and every task of this worker returns it as a ``startup_failed``
     result, which stops the sweep with the real error (:func:`run_combo`).
     """
-    _STATE.clear()
-    die_with_parent()
+    state = _state()
+    state.clear()
+    state["setup"] = setup
     try:
         from vibe_quant.backtest.marketdata import load_market_data
         from vibe_quant.core.intervals import interval_ms
@@ -123,10 +161,18 @@ def init_worker(setup: WorkerSetup) -> None:
                                   feed_start, setup.end_ns)
             for sym in getattr(spec, "informative_symbols", ()) or ()}
     except Exception as e:
-        _STATE["startup_error"] = f"{type(e).__name__}: {e}"
+        state["startup_error"] = f"{type(e).__name__}: {e}"
         return
-    _STATE.update(spec=spec, setup=setup, data=data, sessions={}, informative=informative,
-                  init_s=time.perf_counter() - t0)
+    state.update(spec=spec, data=data, sessions={}, informative=informative,
+                 init_s=time.perf_counter() - t0)
+
+
+def run_task(setup: WorkerSetup, combo_idx: int, params: dict[str, Any]) -> dict[str, Any]:
+    """One combination under any executor: loads ``setup`` first when this thread holds
+    another setup (or none), then :func:`run_combo`. Never raises."""
+    if _state().get("setup") != setup:
+        load_state(setup)
+    return run_combo(combo_idx, params)
 
 
 def combo_leverage(spec: Any, params: dict[str, Any], default: float) -> float:
@@ -140,13 +186,14 @@ def _session(leverage: float) -> Any:
     """One engine session per leverage value (a swept leverage changes the venue)."""
     from vibe_quant.backtest.run import BacktestSession
 
-    sessions = _STATE["sessions"]
+    state = _state()
+    sessions = state["sessions"]
     if leverage not in sessions:
-        st = _STATE["setup"]
+        st = state["setup"]
         sessions[leverage] = BacktestSession(
-            _STATE["data"], trade_start_ns=st.start_ns, mode=st.mode, leverage=leverage,
+            state["data"], trade_start_ns=st.start_ns, mode=st.mode, leverage=leverage,
             starting_balance=st.starting_balance, seed=st.seed,
-            informative=_STATE.get("informative"))
+            informative=state.get("informative"))
     return sessions[leverage]
 
 
@@ -181,14 +228,15 @@ def run_combo(combo_idx: int, params: dict[str, Any]) -> dict[str, Any]:
     """Run one combination; never raises (errors come back as ``status='failed'``, and a
     worker that could not start answers ``status='startup_failed'`` with its error)."""
     t0 = time.perf_counter()
-    if "startup_error" in _STATE:
+    state = _state()
+    if "startup_error" in state:
         return {"combo_idx": combo_idx, "params": params, "status": STARTUP_FAILED,
-                "error": _STATE["startup_error"]}
+                "error": state["startup_error"]}
     try:
         from vibe_quant.backtest.metrics import daily_returns
 
-        lev = combo_leverage(_STATE["spec"], params, _STATE["setup"].leverage)
-        res = _session(lev).run(_STATE["spec"], params)
+        lev = combo_leverage(state["spec"], params, state["setup"].leverage)
+        res = _session(lev).run(state["spec"], params)
         rets = daily_returns(np.asarray(res.daily_equity, dtype=float))
         return {
             "combo_idx": combo_idx, "params": params, "status": "completed",
@@ -196,7 +244,7 @@ def run_combo(combo_idx: int, params: dict[str, Any]) -> dict[str, Any]:
             "daily_start": (str(res.daily_equity.index[1].date())
                             if len(res.daily_equity) > 1 else None),
             "engine_s": res.elapsed_s, "total_s": time.perf_counter() - t0,
-            "bars": res.bars, "init_s": _STATE.pop("init_s", 0.0), **_proc_stats(),
+            "bars": res.bars, "init_s": state.pop("init_s", 0.0), **_proc_stats(),
             "fills": len(res.fills), "fills_sha256": fills_digest(res.fills),
         }
     except Exception as e:  # a failing combination is recorded, the sweep goes on

@@ -2,11 +2,11 @@
 
 Modules (one job each):
 
-* :mod:`.fill` — square-root market-impact fill model inside the Nautilus simulation, and the
-  bar-feed actor that gives it the recent bars;
-* :mod:`.latency` — latency presets (co-located 1 ms … retail 200 ms) and what they mean on bars;
-* :mod:`.fees` — Binance USDⓈ-M VIP-tier fee table and fee model;
-* :mod:`.presets` — the ``validation`` fidelity preset (registered on import);
 * :mod:`.consistency` — screening vs validation degradation and the ``execution_sensitive`` flag;
-* :mod:`.validate` — ``validate_sweep``: re-run a sweep's top candidates and store the results.
+* :mod:`.validate` — ``validate_sweep``: re-run a sweep's top candidates with the ``validation``
+  fidelity preset and store the results.
+
+The execution models themselves (square-root fill model and bar feed, latency presets, VIP-tier
+fees, and the ``validation`` preset built from ``ValidationSettings``) are
+:mod:`vibe_quant.backtest.models`.
 """

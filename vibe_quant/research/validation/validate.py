@@ -5,8 +5,9 @@ the sweep's workers built it (:func:`vibe_quant.research.screening.worker.build_
 filters' runner: YAML compiled by the DSL compiler, or ``strategy_ref``), the market data is
 loaded once, and the combination is run again over the sweep's window with
 ``mode="validation"`` — the same ``run_backtest`` code path, with the ``validation`` preset
-(:mod:`.presets`: square-root fill model, latency preset, VIP-tier fees; funding and
-liquidation unchanged). The full run is stored (``backtest_runs`` + results, trades, equity),
+(:func:`vibe_quant.backtest.models.presets.validation_preset`, one fresh preset value per
+run: square-root fill model, latency preset, VIP-tier fees; funding and liquidation
+unchanged). The full run is stored (``backtest_runs`` + results, trades, equity),
 then a consistency row (:mod:`.consistency`) comparing it with the sweep's screening metrics.
 
 Execution resolution (:func:`choose_execution`): the exchange walks the FINEST archived bars
@@ -28,14 +29,23 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from tqdm import tqdm
+from pydantic import ValidationError
 
 from vibe_quant.backtest.models.fill import ImpactParams
 from vibe_quant.backtest.models.params import DEFAULT_TOP
-from vibe_quant.backtest.models.presets import MODE, ValidationSettings, use_validation
+from vibe_quant.backtest.models.presets import (
+    ValidationSettings,
+    settings_error,
+    validation_preset,
+)
+from vibe_quant.backtest.venue import FidelityPreset
+from vibe_quant.core.config import FrozenConfig
+from vibe_quant.core.errors import ConfigError, StrategyRunError
+from vibe_quant.core.progress import ProgressCallback, emit
+from vibe_quant.research.filters import SweepNotFoundError
 from vibe_quant.research.validation.consistency import consistency
 from vibe_quant.store import validation_sql as vsql
 from vibe_quant.store.state import StateStore
@@ -44,20 +54,37 @@ from vibe_quant.store.state import StateStore
 K_MULTIPLIERS = (0.5, 1.0, 2.0)
 
 
-@dataclass
-class ValidateConfig:
-    """Which candidates, and the execution settings of their validation runs.
+class ValidateError(ConfigError, ValueError):
+    """A validation run cannot start: bad option, no candidate, no filter run for
+    ``only_passed``; still a ``ValueError``."""
 
-    ``finest``: walk the finest archived bars covering the window (default); False = the
-    strategy's own bars (as screening)."""
+
+class FillModelError(StrategyRunError, RuntimeError):
+    """The validation fill model failed on orders the engine then left unfilled; still a
+    ``RuntimeError``."""
+
+
+class ValidateConfig(FrozenConfig):
+    """Which candidates, and the execution settings of their validation runs (a frozen config).
+
+    Attributes:
+        top: validate the first ``top`` candidates by screening Sharpe (≥ 1).
+        only_passed: only candidates whose latest filter verdict is ``passed_all``.
+        settings: latency preset, VIP tier, impact parameters (:class:`ValidationSettings`).
+        finest: walk the finest archived bars covering the window (default); False = the
+            strategy's own bars (as screening).
+    """
 
     top: int = DEFAULT_TOP
     only_passed: bool = False
-    settings: ValidationSettings = field(default_factory=ValidationSettings)
+    settings: ValidationSettings = ValidationSettings()
     finest: bool = True
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"top": self.top, "only_passed": self.only_passed, **self.settings.to_dict(),
+    def record(self) -> dict[str, Any]:
+        """The flat config stored with a validation run: ``top``, ``only_passed``, the
+        settings with their meaning (:meth:`ValidationSettings.describe`), ``finest`` and
+        ``k_multipliers``."""
+        return {"top": self.top, "only_passed": self.only_passed, **self.settings.describe(),
                 "finest": self.finest, "k_multipliers": list(K_MULTIPLIERS)}
 
 
@@ -156,16 +183,17 @@ def select_candidates(store: StateStore, sweep_id: int, top: int, only_passed: b
     """The sweep rows to validate (see module doc).
 
     Raises:
-        ValueError: ``only_passed`` on a sweep without a filter run; ``top`` < 1.
+        ValidateError (a ``ValueError``): ``only_passed`` on a sweep without a filter run;
+            ``top`` < 1.
     """
     if top < 1:
-        raise ValueError(f"--top must be ≥ 1, got {top}")
+        raise ValidateError(f"--top must be ≥ 1, got {top}", top=top)
     rows = [r for r in store.sweep_results(sweep_id) if r["status"] == "completed"]
     if only_passed:
         fr = store.latest_filter_run(sweep_id)
         if fr is None:
-            raise ValueError(f"sweep {sweep_id} has no filter run: run `vibe-quant filter "
-                             f"{sweep_id}` first, or drop --only-passed")
+            raise ValidateError(f"sweep {sweep_id} has no filter run: run `vibe-quant filter "
+                                f"{sweep_id}` first, or drop --only-passed", sweep_id=sweep_id)
         verdicts = store.filter_verdicts(fr["id"])
         rows = [r for r in rows if verdicts.get(r["combo_idx"])]
     rows.sort(key=lambda r: (-_sharpe_key(r), r["combo_idx"]))
@@ -173,12 +201,16 @@ def select_candidates(store: StateStore, sweep_id: int, top: int, only_passed: b
 
 
 def validate_sweep(store: StateStore, sweep_id: int, *, data_dir: str,
-                   config: ValidateConfig | None = None, progress: bool = True
-                   ) -> ValidationReport:
+                   config: ValidateConfig | None = None,
+                   progress: ProgressCallback | None = None) -> ValidationReport:
     """Validate a sweep's top candidates; store runs and consistency rows; return the report.
 
+    ``progress`` gets one :class:`~vibe_quant.core.progress.ProgressEvent` (task
+    ``"validation"``, label ``combo <idx>``) after each candidate.
+
     Raises:
-        LookupError: unknown sweep. ValueError: no candidate to validate / bad options.
+        SweepNotFoundError (a ``LookupError``): unknown sweep.
+        ValidateError (a ``ValueError``): no candidate to validate / bad options.
     """
     from vibe_quant.research.screening.rerun import SweepRunner
 
@@ -186,21 +218,23 @@ def validate_sweep(store: StateStore, sweep_id: int, *, data_dir: str,
     t0 = time.perf_counter()
     sweep = store.sweep(sweep_id)
     if sweep is None:
-        raise LookupError(f"no sweep {sweep_id}")
+        raise SweepNotFoundError(f"no sweep {sweep_id}", sweep_id=sweep_id)
     cands = select_candidates(store, sweep_id, cfg.top, cfg.only_passed)
     if not cands:
-        raise ValueError(f"sweep {sweep_id} has no completed candidate to validate"
-                         + (" that passed its filters" if cfg.only_passed else ""))
+        raise ValidateError(f"sweep {sweep_id} has no completed candidate to validate"
+                            + (" that passed its filters" if cfg.only_passed else ""),
+                            sweep_id=sweep_id)
     runner = SweepRunner(sweep, str(data_dir))
     choice = choose_execution(data_dir, runner.data, finest=cfg.finest)
-    config = {**cfg.to_dict(), **choice.to_dict()}
+    config = {**cfg.record(), **choice.to_dict()}
     vrun = vsql.create_validation_run(store, sweep_id, config)
     out: list[dict[str, Any]] = []
-    it = tqdm(cands, desc=f"validate {sweep_id}", unit="cand", disable=not progress)
-    for r in it:
+    emit(progress, "validation", 0, len(cands))
+    for i, r in enumerate(cands, 1):
         row = _validate_candidate(store, runner, r, cfg.settings, choice)
         vsql.record_validation_result(store, vrun, row)
         out.append(row)
+        emit(progress, "validation", i, len(cands), f"combo {r['combo_idx']}")
     vsql.finish_validation_run(store, vrun)
     return ValidationReport(
         sweep_id=sweep_id, validation_run_id=vrun, config=config, candidates=out,
@@ -215,9 +249,8 @@ def _validate_candidate(store: StateStore, runner: Any, r: dict[str, Any],
     rows = {}
     for m in K_MULTIPLIERS:
         imp = settings.impact
-        s = replace(settings, impact=replace(imp, k=imp.k * m))
-        with use_validation(s) as preset:
-            rows[m] = _validate_one(store, runner, r, preset, choice)
+        s = settings.replace(impact=imp.replace(k=imp.k * m))
+        rows[m] = _validate_one(store, runner, r, validation_preset(s), choice)
     main = rows[1.0]
     main["impact_sensitivity"] = [
         {"k_multiplier": m, "k": settings.impact.k * m, "status": x["status"],
@@ -231,31 +264,32 @@ def _validate_candidate(store: StateStore, runner: Any, r: dict[str, Any],
     return main
 
 
-def _run(runner: Any, params: dict[str, Any], choice: ExecutionChoice) -> Any:
-    """One validation-mode run of ``params`` over the sweep window (the sweep's leverage,
-    balance, seed, warm-up), on ``choice``'s execution bars."""
+def _run(runner: Any, params: dict[str, Any], choice: ExecutionChoice,
+         preset: FidelityPreset) -> Any:
+    """One run of ``params`` with the validation ``preset`` over the sweep window (the sweep's
+    leverage, balance, seed, warm-up), on ``choice``'s execution bars."""
     from vibe_quant.backtest.run import run_backtest
     from vibe_quant.research.screening.worker import combo_leverage
 
     s = runner.sweep
-    return run_backtest(runner.spec, s["symbol"], s["start_ns"], s["end_ns"], MODE, params,
+    return run_backtest(runner.spec, s["symbol"], s["start_ns"], s["end_ns"], preset, params,
                         data=runner.data, interval=s["interval"],
                         leverage=combo_leverage(runner.spec, params, s["leverage"]),
                         starting_balance=s["starting_balance"], seed=s["seed"],
                         warmup_bars=runner.warmup, execution_data=choice.data)
 
 
-def _validate_one(store: StateStore, runner: Any, r: dict[str, Any], preset: Any,
+def _validate_one(store: StateStore, runner: Any, r: dict[str, Any], preset: FidelityPreset,
                   choice: ExecutionChoice) -> dict[str, Any]:
     params, sm = r["params"], r["metrics"]
     base = {"combo_idx": r["combo_idx"], "params": params,
             "execution_interval": choice.interval, "execution_note": choice.note}
     try:
-        res = _run(runner, params, choice)
+        res = _run(runner, params, choice, preset)
         model = preset.fill_model.last
         if model is not None and model.errors:
-            raise RuntimeError(f"fill model failed on {len(model.errors)} order(s), which the "
-                               f"engine left unfilled; first: {model.errors[0]}")
+            raise FillModelError(f"fill model failed on {len(model.errors)} order(s), which "
+                                 f"the engine left unfilled; first: {model.errors[0]}")
         run_id = store.record_run(res)
     except Exception as e:  # one failing candidate does not stop the others
         return {**base, "status": "failed", "error": f"{type(e).__name__}: {e}",
@@ -283,7 +317,15 @@ def _validate_one(store: StateStore, runner: Any, r: dict[str, Any], preset: Any
 
 def settings_from(latency: str, fee_tier: int, k: float, spread_ticks: float,
                   window: int) -> ValidationSettings:
-    """:class:`ValidationSettings` from CLI-style values (validated)."""
-    return ValidationSettings(latency=latency, fee_tier=int(fee_tier),
-                              impact=ImpactParams(k=float(k), spread_ticks=float(spread_ticks),
-                                                  window=int(window)))
+    """:class:`ValidationSettings` from CLI-style values (validated).
+
+    Raises:
+        BacktestConfigError (a ``ValueError``): unknown latency preset or tier, impact
+            parameter out of range (one line naming it).
+    """
+    try:
+        return ValidationSettings(
+            latency=latency, fee_tier=int(fee_tier),
+            impact=ImpactParams(k=float(k), spread_ticks=float(spread_ticks), window=int(window)))
+    except ValidationError as e:
+        raise settings_error(e) from None

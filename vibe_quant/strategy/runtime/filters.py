@@ -15,15 +15,13 @@
 
 from __future__ import annotations
 
+from vibe_quant.core.intervals import NS_PER_DAY, NS_PER_MINUTE
 from vibe_quant.dsl.models import WEEKDAYS, TimeFilters
-
-MINUTE_NS = 60_000_000_000
-DAY_NS = 86_400_000_000_000
 
 
 def weekday(ts_ns: int) -> int:
     """UTC weekday of ``ts_ns``: 0 = Monday … 6 = Sunday (1970-01-01 was a Thursday)."""
-    return (ts_ns // DAY_NS + 3) % 7
+    return (ts_ns // NS_PER_DAY + 3) % 7
 
 
 class TimeFilter:
@@ -32,7 +30,7 @@ class TimeFilter:
     def __init__(self, tf: TimeFilters) -> None:
         self.sessions = [s.minutes() for s in tf.sessions]
         self.blocked = frozenset(WEEKDAYS.index(d) for d in tf.blocked_weekdays)
-        self.blackout_ns = int(tf.funding_blackout_minutes) * MINUTE_NS
+        self.blackout_ns = int(tf.funding_blackout_minutes) * NS_PER_MINUTE
         self.active = bool(self.sessions or self.blocked or self.blackout_ns)
         self.needs_funding = self.blackout_ns > 0
         self.last_funding_ns: int | None = None
@@ -45,14 +43,14 @@ class TimeFilter:
         if next_ns and int(next_ns) > int(ts_ns):  # else a settlement stamp, not a schedule
             self.next_funding_ns = int(next_ns)
         elif interval_min:
-            self.next_funding_ns = int(ts_ns) + int(interval_min) * MINUTE_NS
+            self.next_funding_ns = int(ts_ns) + int(interval_min) * NS_PER_MINUTE
         else:
             self.next_funding_ns = None
 
     def in_session(self, ts_ns: int) -> bool:
         if not self.sessions:
             return True
-        m = (ts_ns // MINUTE_NS) % 1440
+        m = (ts_ns // NS_PER_MINUTE) % 1440
         for s, e in self.sessions:
             if (s <= m < e) if s < e else (m >= s or m < e):
                 return True

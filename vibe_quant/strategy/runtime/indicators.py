@@ -43,10 +43,10 @@ from typing import Any
 
 from nautilus_trader.core.nautilus_pyo3 import indicators as NI
 
+from vibe_quant.core.intervals import NS_PER_DAY
 from vibe_quant.dsl.registry import lookup
 
 NAN = float("nan")
-DAY_NS = 86_400_000_000_000
 
 SourceFn = Callable[[float, float, float, float, float], float]
 
@@ -572,7 +572,7 @@ class Vwap(Indicator):
         self._v = 0.0
 
     def update(self, o, h, l, c, v, ts):
-        day = (ts - 1) // DAY_NS
+        day = (ts - 1) // NS_PER_DAY
         if day != self._day:
             self._day, self._pv, self._v = day, 0.0, 0.0
         self._pv += self._src(o, h, l, c, v) * v

@@ -14,6 +14,8 @@ import csv
 import io
 from dataclasses import dataclass
 
+from vibe_quant.core.errors import DataError
+
 KLINE_COLUMNS: tuple[str, ...] = (
     "open_time",
     "open",
@@ -33,8 +35,10 @@ FUNDING_COLUMNS: tuple[str, ...] = ("calc_time", "funding_interval_hours", "last
 _US_THRESHOLD = 10**14  # epoch ms stay below this until year 5138; µs are above it
 
 
-class CsvFormatError(ValueError):
-    """A CSV file that is not one of Binance's layouts; the message names file, line, column."""
+class CsvFormatError(DataError, ValueError):
+    """A CSV file that is not one of Binance's layouts; the message names file, line, column.
+
+    Also a ``ValueError`` (its base before the error tree)."""
 
 
 @dataclass(frozen=True)

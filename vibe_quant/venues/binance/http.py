@@ -10,20 +10,33 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from vibe_quant.core.config import FrozenConfig
+from vibe_quant.core.errors import DataError
+
 DEFAULT_TIMEOUT_S = 30.0
 
 
-class FetchError(RuntimeError):
-    """A download that failed for good (after retries); the message names the URL and cause."""
+class FetchError(DataError, RuntimeError):
+    """A download that failed for good (after retries); the message names the URL and cause.
+
+    Also a ``RuntimeError`` (its base before the error tree)."""
 
 
-@dataclass
-class RetryPolicy:
+class RetryPolicy(FrozenConfig):
+    """How :class:`Fetcher` retries.
+
+    Attributes:
+        attempts: requests in all (first try included), ≥ 1.
+        backoff_s: first backoff after a timeout / connection error / 5xx (seconds); doubles
+            per attempt.
+        backoff_cap_s: largest backoff (seconds).
+        retry_after_cap_s: largest wait honoured from a 429/418 ``Retry-After`` (seconds).
+    """
+
     attempts: int = 5
     backoff_s: float = 0.5
     backoff_cap_s: float = 8.0

@@ -33,6 +33,8 @@ from typing import Any
 
 from nautilus_trader.core import nautilus_pyo3 as n3
 
+from vibe_quant.core.errors import DataError, VenueError
+from vibe_quant.core.intervals import nautilus_bar_spec
 from vibe_quant.venues.binance.rest import API_KEY_ENV, API_SECRET_ENV
 
 VENUE = "BINANCE"
@@ -116,7 +118,9 @@ class ContractTerms:
         )
 
 
-class UnknownSymbolError(KeyError):
+class UnknownSymbolError(VenueError, KeyError):
+    """A symbol the venue (or the packaged reference) does not know; still a ``KeyError``."""
+
     def __str__(self) -> str:  # KeyError quotes its message otherwise
         return str(self.args[0])
 
@@ -129,7 +133,17 @@ class MissingContractTermsError(UnknownSymbolError):
 
     def __init__(self, symbol: str, *, spec: bool, brackets: bool):
         self.symbol, self.missing_spec, self.missing_brackets = symbol, spec, brackets
-        super().__init__(missing_terms_message(symbol, spec=spec, brackets=brackets))
+        super().__init__(
+            missing_terms_message(symbol, spec=spec, brackets=brackets),
+            symbol=symbol,
+            missing_spec=spec,
+            missing_brackets=brackets,
+        )
+
+
+class InstrumentFormatError(DataError, ValueError):
+    """A bar type text or a leverage-bracket document is not in a shape vibe-quant reads
+    (still a ``ValueError``)."""
 
 
 def missing_terms_message(symbol: str, *, spec: bool, brackets: bool) -> str:
@@ -191,19 +205,21 @@ def instrument_id(symbol: str) -> str:
 
 def bar_type(symbol: str, interval: str) -> str:
     """Nautilus bar type string, e.g. ``BTCUSDT-PERP.BINANCE-5-MINUTE-LAST-EXTERNAL``."""
-    from vibe_quant.core.intervals import nautilus_bar_spec
-
-    return f"{instrument_id(symbol)}-{nautilus_bar_spec(interval)}-LAST-EXTERNAL"
+    return f"{instrument_id(symbol)}-{nautilus_bar_spec(interval)}-EXTERNAL"
 
 
 def parse_bar_type(bar_type_str: str) -> tuple[str, str]:
     """Inverse of :func:`bar_type`: ``BTCUSDT-PERP.BINANCE-1-HOUR-LAST-EXTERNAL`` →
-    ``("BTCUSDT", "1h")``. Raises ValueError for any other shape."""
+    ``("BTCUSDT", "1h")``.
+
+    Raises:
+        InstrumentFormatError (a ValueError): any other shape.
+    """
     m = re.fullmatch(
         r"([A-Z0-9]+)-PERP\.BINANCE-(\d+)-(MINUTE|HOUR|DAY)-LAST-EXTERNAL", bar_type_str
     )
     if not m:
-        raise ValueError(f"not a vibe-quant bar type: {bar_type_str!r}")
+        raise InstrumentFormatError(f"not a vibe-quant bar type: {bar_type_str!r}")
     unit = {"MINUTE": "m", "HOUR": "h", "DAY": "d"}[m.group(3)]
     return m.group(1), f"{int(m.group(2))}{unit}"
 
@@ -316,7 +332,8 @@ def parse_leverage_brackets(payload: str | bytes | list | dict) -> dict[str, lis
           (``BASE/QUOTE:SETTLE``, no expiry suffix) are read, from each tier's ``info``.
 
     Raises:
-        ValueError: not JSON, or neither shape, or a bracket missing a field (message names it).
+        ValueError: not JSON (``json.JSONDecodeError``); InstrumentFormatError (a ValueError):
+            neither shape, or a bracket missing a field (the message names it).
     """
     doc = json.loads(payload) if isinstance(payload, (str, bytes)) else payload
     rows: dict[str, list[dict]] = {}
@@ -325,7 +342,7 @@ def parse_leverage_brackets(payload: str | bytes | list | dict) -> dict[str, lis
     if isinstance(doc, list):
         for e in doc:
             if not isinstance(e, dict) or "symbol" not in e or "brackets" not in e:
-                raise ValueError("leverageBracket entries need 'symbol' and 'brackets'")
+                raise InstrumentFormatError("leverageBracket entries need 'symbol' and 'brackets'")
             rows[str(e["symbol"])] = list(e["brackets"])
     elif isinstance(doc, dict):
         for key, tiers in doc.items():
@@ -333,12 +350,14 @@ def parse_leverage_brackets(payload: str | bytes | list | dict) -> dict[str, lis
             if not m or not isinstance(tiers, list):
                 continue  # dated futures (…-241227), comments
             if any(not isinstance(t, dict) or "info" not in t for t in tiers):
-                raise ValueError(f"{key}: each tier needs Binance's bracket under 'info'")
+                raise InstrumentFormatError(
+                    f"{key}: each tier needs Binance's bracket under 'info'"
+                )
             rows[m.group(1) + m.group(2)] = [t["info"] for t in tiers]
         if not rows:
-            raise ValueError("no perpetual 'BASE/QUOTE:SETTLE' keys found")
+            raise InstrumentFormatError("no perpetual 'BASE/QUOTE:SETTLE' keys found")
     else:
-        raise ValueError("expected a JSON list (Binance leverageBracket) or object")
+        raise InstrumentFormatError("expected a JSON list (Binance leverageBracket) or object")
     out: dict[str, list[Bracket]] = {}
     for sym, brs in rows.items():
         try:
@@ -353,7 +372,7 @@ def parse_leverage_brackets(payload: str | bytes | list | dict) -> dict[str, lis
                 for b in brs
             ]
         except (KeyError, TypeError, ValueError) as e:
-            raise ValueError(f"{sym}: bracket without a valid {e} field") from None
+            raise InstrumentFormatError(f"{sym}: bracket without a valid {e} field") from None
         if parsed:
             out[sym] = sorted(parsed, key=lambda b: b.notional_floor)
     return out

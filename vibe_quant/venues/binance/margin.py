@@ -10,7 +10,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from vibe_quant.venues.binance.instruments import MAKER_FEE, TAKER_FEE, Bracket, leverage_brackets
+from vibe_quant.venues.binance.instruments import (
+    MAKER_FEE,
+    TAKER_FEE,
+    Bracket,
+    UnknownSymbolError,
+    leverage_brackets,
+)
 from vibe_quant.venues.binance.instruments import liquidation_fee_rate as spec_liquidation_fee_rate
 
 #: exchangeInfo ``liquidationFee`` of the packaged reference (fraction of notional), used only
@@ -67,7 +73,8 @@ def liquidation_fee_rate(symbol: str) -> float:
     fraction of the liquidated notional), from the contract terms in force.
 
     Raises:
-        KeyError: no contract terms and no packaged reference value for ``symbol``.
+        UnknownSymbolError (a KeyError): no contract terms and no packaged reference value for
+            ``symbol``.
     """
     try:
         return float(spec_liquidation_fee_rate(symbol))
@@ -75,8 +82,11 @@ def liquidation_fee_rate(symbol: str) -> float:
         pass
     if symbol in REFERENCE_LIQUIDATION_FEE:
         return REFERENCE_LIQUIDATION_FEE[symbol]
-    raise KeyError(f"no liquidationFee (exchangeInfo) known for {symbol}; run "
-                   f"`vibe-quant data ingest --symbols {symbol}` with the REST API reachable")
+    raise UnknownSymbolError(
+        f"no liquidationFee (exchangeInfo) known for {symbol}; run "
+        f"`vibe-quant data ingest --symbols {symbol}` with the REST API reachable",
+        symbol=symbol,
+    )
 
 
 def backstop_maintenance_rate(symbol: str, leverage: float) -> float:

@@ -1,11 +1,12 @@
-"""The job process: ``python -m vibe_quant.jobs.entry <vibe-quant argv>``.
+"""The job process: run one command as the background job its environment names.
 
-Started by :func:`vibe_quant.jobs.launch.launch_job` with ``VIBE_QUANT_JOB_ID``,
-``VIBE_QUANT_JOB_TOKEN`` and ``VIBE_QUANT_DATA_DIR`` in its environment. It records its PID,
-process group and start time (state ``running``), runs ``vibe_quant.cli.main(argv)`` — the same
-code path as the terminal — under a heartbeat thread that stamps ``heartbeat_at`` and the
-progress every ``VIBE_QUANT_JOB_HEARTBEAT_S`` seconds (default 5), and finally records
-``completed`` (exit code 0) or ``failed`` with the exit code and the command's ``error: …`` line.
+:func:`vibe_quant.jobs.launch.launch_job` starts ``python -m vibe_quant <argv>`` with
+``VIBE_QUANT_JOB_ID``, ``VIBE_QUANT_JOB_TOKEN`` and ``VIBE_QUANT_DATA_DIR`` in its environment;
+the CLI hands the command to :func:`run_job`. It records the process's PID, process group and
+start time (state ``running``), runs the command — the same code path as the terminal — under a
+heartbeat thread that stamps ``heartbeat_at`` and the progress every
+``VIBE_QUANT_JOB_HEARTBEAT_S`` seconds (default 5), and finally records ``completed`` (exit code
+0) or ``failed`` with the exit code and the command's last ``error: …`` line of the job's log.
 """
 
 from __future__ import annotations
@@ -14,11 +15,31 @@ import os
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vibe_quant.jobs import HEARTBEAT_ENV, HEARTBEAT_S, JOB_ID_ENV, JOB_TOKEN_ENV, env_seconds
-from vibe_quant.jobs.progress import SweepProbe, reported, tqdm_progress
+from vibe_quant.jobs import (
+    HEARTBEAT_ENV,
+    HEARTBEAT_S,
+    JOB_ID_ENV,
+    JOB_TOKEN_ENV,
+    env_seconds,
+)
+from vibe_quant.jobs.progress import Progress, reported
+
+if TYPE_CHECKING:
+    from vibe_quant.store.state import StateStore
+
+Probe = Callable[[Any, str], "tuple[Progress, dict[str, Any]] | None"]
+"""``probe(store, since_iso)`` → ``(progress, result_ref)`` or None (e.g.
+:class:`vibe_quant.jobs.progress.SweepProbe`)."""
+
+
+def is_job_process() -> bool:
+    """True when this process was started as a background job (its id is in the
+    environment)."""
+    return bool(os.environ.get(JOB_ID_ENV))
 
 
 class Heartbeat(threading.Thread):
@@ -26,7 +47,7 @@ class Heartbeat(threading.Thread):
     (own SQLite connection). :meth:`stop` writes one last beat and joins."""
 
     def __init__(
-        self, state_db: Path, job_id: int, interval_s: float, probe: SweepProbe | None, since: str
+        self, state_db: Path, job_id: int, interval_s: float, probe: Probe | None, since: str
     ) -> None:
         super().__init__(name=f"job-{job_id}-heartbeat", daemon=True)
         self.state_db, self.job_id, self.interval_s = state_db, job_id, interval_s
@@ -46,16 +67,16 @@ class Heartbeat(threading.Thread):
                 if stopping:
                     return
 
-    def beat(self, store: Any) -> bool:
+    def beat(self, store: StateStore) -> bool:
+        """Write one heartbeat with the current progress (probe first, then reported)."""
         from vibe_quant.store import jobs_sql
 
-        progress, ref = reported(), None
+        progress, ref = None, None
         if self.probe is not None:
             found = self.probe(store, self.since)
             if found is not None:
-                probe_progress, ref = found
-                progress = progress or probe_progress
-        progress = progress or tqdm_progress()
+                progress, ref = found
+        progress = progress or reported()
         return jobs_sql.heartbeat(store, self.job_id, progress=progress, result_ref=ref)
 
     def stop(self) -> None:
@@ -63,8 +84,8 @@ class Heartbeat(threading.Thread):
         self.join(timeout=30)
 
 
-def _last_error_line(log_path: str) -> str | None:
-    """The last ``error: …`` line of the job's log (the CLI's one-line user error)."""
+def last_error_line(log_path: str) -> str | None:
+    """The last ``error: …`` line of the job's log (a command's one-line user error)."""
     try:
         with open(log_path, "rb") as f:
             f.seek(0, os.SEEK_END)
@@ -77,17 +98,26 @@ def _last_error_line(log_path: str) -> str | None:
     return errs[-1][len("error:") :].strip() if errs else None
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run one job; returns the command's exit code (2 when the job row is unknown)."""
+def run_job(command: Callable[[], int], *, probe: Callable[[], Probe | None] | None = None) -> int:
+    """Run ``command()`` (returns an exit code) as the job named by ``VIBE_QUANT_JOB_ID`` /
+    ``VIBE_QUANT_JOB_TOKEN`` in data dir ``$VIBE_QUANT_DATA_DIR``, under a heartbeat.
+
+    Args:
+        command: runs the job's command; its exit code is the job's (``SystemExit`` is
+            honoured; any other exception is an internal bug: traceback to the log, exit 1).
+        probe: called once the job is ``running``; returns the heartbeat's progress probe or
+            None.
+
+    Returns:
+        The command's exit code; 2 when the environment names no job of this data dir, 1 when
+        the job was cancelled before it started.
+    """
     import psutil
 
-    from vibe_quant.cli import build_parser
-    from vibe_quant.cli import main as cli_main
     from vibe_quant.core.paths import DataDir
     from vibe_quant.store import jobs_sql
     from vibe_quant.store.state import StateStore
 
-    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         job_id, token = int(os.environ[JOB_ID_ENV]), os.environ[JOB_TOKEN_ENV]
     except (KeyError, ValueError):
@@ -120,22 +150,18 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
-        try:
-            args = build_parser().parse_args(argv)
-        except SystemExit:
-            args = None
         beat = Heartbeat(
             dd.state_db,
             job_id,
             env_seconds(HEARTBEAT_ENV, HEARTBEAT_S),
-            SweepProbe.for_args(args) if args is not None else None,
+            probe() if probe is not None else None,
             job["started_at"] or jobs_sql.now_ms(),
         )
         beat.start()
         error = None
         try:
-            rc = int(cli_main(argv) or 0)
-        except SystemExit as e:  # argparse refused the arguments
+            rc = int(command() or 0)
+        except SystemExit as e:  # e.g. argparse refused the arguments
             rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         except BaseException as e:  # an internal bug: keep its traceback in the log
             traceback.print_exc()
@@ -145,12 +171,8 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()
             sys.stderr.flush()
         if rc != 0 and error is None:
-            error = _last_error_line(job["log_path"]) or f"exit code {rc}"
+            error = last_error_line(job["log_path"]) or f"exit code {rc}"
         jobs_sql.finish_job(
             store, job_id, "completed" if rc == 0 else "failed", exit_code=rc, error=error
         )
     return rc
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

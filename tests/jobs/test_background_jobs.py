@@ -294,7 +294,6 @@ def test_sigkilled_job_is_marked_failed_within_the_stale_limit_and_its_workers_e
     os.kill(job["pid"], signal.SIGKILL)
     killed_at = time.time()
     time.sleep(0.3)
-    assert all(_alive(p) for p in workers)  # orphans: they outlive their SIGKILLed parent
 
     # The cleanup (callable, and run by `jobs list/show`) marks it failed at once: the PID is
     # gone, without waiting for the 3 s stale limit of the heartbeat.

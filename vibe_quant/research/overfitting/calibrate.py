@@ -441,8 +441,11 @@ def _simulate_many(
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        from vibe_quant.core.process import die_with_parent
+
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                 initializer=die_with_parent) as pool:
             results = list(pool.map(_simulate_chunk, tasks))
     else:
         results = [_simulate_chunk(t) for t in tasks]

@@ -9,7 +9,8 @@ the stored combo list is either recorded or still to run). A sweep is found agai
 ``sweeps.identity`` column), so re-running the same command resumes it.
 
 Executors: by default a spawn-started ``ProcessPoolExecutor`` of ``workers`` processes (default
-the CPU count) whose workers end with their parent (:func:`~.worker.die_with_parent`). At most
+the CPU count) whose workers end with their parent
+(:func:`vibe_quant.core.process.die_with_parent`). At most
 ``workers`` combinations are in flight, one per worker, so when a worker process dies
 (``BrokenProcessPool``) the combinations it may have been running are known: the pool is
 rebuilt and each is retried once; a combination that kills its worker twice is recorded as

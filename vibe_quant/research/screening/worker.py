@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from vibe_quant.core.process import die_with_parent
+
 _LOCAL = threading.local()
 
 
@@ -90,42 +92,6 @@ def build_strategy(setup: WorkerSetup) -> tuple[Any, int]:
 
 STARTUP_FAILED = "startup_failed"
 """``status`` of a result whose worker could not start (compile or data loading failed)."""
-
-
-def die_with_parent(poll_s: float = 0.5) -> None:
-    """Make this worker process end when the process that started it dies.
-
-    A spawn worker of ``ProcessPoolExecutor`` outlives a parent killed with SIGKILL (CPython
-    issue 111873: it waits forever on its call queue). Two guards: on Linux
-    ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` (the kernel kills the worker when its parent exits),
-    and, on every POSIX system, a daemon thread that ends the worker with ``os._exit(1)`` as
-    soon as ``os.getppid()`` changes (the worker was re-parented), checked every ``poll_s``
-    seconds.
-    """
-    import os
-    import signal
-    import sys
-    import threading
-
-    parent = os.getppid()
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
-        except (OSError, AttributeError):  # pragma: no cover - the thread below still guards
-            pass
-    if os.getppid() != parent:  # the parent died before the guard was set
-        os._exit(1)
-
-    def watch() -> None:
-        while True:
-            time.sleep(poll_s)
-            if os.getppid() != parent:
-                os._exit(1)
-
-    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
 def init_worker(setup: WorkerSetup) -> None:

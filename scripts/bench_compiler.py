@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "compiler"))
+sys.path.insert(0, str(ROOT / "tests" / "strategy"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 START, END = "2023-01-01", "2026-02-19"

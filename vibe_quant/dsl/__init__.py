@@ -23,9 +23,10 @@ from vibe_quant.dsl.api import dump_strategy, load_strategy, validate_data, vali
 from vibe_quant.dsl.errors import Diagnostic, StrategyError
 from vibe_quant.dsl.grammar import ConditionSyntaxError, parse_condition
 from vibe_quant.dsl.models import StrategySpec
+from vibe_quant.dsl.overrides import apply_params
 from vibe_quant.dsl.registry import INDICATORS, IndicatorDef, lookup
 from vibe_quant.dsl.schema import strategy_json_schema
-from vibe_quant.dsl.sweep import apply_params, current_values, live_names, sweep_grid
+from vibe_quant.dsl.sweep import current_values, live_names, sweep_grid
 from vibe_quant.dsl.warmup import warmup_bars
 
 __all__ = [

@@ -83,7 +83,7 @@ def validate_data(data: dict[str, Any], *, file: str = "<data>") -> StrategySpec
 
 
 def dump_strategy(spec: StrategySpec) -> str:
-    """YAML text of ``spec`` (e.g. after :func:`~vibe_quant.dsl.sweep.apply_params`) that
+    """YAML text of ``spec`` (e.g. after :func:`~vibe_quant.dsl.overrides.apply_params`) that
     :func:`load_strategy` turns back into an equal spec — what a sweep can ship to a worker."""
     import yaml
 

@@ -49,8 +49,9 @@ from vibe_quant.core.intervals import NS_PER_MINUTE, bar_ratio, minutes, nautilu
 from vibe_quant.dsl import expr as E
 from vibe_quant.dsl.api import load_strategy
 from vibe_quant.dsl.models import StrategySpec
+from vibe_quant.dsl.overrides import apply_params
 from vibe_quant.dsl.registry import lookup
-from vibe_quant.dsl.sweep import apply_params, current_values, live_names
+from vibe_quant.dsl.sweep import current_values, live_names
 from vibe_quant.dsl.warmup import warmup_bars as spec_warmup_bars
 from vibe_quant.strategy.base import EXIT_SIGNAL, EXIT_STOP, RunContext, VQStrategy
 from vibe_quant.strategy.runtime import conditions as C

@@ -484,8 +484,8 @@ class DSLStrategy(VQStrategy):
         self._sig: tuple = ()
         self._bar_ns = minutes(spec.timeframe) * NS_PER_MINUTE
         self._entry_px = NAN  # entry fill price (average) of the open trade
-        self._entry_ts = 0  # its fill time (ns, a bar close)
-        self._exit_ts = -1  # fill time of the last closed trade's exit (ns); -1 = none yet
+        self._entry_ts = 0  # its fill time to the minute (ns, see _to_minute)
+        self._exit_ts = -1  # last closed trade's exit fill time to the minute (ns); -1 = none
         self._stop_level = NAN  # the resting stop's level (USDT), NaN = none
         self._entry_side = 0
         self._in_trade = False
@@ -856,7 +856,7 @@ class DSLStrategy(VQStrategy):
         st.last_trade_pnl_pct = C.profit_pct(side, self._entry_px, float(event.avg_px_close),
                                              TAKER_FEE_RATE)
         st.last_trade_won = 1.0 if st.last_trade_pnl_pct > 0 else 0.0
-        self._exit_ts = int(event.ts_event)
+        self._exit_ts = _to_minute(event.ts_event)
         st.last_trade_bars_since_exit = 0
         if self._rt.pct_trail is not None:
             self._rt.pct_trail.side = 0
@@ -877,7 +877,7 @@ class DSLStrategy(VQStrategy):
         self._first_qty = abs(self._pos)
         self._in_trade = True
         self._entry_px = float(event.avg_px_open)
-        self._entry_ts = int(event.ts_event)
+        self._entry_ts = _to_minute(event.ts_event)
         self._entry_side = side
         if self._rt.pct_trail is not None:
             self._rt.pct_trail.start(side, self._entry_px)
@@ -973,6 +973,15 @@ class DSLStrategy(VQStrategy):
             self._exit(EXIT_STOP)
             return
         self.set_stop_loss(new)
+
+
+def _to_minute(ts: Any) -> int:
+    """A fill time floored to the whole minute, the trade clock's origin. Bars close on whole
+    minutes; a market order sent at a close fills at that close + the order's latency (the
+    validation presets: 1-200 ms), and counting from the stamped time would make
+    ``trade.bars_held`` / ``last_trade.bars_since_exit`` one short at every later close
+    (``max_bars`` and the ``roi`` steps a bar late)."""
+    return int(ts) // NS_PER_MINUTE * NS_PER_MINUTE
 
 
 class SingleTimeframeStrategy(DSLStrategy):

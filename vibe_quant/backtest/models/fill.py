@@ -207,8 +207,12 @@ class BarFeed(n3.DataActor):
             act[self.iid] = self.win
         self.win.push(bar)
         if self.latency_ns is not None:
-            t = int(bar.ts_event) + self.latency_ns
-            self.clock.set_time_alert_ns(f"vq-arrival-{t}", t, None, None)
+            # + 2 x latency: what the strategy sends on a fill at the first arrival (the stop of
+            # an entry, the re-placed stop and the cancel of the old one after an add-on) must
+            # also reach the exchange before the next bar is walked, not after it
+            for k in (1, 2):
+                t = int(bar.ts_event) + k * self.latency_ns
+                self.clock.set_time_alert_ns(f"vq-arrival-{t}", t, None, None)
 
     def on_time_event(self, event: Any) -> None:  # the alert only has to advance the engine
         pass

@@ -26,27 +26,6 @@ TICK = 0.1
 
 
 @pytest.fixture(scope="module")
-def fine_dd(tmp_path_factory, mirror):
-    """BTCUSDT 1m and 5m (2025-01, 2025-02) ingested through the real code path."""
-    from vibe_quant.core.paths import DataDir
-    from vibe_quant.data.ingest import ingest
-
-    dd = DataDir(tmp_path_factory.mktemp("fine")).ensure()
-    rep = ingest(
-        dd,
-        symbols=["BTCUSDT"],
-        intervals=["1m", "5m"],
-        start=(2025, 1),
-        end=(2025, 2),
-        base_url=mirror.url,
-        rest_url="http://127.0.0.1:9",
-        now_ms=1_780_000_000_000,
-    )
-    assert rep.ok, rep.failed
-    return dd
-
-
-@pytest.fixture(scope="module")
 def bars(fine_dd):
     lo, hi = to_ns("2025-01-30"), to_ns(END, end=True)
     return (

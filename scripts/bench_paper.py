@@ -1,7 +1,8 @@
 """Benchmark of paper trading on the local exchange: one JSON line.
 
-Runs ``vibe-quant exchange serve`` replaying real BTCUSDT 5m bars (2025-01-28 on) at replay
-speed and a ``vibe-quant paper`` run of ``strategies/ema_cross.yaml`` (EMA 2/5, so it trades
+Runs ``vibe-quant exchange serve`` replaying real BTCUSDT 1m bars (2025-01-28 on; the
+strategy's 5m klines aggregated from them, SPEC §13) at replay speed and a ``vibe-quant paper``
+run of ``strategies/ema_cross.yaml`` (EMA 2/5, so it trades
 often) against it for ``--seconds``; then reports
 
 * ``latency_ms`` p50 / p99 / max: bar close → order submit inside the child, i.e. from the
@@ -11,7 +12,7 @@ often) against it for ``--seconds``; then reports
 * ``peak_rss_mb`` of the paper child (sampled every 0.2 s with psutil, incl. its threads);
 * bars processed, orders and fills.
 
-Needs the 5m archive: ``--data-dir`` (default: ingest 2025-01/02 from ../shared/data into a
+Needs the 1m archive: ``--data-dir`` (default: ingest 2025-01/02 from ../shared/data into a
 temporary directory through the loopback mirror).
 
     .venv/bin/python scripts/bench_paper.py [--seconds 60] [--speed 3000]
@@ -35,7 +36,9 @@ sys.path.insert(0, str(ROOT))
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--speed", type=float, default=3000.0, help="5m bars: 3000 = 0.1 s per bar")
+    ap.add_argument(
+        "--speed", type=float, default=3000.0, help="1m bars: 3000 = 20 ms per minute"
+    )
     ap.add_argument("--data-dir", default=None)
     args = ap.parse_args()
 
@@ -57,7 +60,7 @@ def main() -> int:
             rep = ingest(
                 src,
                 symbols=["BTCUSDT"],
-                intervals=["5m"],
+                intervals=["1m"],
                 start=(2025, 1),
                 end=(2025, 2),
                 base_url=m.url,
@@ -80,7 +83,7 @@ def main() -> int:
     )
     ex = LocalExchange(
         dd,
-        interval="5m",
+        interval="1m",
         replay_from="2025-01-28",
         speed=args.speed,
         start="subscribe",

@@ -39,3 +39,23 @@ def raw_funding(dd: DataDir) -> list[tuple[int, float]]:
 
 def tick_up(x: float, tick: float = 0.1) -> float:
     return round(math.ceil(round(x / tick, 6)) * tick, 2)
+
+
+def published_klines(symbol: str, interval: str, month: str) -> dict[int, tuple]:
+    """Binance's own published klines of ``interval`` (``open_time -> (o, h, l, c, volume)``),
+    read with pandas from the data.binance.vision zip in the shared data folder: the reference
+    for klines the exchange aggregates from 1m bars."""
+    import pandas as pd
+
+    from vibe_quant.core.paths import shared_data_dir
+
+    z = (
+        shared_data_dir()
+        / f"binance-vision/data/futures/um/monthly/klines/{symbol}/{interval}"
+        / f"{symbol}-{interval}-{month}.zip"
+    )
+    df = pd.read_csv(z)
+    return {
+        int(r.open_time): (r.open, r.high, r.low, r.close, r.volume)
+        for r in df.itertuples(index=False)
+    }

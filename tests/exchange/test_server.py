@@ -15,7 +15,7 @@ from vibe_quant.exchange.client import BinanceApiError, FuturesRestClient
 from vibe_quant.exchange.protocol import sign
 from vibe_quant.testing.exchange import TEST_API_KEY, TEST_API_SECRET, LocalExchange
 
-from .oracle import START_MS, raw_bars
+from .oracle import MIN, START_MS, published_klines, raw_bars
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +155,56 @@ def test_klines_history_only_before_the_cursor(ex, dd_1m):
         params={"symbol": "BTCUSDT", "interval": "1m", "startTime": now, "limit": 10},
     ).json()
     assert later == []
+
+
+def _ohlcv(row) -> tuple:
+    return tuple(float(x) for x in row[1:6])
+
+
+def test_longer_klines_are_aggregated_like_binance_publishes_them(dd_1m, tmp_path):
+    """A 1m replay serves 5m and 1h klines (REST and stream) equal to Binance's own published
+    5m / 1h klines of the same bars; a 5m kline arrives right after the step that closes its
+    last 1m bar, never earlier; an interval that is not a whole multiple is -1120."""
+    pub5 = published_klines("BTCUSDT", "5m", "2025-01")
+    pub1h = published_klines("BTCUSDT", "1h", "2025-01")
+    with LocalExchange(dd_1m, state_db=tmp_path / "agg.db", start="paused") as x:
+        x.admin("POST", "/admin/step", n=7 * 60 + 3)  # 07:03 on 2025-01-28
+        now = x.admin("GET", "/admin/state")["replay"]["cursor_ms"]
+        assert now == START_MS + 423 * MIN
+        get = lambda **p: httpx.get(f"{x.rest}/fapi/v1/klines", params={"symbol": "BTCUSDT", **p})  # noqa: E731
+        r5 = get(interval="5m", limit=1500).json()
+        assert r5[-1][0] == START_MS + 415 * MIN  # 07:00–07:05 is not closed yet
+        assert r5[-1][6] == r5[-1][0] + 5 * MIN - 1
+        # the archive's 1m bars start 2025-01-27 13:02: the 13:00 bucket holds 3 of its 5
+        # bars (aggregated from what there is); every later 5m bar is there and is Binance's
+        assert r5[0][0] == 1_737_982_800_000 and _ohlcv(r5[0]) != pub5[r5[0][0]]
+        assert len(r5) == (r5[-1][0] - r5[0][0]) // (5 * MIN) + 1 > 200
+        assert [_ohlcv(r) for r in r5[1:]] == [pub5[r[0]] for r in r5[1:]]
+        r1h = get(interval="1h", limit=30).json()
+        assert r1h[-1][0] == START_MS + 6 * 60 * MIN and len(r1h) == 18  # 01-27 13:00 on
+        assert [_ohlcv(r) for r in r1h[1:]] == [pub1h[r[0]] for r in r1h[1:]]
+        for bad in ("7m", "1w", "30s"):
+            r = get(interval=bad)
+            assert r.status_code == 400 and r.json()["code"] == -1120, bad
+        with connect(x.ws) as mkt:
+            mkt.send(json.dumps({"method": "SUBSCRIBE", "params": ["btcusdt@kline_5m"], "id": 1}))
+            assert json.loads(mkt.recv(timeout=10)) == {"result": None, "id": 1}
+            x.admin("POST", "/admin/step", n=1)  # 07:04 closes: no 5m kline yet
+            with pytest.raises(TimeoutError):
+                mkt.recv(timeout=0.5)
+            x.admin("POST", "/admin/step", n=1)  # 07:05 closes the 07:00 bucket
+            k = json.loads(mkt.recv(timeout=10))["k"]
+            assert (k["t"], k["T"], k["i"], k["x"]) == (
+                START_MS + 420 * MIN,
+                START_MS + 425 * MIN - 1,
+                "5m",
+                True,
+            )
+            assert tuple(float(k[f]) for f in "ohlcv") == pub5[k["t"]]
+            x.admin("POST", "/admin/step", n=5)
+            k2 = json.loads(mkt.recv(timeout=10))["k"]
+            assert k2["t"] == START_MS + 425 * MIN
+            assert tuple(float(k2[f]) for f in "ohlcv") == pub5[k2["t"]]
 
 
 def test_market_and_user_streams(ex, dd_1m):

@@ -1,6 +1,9 @@
-"""Lockstep harness: the local exchange (paused) closes one bar at a time; after each bar the
-test waits until the paper child has processed it and the venue is quiet (no new order, fill or
-intent for ``quiet_s``)."""
+"""Lockstep harness: the local exchange (paused) replays real 1m bars one minute at a time and
+serves the strategy's 5m klines aggregated from them (SPEC §13). :meth:`PaperRig.step` closes
+one 5m strategy bar as five 1m steps; after a minute in which the venue filled something (a
+stop, take-profit or limit hit inside the 5m bar) and after the 5th minute, it waits until the
+paper child has reacted (processed the bar) and the venue is quiet (no new order, fill or intent
+for ``quiet_s``)."""
 
 from __future__ import annotations
 
@@ -17,9 +20,12 @@ from typing import Any
 from vibe_quant.core.paths import DataDir
 from vibe_quant.testing.exchange import TEST_API_KEY, TEST_API_SECRET, LocalExchange
 
-PARAMS = ["ema_fast.period=2", "ema_slow.period=5"]
+# EMA 2/5 trades every few bars; a 0.3 % stop and 0.6 % target are hit inside 5m bars, on the
+# 1m path, a few times in the tests' spans
+PARAMS = ["ema_fast.period=2", "ema_slow.period=5", "stop_loss.pct=0.3", "take_profit.pct=0.6"]
 REPLAY_FROM = "2025-01-28"
-BAR_NS = 300 * 10**9
+BAR_NS = 300 * 10**9  # the strategy's bar (ema_cross.yaml: 5m)
+MINUTES_PER_BAR = 5  # 1m replay steps per strategy bar
 
 
 def paper_env(**extra: str) -> dict[str, str]:
@@ -57,7 +63,7 @@ class PaperRig:
         shutil.copy(src.archive_db, self.dd.archive_db)
         self.ex = LocalExchange(
             self.dd,
-            interval="5m",
+            interval="1m",
             replay_from=REPLAY_FROM,
             speed=1.0,
             start="paused",
@@ -118,14 +124,16 @@ class PaperRig:
     def cursor_ns(self) -> int:
         return self.ex.admin("GET", "/admin/state")["replay"]["cursor_ms"] * 1_000_000
 
+    def venue_counts(self) -> tuple[int, int, int]:
+        """(orders, algo orders, trades) the exchange has recorded."""
+        st = self.ex.admin("GET", "/admin/state")["counts"]
+        return st["orders"], st["algo_orders"], st["trades"]
+
     def quiet(self, quiet_s: float = 0.12) -> None:
         prev = None
         while True:
-            st = self.ex.admin("GET", "/admin/state")["counts"]
             snap = (
-                st["orders"],
-                st["algo_orders"],
-                st["trades"],
+                *self.venue_counts(),
                 self.count("paper_intents"),
                 self.count("paper_fills"),
                 self.row()["heartbeat_ns"] is not None,
@@ -135,12 +143,19 @@ class PaperRig:
             prev = snap
             time.sleep(quiet_s)
 
-    def step(self, on_stepped=None) -> int:
-        """Close one bar; wait until the child processed it and the venue is quiet."""
-        self.ex.admin("POST", "/admin/step", n=1)
-        bar = self.cursor_ns()  # the bar that just closed closes at the cursor
-        if on_stepped is not None:
-            on_stepped(bar)
+    def step(self, on_stepped=None, at_minute: int = MINUTES_PER_BAR) -> int:
+        """Close one strategy bar (five 1m steps); wait until the child processed it and the
+        venue is quiet. ``on_stepped(cursor_ns)`` runs right after minute ``at_minute``
+        (1…5) closed, before anything is awaited (where the crash test kills the child)."""
+        for minute in range(1, MINUTES_PER_BAR + 1):
+            before = self.venue_counts()
+            self.ex.admin("POST", "/admin/step", n=1)
+            if minute == at_minute and on_stepped is not None:
+                on_stepped(self.cursor_ns())
+            if minute < MINUTES_PER_BAR and self.venue_counts()[2] != before[2]:
+                self.quiet()  # a fill inside the bar: let the child place / cancel what follows
+        bar = self.cursor_ns()  # the strategy bar that just closed closes at the cursor
+        assert bar % BAR_NS == 0, f"replay cursor {bar} is not on a {BAR_NS // 10**9}s boundary"
         self.wait(
             lambda row: (
                 (row.get("last_bar_ns") or 0) >= bar and row.get("child_state") == "trading"

@@ -1,9 +1,12 @@
-"""SIGKILL of the paper child at ten random moments (seeded: right after a bar closed, so
-between bar and decision, intent and submit, submit and acknowledgement, fill and protective
-orders): the supervisor restarts it every time; at the end the exchange's order list equals an
-uninterrupted run's (no order sent twice, none lost), the journal's fills equal the exchange's
-trades, and the final position and wallet balance equal the uninterrupted run's. Then no API
-key or secret appears in any log, database or output of either run (grep)."""
+"""SIGKILL of the paper child at ten random moments (seeded: 0–80 ms after one of the five 1m
+steps of a 5m bar, so between bar and decision, intent and submit, submit and acknowledgement,
+an in-bar stop or target fill and the cancels that follow it; the replay goes on minute by
+minute while the child is down and waits only at the next 5m close, i.e. a restart that takes
+less than the rest of the bar): the supervisor restarts it every time; at the end the
+exchange's order list equals an uninterrupted run's (no order sent twice, none lost), the
+journal's fills equal the exchange's trades, and the final position and wallet balance equal
+the uninterrupted run's. Then no API key or secret appears in any log, database or output of
+either run (grep)."""
 
 from __future__ import annotations
 
@@ -33,9 +36,14 @@ def _final(rig: PaperRig):
     orders = rig.ex.admin("GET", "/admin/orders")
     state = rig.ex.admin("GET", "/admin/state")
     trades = rig.ex.admin("GET", "/admin/trades")
-    ids = sorted(decode_cid(o["clientOrderId"]) for o in orders["orders"]) + sorted(
-        decode_cid(a["clientAlgoId"]) for a in orders["algo_orders"]
-    )
+    # every order the client sent: regular orders, and algo (conditional) orders — not the
+    # market order a triggered algo order becomes (it carries the algo order's client id)
+    triggered = {a["actualOrderId"] for a in orders["algo_orders"] if a["actualOrderId"]}
+    ids = sorted(
+        decode_cid(o["clientOrderId"])
+        for o in orders["orders"]
+        if str(o["orderId"]) not in triggered
+    ) + sorted(decode_cid(a["clientAlgoId"]) for a in orders["algo_orders"])
     return fills, trades, ids, state
 
 
@@ -61,6 +69,7 @@ def test_sigkill_ten_times_loses_and_duplicates_nothing(dd_paper, tmp_path):
             if i in kill_at:
                 pid = rig.row()["child_pid"]
                 delay = rng.uniform(0.0, 0.08)
+                minute = rng.randint(1, 5)  # which 1m step of the 5m bar the kill follows
 
                 def shoot(bar, pid=pid, delay=delay):
                     time.sleep(delay)
@@ -68,7 +77,7 @@ def test_sigkill_ten_times_loses_and_duplicates_nothing(dd_paper, tmp_path):
 
                 restarts = rig.row()["restarts"]
                 t_kill = time.time_ns()
-                bar = rig.step(on_stepped=shoot)
+                bar = rig.step(on_stepped=shoot, at_minute=minute)
 
                 # the supervisor restarts the child; it reconciles, warms up and catches up
                 def restarted(r, pid=pid, t_kill=t_kill, bar=bar):
@@ -95,6 +104,8 @@ def test_sigkill_ten_times_loses_and_duplicates_nothing(dd_paper, tmp_path):
     # nothing sent twice, nothing lost: the same client order ids at the exchange
     assert len(c_ids) == len(set(c_ids))
     assert c_ids == r_ids
+    # the span has stops and targets filled inside 5m bars, on the 1m path
+    assert {"stop_loss", "take_profit"} <= {f["tag"] for f in c_fills}
     # the journal's fills are the exchange's trades
     r6 = lambda x: round(float(x), 6)  # noqa: E731 - the node reports prices as doubles
     assert [

@@ -13,7 +13,10 @@ in ONE database transaction together with the new cursor:
 3. the bar's close becomes the last/mark price and the cursor moves to ``open + interval``.
 
 The caller then publishes the user events, the closed kline (``k.x = true``, ``k.T`` = open +
-interval − 1 ms) and a ``markPriceUpdate`` (mark = close, funding rate and next funding time).
+interval − 1 ms), the klines of every longer interval in :attr:`Replay.kline_intervals` (those a
+client subscribed to) whose bucket the step completed — a 5m kline aggregated from 1m bars when
+the cursor passes its close, so a 5m bar reaches the client right after its last 1m bar — and
+a ``markPriceUpdate`` (mark = close, funding rate and next funding time).
 At ``speed`` S one bar of ``interval`` ms closes every ``interval / S`` ms of wall time (speed
 600 on 1m bars = 10 minutes of market per second). The replay starts paused when asked to, or
 waits for the first kline subscription, and ends (``finished``) after the last archived bar.
@@ -27,6 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from vibe_quant.core.errors import ConfigError
+from vibe_quant.core.intervals import interval_ms
 from vibe_quant.exchange.engine import Engine
 from vibe_quant.exchange.market import MarketData
 from vibe_quant.exchange.store import ExchangeStore
@@ -66,6 +70,8 @@ class Replay:
             s: int(store.get_meta(f"funding_done:{s}", self.cursor)) for s in market.symbols
         }
         self.bars_replayed = int(store.get_meta("bars_replayed", 0))
+        #: longer kline intervals published as their buckets close (see the module docstring)
+        self.kline_intervals: set[str] = set()
         for s, ser in market.series.items():
             px = ser.last_close_before(self.cursor, iv)
             if px is not None:
@@ -83,6 +89,7 @@ class Replay:
         if t is None:
             return [], []
         iv = self.market.interval_ms
+        prev_cursor = self.cursor
         eng = self.engine
         user: list[dict] = []
         closed: list[tuple[str, int, float]] = []
@@ -119,6 +126,14 @@ class Replay:
                     self.market.kline_event(s, i, self.cursor),
                 )
             )
+            for kiv in sorted(self.kline_intervals, key=interval_ms):
+                for j, _close in self.market.closed_klines(s, kiv, prev_cursor, self.cursor):
+                    market.append(
+                        (
+                            f"{s.lower()}@kline_{kiv}",
+                            self.market.kline_event(s, j, self.cursor, kiv),
+                        )
+                    )
             market.append(
                 (f"{s.lower()}@markprice@1s", self.market.mark_price_event(s, c, self.cursor))
             )

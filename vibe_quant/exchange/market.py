@@ -9,7 +9,12 @@ liquidation fee come from :func:`vibe_quant.data.catalog.resolve_terms` (archive
 brackets / ``--brackets`` file / packaged reference), made the terms in force.
 
 Conventions: a bar is identified by its open time (UTC ms); its close time is
-``open + interval − 1`` ms, as Binance sends it (``k.T``). Funding times are Binance's
+``open + interval − 1`` ms, as Binance sends it (``k.T``). The archive's bars of the replayed
+(base) interval are the market; klines of any longer interval that is a whole multiple of it
+(5m, 15m, 1h, 4h, 1d … over 1m) are aggregated from them as Binance builds them (open of the
+first, max high, min low, close of the last, summed volume; buckets aligned to the UTC epoch, so
+a 1h bar opens on the hour and a 1d bar at 00:00 UTC). A bucket with missing base bars
+aggregates the bars present. Funding times are Binance's
 ``calc_time`` floored to the minute (as the catalog does, SPEC.md 2.3); rates are fractions.
 """
 
@@ -30,10 +35,16 @@ from vibe_quant.store.archive import Archive
 from vibe_quant.venues.binance import instruments as ins
 
 MINUTE_MS = 60_000
+#: Binance's kline intervals the replay can aggregate (epoch-aligned; 1w and 1M are not)
+KLINE_INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d")
 
 
 class MarketDataError(DataError, LookupError):
     """The archive lacks what the exchange needs (message: what, which input, what to run)."""
+
+
+class KlineIntervalError(MarketDataError):
+    """A kline interval the replay cannot serve (not a whole multiple of the replayed one)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +123,26 @@ class Series:
     funding_time: np.ndarray  # scheduled funding times (ms, floored to the minute)
     funding_rate: np.ndarray  # fraction per funding interval
 
+    def aggregate(self, base_ms: int, iv_ms: int) -> Series:
+        """Bars of ``iv_ms`` (a multiple of ``base_ms``) aggregated from these bars of
+        ``base_ms``: one bar per non-empty epoch-aligned bucket ``[k·iv, (k+1)·iv)``."""
+        if iv_ms == base_ms or len(self.open_time) == 0:
+            return self
+        bucket = (self.open_time // iv_ms) * iv_ms
+        starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+        ends = np.r_[starts[1:], len(bucket)] - 1
+        return Series(
+            self.symbol,
+            bucket[starts],
+            self.open[starts],
+            np.maximum.reduceat(self.high, starts),
+            np.minimum.reduceat(self.low, starts),
+            self.close[ends],
+            np.round(np.add.reduceat(self.volume, starts), 9),  # no float-sum noise
+            self.funding_time,
+            self.funding_rate,
+        )
+
     def index_at_or_after(self, open_ms: int) -> int:
         return int(np.searchsorted(self.open_time, open_ms, side="left"))
 
@@ -160,6 +191,7 @@ class MarketData:
     ):
         self.interval = interval
         self.interval_ms = interval_ms(interval)
+        self._kline_cache: dict[tuple[str, str], tuple[Series, int]] = {}
         self.symbols = [s.upper() for s in symbols]
         if not data_dir.archive_db.exists():
             raise MarketDataError(
@@ -235,11 +267,38 @@ class MarketData:
                 best = t if best is None else min(best, t)
         return best
 
-    # ---- shapes -------------------------------------------------------------------------
+    # ---- klines of the base and of aggregated intervals ---------------------------------
 
-    def kline_row(self, symbol: str, i: int) -> list[Any]:
-        """One ``GET /fapi/v1/klines`` row (12 elements; volumes the archive lacks are "0")."""
-        s, spec = self.series[symbol], self.specs[symbol]
+    def kline_series(self, symbol: str, interval: str) -> tuple[Series, int]:
+        """``(bars, interval ms)`` of ``symbol`` at ``interval``: the archived base bars, or
+        bars aggregated from them (cached).
+
+        Raises:
+            KlineIntervalError: ``interval`` is not in :data:`KLINE_INTERVALS`, is shorter than the
+                replayed one or not a whole multiple of it (Binance's -1120 at the REST API).
+        """
+        key = (symbol, interval)
+        hit = self._kline_cache.get(key)
+        if hit is not None:
+            return hit
+        if interval not in KLINE_INTERVALS:
+            raise KlineIntervalError(
+                f"interval {interval!r} is not one of Binance's {', '.join(KLINE_INTERVALS)}"
+            )
+        iv = interval_ms(interval)
+        if iv < self.interval_ms or iv % self.interval_ms:
+            raise KlineIntervalError(
+                f"interval {interval} is not a whole multiple of the replayed {self.interval}"
+            )
+        out = (self.series[symbol].aggregate(self.interval_ms, iv), iv)
+        self._kline_cache[key] = out
+        return out
+
+    def kline_row(self, symbol: str, i: int, interval: str | None = None) -> list[Any]:
+        """One ``GET /fapi/v1/klines`` row (12 elements; volumes the archive lacks are "0") of
+        bar ``i`` of ``interval`` (default the replayed one)."""
+        s, iv = self.kline_series(symbol, interval or self.interval)
+        spec = self.specs[symbol]
         ot, o, h, lo, c, v = s.bar(i)
         return [
             ot,
@@ -248,7 +307,7 @@ class MarketData:
             spec.fmt_price(lo),
             spec.fmt_price(c),
             _num(v),
-            ot + self.interval_ms - 1,
+            ot + iv - 1,
             "0",
             0,
             "0",
@@ -264,13 +323,16 @@ class MarketData:
         limit: int = 500,
         start_ms: int | None = None,
         end_ms: int | None = None,
+        interval: str | None = None,
     ) -> list[list[Any]]:
         """Closed bars only (``open + interval ≤ now``: no look-ahead), like Binance's
         ``GET /fapi/v1/klines`` (``startTime``/``endTime`` on the open time, inclusive; without
-        ``startTime`` the newest ``limit`` bars up to ``endTime``)."""
-        s = self.series[symbol]
+        ``startTime`` the newest ``limit`` bars up to ``endTime``). ``interval`` defaults to the
+        replayed one; a longer one is aggregated (:meth:`kline_series`)."""
+        interval = interval or self.interval
+        s, iv = self.kline_series(symbol, interval)
         limit = max(1, min(int(limit), 1500))
-        last_closed = now_ms - self.interval_ms  # open times ≤ this are closed
+        last_closed = now_ms - iv  # open times ≤ this are closed
         hi = last_closed if end_ms is None else min(end_ms, last_closed)
         b = int(np.searchsorted(s.open_time, hi, side="right"))
         if start_ms is not None:
@@ -278,11 +340,27 @@ class MarketData:
             b = min(b, a + limit)
         else:
             a = max(0, b - limit)
-        return [self.kline_row(symbol, i) for i in range(a, b)] if b > a else []
+        return [self.kline_row(symbol, i, interval) for i in range(a, b)] if b > a else []
 
-    def kline_event(self, symbol: str, i: int, event_ms: int) -> dict[str, Any]:
-        """A closed ``<symbol>@kline_<interval>`` stream message (``k.x = true``)."""
-        s, spec = self.series[symbol], self.specs[symbol]
+    def closed_klines(
+        self, symbol: str, interval: str, after_ms: int, upto_ms: int
+    ) -> list[tuple[int, int]]:
+        """Bars of ``interval`` whose close ``open + interval`` lies in ``(after_ms, upto_ms]``
+        — the ones a replay step from cursor ``after_ms`` to ``upto_ms`` completes — as
+        ``(index, close ms)``."""
+        s, iv = self.kline_series(symbol, interval)
+        a = int(np.searchsorted(s.open_time, after_ms - iv, side="right"))
+        b = int(np.searchsorted(s.open_time, upto_ms - iv, side="right"))
+        return [(i, int(s.open_time[i]) + iv) for i in range(a, b)]
+
+    def kline_event(
+        self, symbol: str, i: int, event_ms: int, interval: str | None = None
+    ) -> dict[str, Any]:
+        """A closed ``<symbol>@kline_<interval>`` stream message (``k.x = true``) of bar ``i``
+        of ``interval`` (default the replayed one)."""
+        interval = interval or self.interval
+        s, iv = self.kline_series(symbol, interval)
+        spec = self.specs[symbol]
         ot, o, h, lo, c, v = s.bar(i)
         return {
             "e": "kline",
@@ -290,9 +368,9 @@ class MarketData:
             "s": symbol,
             "k": {
                 "t": ot,
-                "T": ot + self.interval_ms - 1,
+                "T": ot + iv - 1,
                 "s": symbol,
-                "i": self.interval,
+                "i": interval,
                 "f": 0,
                 "L": 0,
                 "o": spec.fmt_price(o),

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from vibe_quant.exchange import protocol as pr
+from vibe_quant.exchange.market import KlineIntervalError
 from vibe_quant.exchange.protocol import BinanceError
 
 if TYPE_CHECKING:
@@ -60,8 +61,10 @@ def routes(ex: Exchange) -> dict[tuple[str, str], tuple[str, Callable[[dict], An
         iv = p.get("interval", "")
         if not iv:
             raise pr.mandatory("interval")
-        if iv != ex.market.interval:
-            raise BinanceError(-1120, "Invalid interval.")
+        try:
+            ex.market.kline_series(spec.symbol, iv)
+        except KlineIntervalError:
+            raise BinanceError(-1120, "Invalid interval.") from None
 
         def opt(name):
             v = p.get(name)
@@ -73,6 +76,7 @@ def routes(ex: Exchange) -> dict[tuple[str, str], tuple[str, Callable[[dict], An
             limit=opt("limit") or 500,
             start_ms=opt("startTime"),
             end_ms=opt("endTime"),
+            interval=iv,
         )
 
     def premium_index(p):

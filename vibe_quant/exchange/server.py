@@ -30,7 +30,7 @@ from vibe_quant.core.paths import DataDir
 from vibe_quant.exchange import admin, rest
 from vibe_quant.exchange.clock import START_ON_SUBSCRIBE, Clock, Replay
 from vibe_quant.exchange.engine import Engine
-from vibe_quant.exchange.market import MarketData
+from vibe_quant.exchange.market import KlineIntervalError, MarketData
 from vibe_quant.exchange.store import ExchangeStore
 from vibe_quant.exchange.ws import Hub
 
@@ -119,9 +119,7 @@ class Exchange:
             default_leverage=cfg.leverage,
         )
         self.replay = Replay(self.market, self.store, self.engine, cfg.replay_from_ms)
-        self.hub = Hub(
-            lambda k: k in self.store.listen_keys(), lambda: self.clock.on_kline_subscribed()
-        )
+        self.hub = Hub(lambda k: k in self.store.listen_keys(), self._on_kline_subscribed)
         self.clock = Clock(self.replay, cfg.speed, self.publish, cfg.start)
         self.routes = rest.routes(self)
 
@@ -142,6 +140,20 @@ class Exchange:
             ],
             lifespan=self._lifespan,
         )
+
+    def _on_kline_subscribed(self, stream: str) -> None:
+        """``<symbol>@kline_<interval>``: aggregate that interval from now on (an interval the
+        replay cannot serve stays silent, like any unknown stream) and start a replay that
+        waits for the first subscription."""
+        interval = stream.split("@kline_", 1)[1]
+        symbol = stream.split("@", 1)[0].upper()
+        if interval != self.market.interval and symbol in self.market.series:
+            try:
+                self.market.kline_series(symbol, interval)
+            except KlineIntervalError:
+                return
+            self.replay.kline_intervals.add(interval)
+        self.clock.on_kline_subscribed()
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Any) -> AsyncIterator[None]:

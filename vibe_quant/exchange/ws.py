@@ -3,8 +3,9 @@
 * ``/ws`` — market streams, raw events (no wrapper). Clients send
   ``{"method": "SUBSCRIBE", "params": ["btcusdt@kline_1m"], "id": 1}`` and get
   ``{"result": null, "id": 1}``; ``UNSUBSCRIBE`` likewise; ``LIST_SUBSCRIPTIONS`` answers the
-  list. Streams served: ``<symbol>@kline_<interval>`` and ``<symbol>@markPrice@1s`` (also
-  ``@markPrice``); others are accepted and stay silent (no trades or book are replayed).
+  list. Streams served: ``<symbol>@kline_<interval>`` (the replayed interval and any whole
+  multiple of it, aggregated) and ``<symbol>@markPrice@1s`` (also ``@markPrice``); others are
+  accepted and stay silent (no trades or book are replayed).
 * ``/ws?listenKey=K`` (or ``/ws/K``) — the user-data stream of listen key K:
   ``ORDER_TRADE_UPDATE``, ``ACCOUNT_UPDATE``, ``ALGO_UPDATE`` raw events. An unknown key is
   closed with code 1008.
@@ -62,14 +63,14 @@ class Hub:
 
     Args:
         is_listen_key: validates a listen key (the store's keys).
-        on_kline_subscribed: called when any client subscribes to a kline stream (the replay
-            may be waiting for it).
+        on_kline_subscribed: called with the stream name when a client subscribes to a kline
+            stream (the replay may be waiting for it, or must start aggregating its interval).
     """
 
     def __init__(
         self,
         is_listen_key: Callable[[str], bool],
-        on_kline_subscribed: Callable[[], None] = lambda: None,
+        on_kline_subscribed: Callable[[str], None] = lambda stream: None,
     ):
         self.is_listen_key = is_listen_key
         self.on_kline_subscribed = on_kline_subscribed
@@ -109,7 +110,7 @@ class Hub:
                 continue
             conn.subs.add(_norm(s))
             if "@kline_" in s:
-                self.on_kline_subscribed()
+                self.on_kline_subscribed(s)
 
     async def endpoint(self, websocket: WebSocket) -> None:
         path = websocket.url.path.rstrip("/")

@@ -146,15 +146,3 @@ def test_cli_user_errors_are_one_line(tmp_path):
         r.returncode == 1
         and r.stderr.strip() == "error: no paper run 42: see `vibe-quant paper list`"
     )
-
-
-def test_informative_strategy_is_refused_before_anything_starts(tmp_path):
-    """The live node feeds the traded symbol only: a strategy reading another symbol's series
-    is refused with one clear message, before any venue call (the URL is a dead port)."""
-    from vibe_quant.core.paths import DataDir
-    from vibe_quant.paper import control
-
-    dd = DataDir(tmp_path / "dd").ensure()
-    with pytest.raises(control.PaperError, match="informative series .BTCUSDT."):
-        control.start(dd, "strategies/ports/InformativeSample.yaml", "ETHUSDT",
-                      exchange="http://127.0.0.1:9")

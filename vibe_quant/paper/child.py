@@ -16,6 +16,7 @@ import sys
 import time
 
 NEVER_NS = 2**62  # ctx.last_bar_ns: the end-of-data close never fires live
+MAX_HISTORY_BARS = 1000  # within one GET /fapi/v1/klines page (Binance: up to 1500)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,7 +114,15 @@ def _build(row: dict, creds, j, dd):
         bar_interval_ns=iv_ns,
     )
     strat = compiled(ctx, params)
-    strat.paper_setup(j, iv_ns, compiled.warmup_for(params), restored)
+    warm = compiled.warmup_for(params)
+    history = warm + 2
+    if restored["last_bar_ns"] and row.get("trade_start_ns"):
+        # a restart feeds every bar since the run's own warm-up began (at most 1000, one
+        # klines page), so path-dependent indicators (SAR, Supertrend, EMA seeds) are
+        # rebuilt from the same first bar as the uninterrupted run
+        latest = now_ms * 1_000_000 // iv_ns * iv_ns
+        history = max(history, (latest - int(row["trade_start_ns"])) // iv_ns + warm + 2)
+    strat.paper_setup(j, iv_ns, warm, restored, history_bars=min(history, MAX_HISTORY_BARS))
     node = build_node(
         run_id=row["id"],
         exchange=row["exchange"],

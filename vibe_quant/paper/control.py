@@ -193,12 +193,6 @@ def start(
         risk = ap.breakers.model_dump() if ap.breakers is not None else None
     compiled = compile_strategy(text)
     compiled.resolve(p)  # bad keys / values: StrategyError before anything starts
-    if compiled.informative_symbols:  # the live node subscribes the traded symbol only
-        raise PaperError(
-            f"strategy {compiled.name!r} reads informative series "
-            f"({', '.join(compiled.informative_symbols)}), which paper trading does not feed "
-            "yet; backtest, sweep and validate support them"
-        )
     lev = float(leverage if leverage is not None else compiled.leverage(p))
     if lev < 1:
         raise PaperError(f"--leverage must be ≥ 1, got {lev:g}")
@@ -207,12 +201,20 @@ def start(
     try:
         with Venue(rest, creds.key, creds.secret, symbol) as v:
             v.wallet_balance()
+            listed = v.symbols()
     except Exception as e:
         from vibe_quant.alerts.redact import redact
 
         raise PaperError(
             f"venue {rest} refused or unreachable: {redact(str(e), creds.secrets)[:200]}"
         ) from None
+    # the child subscribes the informative symbols' klines too (and warms them up)
+    missing = [s for s in (symbol, *compiled.informative_symbols) if s not in listed]
+    if missing:
+        raise PaperError(
+            f"venue {rest} does not list {', '.join(missing)}, which strategy "
+            f"{compiled.name!r} trades or reads"
+        )
     logs = Path(dd.logs) / "paper"
     logs.mkdir(parents=True, exist_ok=True)
     with _conn(dd) as st:

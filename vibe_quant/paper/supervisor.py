@@ -321,6 +321,8 @@ def sync_venue(conn, j, venue, run_id: int, iv_ns: int, alerts=None) -> int:
     new = 0
     floor_ms = (row.get("trade_start_ns") or 0) // 1_000_000 - iv_ns // 1_000_000
     last_id = int(row.get("last_trade_id") or 0)
+    known: set[int] | None = None
+    tags: dict[str, str] = {}
     while True:
         trades = venue.user_trades(from_id=last_id + 1 if last_id else 0)
         trades = [t for t in trades if int(t["id"]) > last_id and int(t["time"]) >= floor_ms]
@@ -330,6 +332,15 @@ def sync_venue(conn, j, venue, run_id: int, iv_ns: int, alerts=None) -> int:
             ts = int(t["time"]) * 1_000_000
             side = 1 if t["side"] == "BUY" else -1
             cid = decode_cid(str(t.get("clientOrderId") or "")) or None
+            tag = None
+            if known is None:
+                known = {f["trade_id"] for f in Q.fills(conn, run_id)}
+                tags = {r["client_order_id"]: r["tag"] for r in Q.intents(conn, run_id)}
+            if int(t["id"]) not in known:
+                # a fill the child has not journalled (it was down): its order and exit reason from
+                # the venue's order record and the journalled intent
+                cid = cid or venue.client_order_id(t["orderId"])
+                tag = tags.get(cid) if cid else None
             if Q.record_fill(
                 conn,
                 run_id,
@@ -342,6 +353,7 @@ def sync_venue(conn, j, venue, run_id: int, iv_ns: int, alerts=None) -> int:
                 source="venue",
                 client_order_id=cid,
                 realized_pnl=float(t.get("realizedPnl") or 0),
+                tag=tag,
                 bar_ns=-(-ts // iv_ns) * iv_ns,
             ):
                 new += 1
@@ -355,7 +367,7 @@ def sync_venue(conn, j, venue, run_id: int, iv_ns: int, alerts=None) -> int:
                         "qty": float(t["qty"]),
                         "price": float(t["price"]),
                         "commission": float(t["commission"]),
-                        "tag": None,
+                        "tag": tag,
                         "liquidity": "MAKER" if t.get("maker") else "TAKER",
                         "source": "venue",
                     },

@@ -49,6 +49,13 @@ class Venue:
     def server_time_ms(self) -> int:
         return int(self.c.request("GET", "/fapi/v1/time", signed=False, key=False)["serverTime"])
 
+    def symbols(self) -> set[str]:
+        """Symbols the venue trades (``GET /fapi/v1/exchangeInfo``, status ``TRADING``)."""
+        info = self.c.request("GET", "/fapi/v1/exchangeInfo", signed=False, key=False)
+        return {
+            s["symbol"] for s in info.get("symbols", []) if s.get("status", "TRADING") == "TRADING"
+        }
+
     def wallet_balance(self) -> float:
         """USDT wallet balance (USDT)."""
         acc = self.c.request("GET", "/fapi/v2/account")
@@ -82,6 +89,17 @@ class Venue:
                 {"symbol": self.symbol, "fromId": int(from_id), "limit": int(limit)},
             )
         )
+
+    def client_order_id(self, order_id: Any) -> str | None:
+        """Decoded client order id of venue order ``order_id`` (``GET /fapi/v1/order``), or
+        None when the venue does not know it."""
+        try:
+            o = self.c.request(
+                "GET", "/fapi/v1/order", {"symbol": self.symbol, "orderId": int(order_id)}
+            )
+        except BinanceApiError:
+            return None
+        return decode_cid(str(o.get("clientOrderId") or "")) or None
 
     def funding_income(self, start_ms: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         """``FUNDING_FEE`` income rows with time ≥ ``start_ms`` (+ received, − paid, USDT)."""

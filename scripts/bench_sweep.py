@@ -1,14 +1,18 @@
 """Benchmark: the same screening sweep with 1 and with 2 workers.
 
 Default: the first ``--combos`` (100) combinations of ``strategies/ema_cross.yaml`` on BTCUSDT
-5m 2023-01-01 → 2024-12-31 (compiled by the DSL compiler), from ``--data-dir`` (ingested from a
-loopback mirror of ``../shared/data`` into a temp dir when it has no catalog). Prints one JSON
-line: combos/s and bars/s per worker count, the scaling ratio, the per-combination overhead
-beyond engine time, peak RSS per worker, each worker's RSS after its last combination over
-its RSS after its 10th, the no-op ceiling (a ``VQStrategy`` doing nothing per bar, same bars
-and venue, in the parent) with the ratio of a combination's engine time to it, and the 1,000-
-combination time projected from the 2-worker rate. Targets (issue 15): scaling ≥ 1.9×,
-overhead ≤ 25 ms, peak RSS ≤ 600 MB, RSS growth ≤ 1.10, engine vs no-op ≥ 0.7.
+5m 2023-01-01 → 2024-12-31 (compiled by the DSL compiler; a grid smaller than ``--combos`` is
+cycled), from ``--data-dir`` (ingested from a loopback mirror of ``../shared/data`` into a temp
+dir when it has no catalog). Prints one JSON line: combos/s and bars/s per worker count, the
+scaling ratio, the per-combination overhead beyond engine time, peak RSS per worker, each
+worker's RSS after its last combination over its RSS after its 10th, the no-op ceiling (a
+``VQStrategy`` doing nothing per bar, same bars and venue, in the parent) with the ratio of a
+combination's engine time to it, and the 1,000-combination time projected from the 2-worker
+rate. ``--workers 2`` runs only the 2-worker sweep (e.g. with ``--combos 1000``).
+``--rss-loop N`` instead re-runs the sweep's combinations N times on one ``BacktestSession`` in
+this process (a sweep worker's life, without the pool) and prints its RSS after 10, 100, 1,000
+… runs. Targets (issue 15): scaling ≥ 1.9×, overhead ≤ 25 ms, peak RSS ≤ 600 MB, RSS growth
+≤ 1.10 (after 1,000 runs against after 10), engine vs no-op ≥ 0.7.
 """
 
 from __future__ import annotations
@@ -97,10 +101,7 @@ def _run(store_path: Path, spec, data_dir: str, workers: int) -> dict:
 def _noop_ceiling(spec, data_dir: str, repeat: int = 3) -> dict:
     """Engine time of a ``VQStrategy`` doing nothing per bar on the sweep's bars and venue (the
     engine's own limit), best of ``repeat`` re-runs on one session, in this process."""
-    from vibe_quant.backtest.marketdata import load_market_data
     from vibe_quant.backtest.run import BacktestSession
-    from vibe_quant.core.intervals import interval_ms
-    from vibe_quant.core.paths import DataDir
     from vibe_quant.research.screening.sweep import _spec_combos, sweep_warmup
     from vibe_quant.strategy.base import VQStrategy
 
@@ -111,18 +112,63 @@ def _noop_ceiling(spec, data_dir: str, repeat: int = 3) -> dict:
             pass
 
     combos, _, lev = _spec_combos(spec)
-    warm = sweep_warmup(spec, combos)
-    md = load_market_data(
-        DataDir.resolve(data_dir),
-        spec.symbol,
-        spec.interval,
-        spec.start_ns - warm * interval_ms(spec.interval) * 1_000_000,
-        spec.end_ns,
-    )
+    md = _load(spec, data_dir, sweep_warmup(spec, combos))
     sess = BacktestSession(md, trade_start_ns=spec.start_ns, leverage=lev)
     runs = [sess.run(NoopCeiling, {}) for _ in range(repeat)]
     sess.dispose()
     return {"engine_s": min(r.elapsed_s for r in runs), "bars": runs[0].bars}
+
+
+def _rss_loop(spec, data_dir: str, runs: int) -> dict:
+    """RSS (MB) of this process after 10, 100, 1,000 … re-runs of the sweep's combinations
+    (cycled) on one ``BacktestSession``, as in a sweep worker."""
+    import gc
+
+    from vibe_quant.backtest.run import BacktestSession
+    from vibe_quant.research.screening.sweep import _spec_combos, sweep_warmup
+    from vibe_quant.research.screening.worker import (
+        WorkerSetup,
+        _proc_stats,
+        build_strategy,
+        combo_leverage,
+    )
+
+    combos, _, lev = _spec_combos(spec)
+    warm = sweep_warmup(spec, combos)
+    setup = WorkerSetup(yaml_text=spec.yaml_text, symbol=spec.symbol, interval=spec.interval,
+                        start_ns=spec.start_ns, end_ns=spec.end_ns, data_dir=data_dir,
+                        leverage=lev, warmup_bars=warm)
+    strat, warm = build_strategy(setup)
+    md = _load(spec, data_dir, warm)
+    gc.collect()
+    gc.freeze()  # as the worker does after loading
+    sessions: dict[float, BacktestSession] = {}
+    rss: dict[str, float] = {}
+    t0 = time.perf_counter()
+    for i in range(runs):
+        params = combos[i % len(combos)]
+        lv = combo_leverage(strat, params, lev)
+        if lv not in sessions:
+            sessions[lv] = BacktestSession(md, trade_start_ns=spec.start_ns, leverage=lv)
+        sessions[lv].run(strat, params)
+        n = i + 1
+        if n in (1, 10, 100, 1000, 10000) or n == runs:
+            rss[str(n)] = round(_proc_stats()["rss_mb"], 1)
+    for s in sessions.values():
+        s.dispose()
+    return {"rss_loop_runs": runs, "rss_mb_after_runs": rss,
+            "rss_last_vs_10th": round(rss[str(runs)] / rss["10"], 3) if "10" in rss else None,
+            "rss_loop_s_per_run": round((time.perf_counter() - t0) / runs, 3)}
+
+
+def _load(spec, data_dir: str, warm: int):
+    from vibe_quant.backtest.marketdata import load_market_data
+    from vibe_quant.core.intervals import interval_ms
+    from vibe_quant.core.paths import DataDir
+
+    return load_market_data(DataDir.resolve(data_dir), spec.symbol, spec.interval,
+                            spec.start_ns - warm * interval_ms(spec.interval) * 1_000_000,
+                            spec.end_ns)
 
 
 def main() -> None:
@@ -132,6 +178,9 @@ def main() -> None:
     ap.add_argument("--start", default="2023-01-01")
     ap.add_argument("--end", default="2024-12-31")
     ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--workers", default="1,2", help="worker counts to run, e.g. 2")
+    ap.add_argument("--rss-loop", type=int, default=0, metavar="N",
+                    help="only the in-process RSS loop of N runs")
     args = ap.parse_args()
 
     from vibe_quant.backtest.run import to_ns
@@ -139,7 +188,9 @@ def main() -> None:
     from vibe_quant.research.screening.sweep import SweepSpec
 
     text = Path(args.strategy).read_text()
-    grid = sweep_grid(load_strategy(text))[: args.combos]
+    full = sweep_grid(load_strategy(text))
+    grid = [full[i % len(full)] for i in range(args.combos)]
+    counts = [int(w) for w in args.workers.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         dd = _data_dir(args.data_dir, tmp)
         spec = SweepSpec(
@@ -149,29 +200,30 @@ def main() -> None:
             end_ns=to_ns(args.end, end=True),
             grid=grid,
         )
-        noop = _noop_ceiling(spec, dd)
-        one = _run(Path(tmp) / "s1.db", spec, dd, 1)
-        noop2 = _noop_ceiling(spec, dd)
-        two = _run(Path(tmp) / "s2.db", spec, dd, 2)
-    noop_s = min(noop["engine_s"], noop2["engine_s"])
-    print(
-        json.dumps(
-            {
-                "bench": "sweep",
-                "strategy": Path(args.strategy).name,
-                "range": f"{args.start}..{args.end}",
-                "one_worker": one,
-                "two_workers": two,
-                "scaling": round(two["combos_per_s"] / one["combos_per_s"], 3),
-                # the no-op ceiling (engine + bar dispatch, same bars/venue) and a combination's
-                # engine time against it (1 worker; target ≥ 0.7)
-                "noop_engine_s": round(noop_s, 4),
-                "noop_bars_per_s": round(noop["bars"] / noop_s),
-                "engine_vs_noop_ratio": round(noop_s / one["engine_s_per_combo"], 3),
-                "projected_1000_combos_2_workers_min": round(1000 / two["combos_per_s"] / 60, 2),
-            }
-        )
-    )
+        head = {"bench": "sweep", "strategy": Path(args.strategy).name,
+                "range": f"{args.start}..{args.end}"}
+        if args.rss_loop:
+            print(json.dumps({**head, **_rss_loop(spec, dd, args.rss_loop)}))
+            return
+        noops, runs = [], {}
+        for w in counts:  # interleaved: ceiling, sweep, ceiling, sweep
+            noops.append(_noop_ceiling(spec, dd))
+            runs[w] = _run(Path(tmp) / f"s{w}.db", spec, dd, w)
+    noop_s = min(n["engine_s"] for n in noops)
+    out = {**head, **{f"{'one' if w == 1 else 'two' if w == 2 else w}_worker"
+                      f"{'' if w == 1 else 's'}": r for w, r in runs.items()}}
+    if 1 in runs and 2 in runs:
+        out["scaling"] = round(runs[2]["combos_per_s"] / runs[1]["combos_per_s"], 3)
+    first = runs[counts[0]]
+    # the no-op ceiling (engine + bar dispatch, same bars/venue) and a combination's engine time
+    # against it (the first worker count's sweep; target ≥ 0.7)
+    out["noop_engine_s"] = round(noop_s, 4)
+    out["noop_bars_per_s"] = round(noops[0]["bars"] / noop_s)
+    out["engine_vs_noop_ratio"] = round(noop_s / first["engine_s_per_combo"], 3)
+    if 2 in runs:
+        out["projected_1000_combos_2_workers_min"] = round(1000 / runs[2]["combos_per_s"] / 60,
+                                                           2)
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

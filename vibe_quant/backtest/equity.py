@@ -77,13 +77,12 @@ def replay(
     order.sort()
     fv = [(f.side, f.qty, f.price, f.commission - f.liquidation_adjustment) for f in fills]
     pv = [p.amount for p in funding]
-    n = len(order)
-    ts = np.empty(n, dtype=np.int64)
-    bal = np.empty(n)
-    pos = np.empty(n)
-    avg = np.empty(n)
+    # plain lists, one numpy conversion at the end (a numpy item store per event cost ~4 × more)
+    bal: list[float] = []
+    pos: list[float] = []
+    avg: list[float] = []
     b, q, a = float(starting_balance), 0.0, 0.0
-    for i, (t, kind, j) in enumerate(order):
+    for _, kind, j in order:
         if kind == 0:
             b += pv[j]
         else:
@@ -100,8 +99,12 @@ def replay(
                 if abs(newq) < 1e-12 or (newq > 0) != (q > 0):
                     a = price if abs(newq) >= 1e-12 else 0.0
                 q = 0.0 if abs(newq) < 1e-12 else newq
-        ts[i], bal[i], pos[i], avg[i] = t, b, q, a
-    return ts, bal, pos, avg
+        bal.append(b)
+        pos.append(q)
+        avg.append(a)
+    ts = np.fromiter((t for t, _, _ in order), dtype=np.int64, count=len(order))
+    return (ts, np.array(bal, dtype=np.float64), np.array(pos, dtype=np.float64),
+            np.array(avg, dtype=np.float64))
 
 
 def equity_curve(
@@ -111,24 +114,41 @@ def equity_curve(
     funding: list[FundingPayment],
     starting_balance: float,
     start_ns: int,
+    ledger: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> EquityCurve:
-    """Marked-to-market equity at each bar close with ``close_ts > start_ns`` (plus the start)."""
-    ev_ts, bal, pos, avg = replay(fills, funding, starting_balance)
-    m = close_ts > start_ns
-    cts, cpx = close_ts[m], close[m]
-    k = np.searchsorted(ev_ts, cts, side="right") - 1
-    has = k >= 0
-    kk = np.where(has, k, 0)
-    b = np.where(has, bal[kk] if len(bal) else starting_balance, starting_balance)
-    q = np.where(has, pos[kk] if len(pos) else 0.0, 0.0)
-    a = np.where(has, avg[kk] if len(avg) else 0.0, 0.0)
-    eq = b + q * (cpx - a)
-    ts = np.concatenate([[start_ns], cts]).astype(np.int64)
-    eq = np.concatenate([[starting_balance], eq])
-    b = np.concatenate([[starting_balance], b])
-    q = np.concatenate([[0.0], q])
+    """Marked-to-market equity at each bar close with ``close_ts > start_ns`` (plus the start);
+    ``ledger``: :func:`replay` of the same fills and funding when already computed."""
+    ev_ts, bal, pos, avg = ledger if ledger is not None else replay(fills, funding,
+                                                                     starting_balance)
+    first = int(np.searchsorted(close_ts, start_ns, side="right"))  # close_ts > start_ns
+    cts, cpx = close_ts[first:], close[first:]
+    n = len(cts)
+    # the ledger state at each close: the last event at or before it (k = events with ts ≤
+    # the close; 0 = the start state). Counted from the few events' first bars rather than
+    # searched for each bar (same k, ≈ 4 × cheaper: this runs once per sweep combination).
+    k = np.cumsum(np.bincount(np.searchsorted(cts, ev_ts, side="left"),
+                              minlength=n + 1)[:n])
+    st_b = np.empty(len(bal) + 1)
+    st_b[0] = starting_balance
+    st_b[1:] = bal
+    st_q = np.zeros(len(pos) + 1)
+    st_q[1:] = pos
+    st_a = np.zeros(len(avg) + 1)
+    st_a[1:] = avg
+    ts = np.empty(n + 1, dtype=np.int64)
+    ts[0] = start_ns
+    ts[1:] = cts
+    b = np.empty(n + 1)
+    b[0] = starting_balance
+    b[1:] = st_b[k]
+    q = np.empty(n + 1)
+    q[0] = 0.0
+    q[1:] = st_q[k]
+    eq = np.empty(n + 1)
+    eq[0] = starting_balance
+    eq[1:] = b[1:] + q[1:] * (cpx - st_a[k])
     bankrupt = bool(np.any(eq <= 0))
     if bankrupt:
-        first = int(np.argmax(eq <= 0))
-        eq[first:] = 0.0
+        first_bad = int(np.argmax(eq <= 0))
+        eq[first_bad:] = 0.0
     return EquityCurve(ts, eq, b, q, bankrupt)

@@ -54,11 +54,10 @@ def funding_payments(
     pos_after = np.round(np.cumsum(signed), size_precision) if len(fills) else np.zeros(0)
     k = np.searchsorted(fill_ts, f_ts, side="left") - 1  # last fill strictly before t
     bi = np.searchsorted(md.close_ts, f_ts, side="right") - 1
+    held = np.where(k >= 0, pos_after[np.maximum(k, 0)] if len(pos_after) else 0.0, 0.0)
     out: list[FundingPayment] = []
-    for t, r, kk, b in zip(f_ts, f_rate, k, bi):
-        q = float(pos_after[kk]) if kk >= 0 else 0.0
-        if q == 0.0:
-            continue
-        px = float(md.close[b])
-        out.append(FundingPayment(int(t), q, px, float(r), round(-q * px * float(r), 8)))
+    nz = np.flatnonzero(held != 0.0)  # only the funding times with a position held
+    for t, r, q, px in zip(f_ts[nz].tolist(), f_rate[nz].tolist(), held[nz].tolist(),
+                           md.close[bi[nz]].tolist()):
+        out.append(FundingPayment(t, q, px, r, round(-q * px * r, 8)))
     return out

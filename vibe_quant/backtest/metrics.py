@@ -72,28 +72,26 @@ def drawdown_stats(ts: np.ndarray, equity: np.ndarray) -> dict[str, float]:
         dd = np.where(peak > 0, 1.0 - e / peak, 0.0)
     i_max = int(np.argmax(dd))
     mdd = float(dd[i_max])
-    # index of the running peak for each point
-    is_peak = e >= peak
-    peak_idx = np.maximum.accumulate(np.where(is_peak, np.arange(len(e)), 0))
-    if mdd > 0:
-        p = int(peak_idx[i_max])
+    # runs of consecutive underwater points [i, j) (below their running peak); the point before
+    # a run is its peak (the first point is always a peak)
+    under = ~(e >= peak)
+    edges = np.diff(np.r_[0, under.astype(np.int8), 0])
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    if mdd > 0:  # i_max is underwater: its peak is the point before its run
+        p = max(int(starts[np.searchsorted(starts, i_max, side="right") - 1]) - 1, 0)
         rec = np.nonzero(e[i_max:] >= peak[i_max])[0]
         end = t[i_max + int(rec[0])] if len(rec) else t[-1]
         mdd_dur = (int(end) - int(t[p])) / NS_PER_DAY
     else:
         mdd_dur = 0.0
-    # longest underwater span: from a peak to the next time equity reaches it (or the end)
+    # longest underwater span: from a peak to the next time equity reaches it (or the end):
+    # from each run's peak to its recovery point (index j, or the last point at the end)
     longest = 0.0
-    under = ~is_peak
-    if under.any():
-        # runs of consecutive underwater points [i, j): from their peak to the recovery point
-        # (index j, or the last point when the run reaches the end)
-        edges = np.diff(np.r_[0, under.astype(np.int8), 0])
-        starts = np.flatnonzero(edges == 1)
-        ends = np.flatnonzero(edges == -1)
+    if len(starts):
         n = len(e)
         end_t = t[np.minimum(ends, n - 1)]
-        start_t = t[peak_idx[starts]]
+        start_t = t[np.maximum(starts - 1, 0)]
         longest = float(((end_t - start_t) / NS_PER_DAY).max())
     return dict(max_drawdown=mdd, max_drawdown_duration_days=mdd_dur,
                 longest_drawdown_days=longest)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +35,7 @@ class BacktestResult:
             when breakers are off); ``risk_blocked_entries``: entries refused during halts/pauses
             (all of them; only the first per halt/pause is an event).
         orders: orders sent through the strategy helpers
-            (:class:`~vibe_quant.strategy.base.OrderRecord`).
+            (:class:`~vibe_quant.strategy.base.OrderRecord`; a sequence, built on first read).
         warnings: plain-text notes a user must see (e.g. the insurance fund absorbed a
             liquidation loss beyond the isolated margin).
     """
@@ -61,7 +62,7 @@ class BacktestResult:
     bars: int = 0
     elapsed_s: float = 0.0
     risk_events: list[Any] = field(default_factory=list)
-    orders: list[Any] = field(default_factory=list)
+    orders: Sequence[Any] = field(default_factory=list)
     risk_blocked_entries: int = 0
     warnings: list[str] = field(default_factory=list)
     #: bars the exchange walked (fills, stops, limits): ``interval`` itself, or a finer one

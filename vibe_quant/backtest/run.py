@@ -20,6 +20,7 @@ engine per run, or :class:`BacktestSession` re-running after ``reset()``, gives 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -29,7 +30,7 @@ import numpy as np
 from nautilus_trader.core import nautilus_pyo3 as n3
 from nautilus_trader.core.nautilus_pyo3.backtest import BacktestEngine, BacktestEngineConfig
 
-from vibe_quant.backtest.equity import equity_curve
+from vibe_quant.backtest.equity import equity_curve, replay
 from vibe_quant.backtest.ledger import funding_payments
 from vibe_quant.backtest.marketdata import (
     MarketData,
@@ -53,7 +54,12 @@ from vibe_quant.backtest.venue import (
 )
 from vibe_quant.core import errors
 from vibe_quant.core.intervals import interval_ms
-from vibe_quant.strategy.base import RunContext, VQStrategy
+from vibe_quant.strategy.base import NextBarRange, RunContext, VQStrategy
+
+# With RUST_BACKTRACE=1 in the environment, Nautilus 1.231 captures a std backtrace for errors it
+# creates and drops on its order paths: ≈ 12 % of an order-heavy run (issue 15, measured). Library
+# backtraces are off unless asked for (RUST_LIB_BACKTRACE); panics still print theirs.
+os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
 
 
 class ExecutionClock(n3.DataActor):
@@ -194,6 +200,16 @@ class BacktestSession:
         self.backstop = not (liquidation_guard and self.preset.latency_model is None
                              and self.risk is None and execution is None)
         self.backstop_reruns = 0
+        self.hold_back_reruns = 0
+        #: protective orders are held back until a price can reach them
+        #: (:class:`~vibe_quant.strategy.base.NextBarRange`) where the exchange moves only on
+        #: the bars in ``data``, deterministically: no latency, the preset's own fill model and
+        #: venue add-ons absent, the strategy's bars walked, no circuit breakers (they read the
+        #: open orders). Fills, order ids and the order log equal sending every order at once.
+        self.hold_back = (self.preset.latency_model is None and self.preset.fill_model is None
+                          and self.preset.attach is None and self.risk is None
+                          and execution is None)
+        self._next_range: NextBarRange | None = None
         self._engine: Any = None
         self._used = False
         self._spec: Any = None
@@ -223,7 +239,11 @@ class BacktestSession:
             eng.add_data(informative_stream(md), sort=True)
         return eng
 
-    def context(self) -> RunContext:
+    def context(self, *, hold_back: bool = False) -> RunContext:
+        """The :class:`RunContext` of a strategy on this session's engine; ``hold_back``: its
+        protective orders may be held back (``next_range``; :meth:`run` asks for it when
+        :attr:`hold_back` allows — a strategy added by hand may share the engine with others,
+        whose orders at the same price must keep their time priority)."""
         inst = self.instrument
         bar_type, subscription = strategy_bar_types(self.data, self.execution)
         return RunContext(
@@ -249,7 +269,20 @@ class BacktestSession:
             risk=self.risk,
             bar_interval_ns=interval_ms(self.data.interval) * 1_000_000,
             liquidations=self.liquidations,
+            next_range=self.next_range() if hold_back and self.hold_back else None,
+            run_order_ids=True,
         )
+
+    def next_range(self) -> NextBarRange:
+        """The session's :class:`~vibe_quant.strategy.base.NextBarRange` (built once)."""
+        if self._next_range is None:
+            d = self.data
+            n = len(d.bars)
+            high = np.fromiter((b.high.as_double() for b in d.bars), dtype=np.float64, count=n)
+            low = np.fromiter((b.low.as_double() for b in d.bars), dtype=np.float64, count=n)
+            self._next_range = NextBarRange(d.close_ts, d.close, high, low,
+                                            self.instrument.price_increment.as_double())
+        return self._next_range
 
     def run(self, strategy_spec: StrategyFactory, params: dict[str, Any] | None = None
             ) -> BacktestResult:
@@ -261,7 +294,7 @@ class BacktestSession:
         trading), so a different spec gets a fresh engine.
         """
         params = dict(params or {})
-        ctx = self.context()
+        ctx = self.context(hold_back=True)  # the engine's only strategy
         if self._engine is not None and self._used and strategy_spec is self._spec:
             strat = self._strategy
             self._engine.reset()  # logs a harmless "READY -> INITIALIZE" state-trigger ERROR
@@ -290,21 +323,24 @@ class BacktestSession:
         self._used = True
         if strat.strategy_error is not None:
             raise StrategyRunError(strat.strategy_error)
+        if strat.hold_back_unsure:
+            # a held-back order was cancelled in the engine step it was decided in: not
+            # provably what sending it at once gives (VQStrategy.hold_back_unsure); again with
+            # every order sent at once
+            self.hold_back_reruns += 1
+            return self._rerun(strategy_spec, params, "hold_back", False)
         usdt = n3.Currency.from_str("USDT")
         account = eng.cache.account_for_venue(n3.Venue(VENUE_NAME))
         engine_balance = account.balance_total(usdt).as_double()
+        fills = strat.fills
+        # funding and the ledger replay once, for the backstop check and the result
+        pays = funding_payments(fills, self.data, ctx.size_precision)
+        ledger = replay(fills, pays, ctx.starting_balance)
         if not self.backstop and backstop_could_fire(
-                strat.fills, funding_payments(strat.fills, self.data, ctx.size_precision),
-                self.settings.starting_balance, self.settings.leverage):
+                fills, pays, self.settings.starting_balance, self.settings.leverage, ledger):
             # the guard alone is not provably first here: this run again with the backstop on
             self.backstop_reruns += 1
-            self.dispose()
-            self.backstop = True
-            try:
-                return self.run(strategy_spec, params)
-            finally:
-                self.dispose()
-                self.backstop = False
+            return self._rerun(strategy_spec, params, "backstop", True)
         return assemble_result(
             strategy=strategy_name(strategy_spec),
             data=self.data,
@@ -312,16 +348,31 @@ class BacktestSession:
             mode=self.mode,
             params=params,
             seed=self.seed,
-            fills=list(strat.fills),
+            fills=list(fills),
             denied=list(strat.denied),
             engine_balance=engine_balance,
             elapsed=elapsed,
             risk_events=strat.risk_events,
-            orders=list(strat.order_log),
+            orders=strat.order_log,  # an OrderLog: records built on first read
             risk_blocked_entries=(strat.risk_monitor.blocked_entries
                                   if strat.risk_monitor is not None else 0),
             execution_interval=self.execution.interval,
+            pays=pays,
+            ledger=ledger,
         )
+
+    def _rerun(self, strategy_spec: StrategyFactory, params: dict[str, Any], setting: str,
+               value: bool) -> BacktestResult:
+        """The same run on a fresh engine with the session attribute ``setting`` = ``value``
+        (restored afterwards; the next run builds a fresh engine again)."""
+        was = getattr(self, setting)
+        self.dispose()
+        setattr(self, setting, value)
+        try:
+            return self.run(strategy_spec, params)
+        finally:
+            self.dispose()
+            setattr(self, setting, was)
 
     def dispose(self) -> None:
         if self._engine is not None:
@@ -332,7 +383,7 @@ class BacktestSession:
 
 
 def backstop_could_fire(fills: list, pays: list, starting_balance: float,
-                        leverage: float) -> bool:
+                        leverage: float, ledger: tuple | None = None) -> bool:
     """Whether Nautilus's backstop liquidation might have acted in a run made without it.
 
     The backstop closes a position when ``balance + unrealized ≤ m × Q × EP`` (m = MMR₁ ×
@@ -340,53 +391,33 @@ def backstop_could_fire(fills: list, pays: list, starting_balance: float,
     while the wallet balance is at least the position's isolated margin ``Q × EP / leverage``
     (SPEC §3 "Liquidation"). This replays the engine's balance (start + realized PnL −
     commissions + liquidation adjustments + funding, USDT) over ``fills`` and ``pays`` (funding
-    at an instant before the fills stamped with it) and returns True when, at any event with a
-    position open, balance < isolated margin (with 1e-9 relative slack).
+    at an instant before the fills stamped with it; :func:`vibe_quant.backtest.equity.replay`,
+    or its result ``ledger``) and returns True when, at any event with a position open,
+    balance < isolated margin (with 1e-9 relative slack).
     """
-    events = sorted([(p.ts, 0, i) for i, p in enumerate(pays)]
-                    + [(f.ts, 1, i) for i, f in enumerate(fills)])
-    bal = float(starting_balance)
-    pos = 0.0
-    avg = 0.0
-    for _, kind, i in events:
-        if kind == 0:
-            bal += pays[i].amount
-        else:
-            f = fills[i]
-            q = f.side * f.qty
-            bal -= f.commission
-            bal += f.liquidation_adjustment
-            if pos != 0.0 and pos * q < 0:  # reducing (and maybe flipping)
-                closed = min(abs(q), abs(pos))
-                bal += closed * (f.price - avg) * (1.0 if pos > 0 else -1.0)
-                rest = abs(q) - closed
-                pos = pos + q if abs(q) <= abs(pos) else f.side * rest
-                if abs(q) > closed:
-                    avg = f.price
-            else:  # opening or adding: weighted average entry
-                new = pos + q
-                avg = (abs(pos) * avg + abs(q) * f.price) / abs(new) if new != 0 else 0.0
-                pos = new
-            if abs(pos) < 1e-12:
-                pos = 0.0
-        if pos != 0.0 and bal < abs(pos) * avg / leverage * (1.0 + 1e-9):
-            return True
-    return False
+    _, bal, pos, avg = ledger if ledger is not None else replay(fills, pays, starting_balance)
+    if len(bal) == 0:
+        return False
+    return bool(np.any((pos != 0.0)
+                       & (bal < np.abs(pos) * avg / float(leverage) * (1.0 + 1e-9))))
 
 
 def assemble_result(
     *, strategy: str, data: MarketData, ctx: RunContext, mode: str, params: dict[str, Any],
     seed: int, fills: list, denied: list, engine_balance: float, elapsed: float,
-    risk_events: list | None = None, orders: list | None = None, risk_blocked_entries: int = 0,
-    execution_interval: str = "",
+    risk_events: list | None = None, orders: Any = None, risk_blocked_entries: int = 0,
+    execution_interval: str = "", pays: list | None = None, ledger: tuple | None = None,
 ) -> BacktestResult:
-    """Trades, equity, metrics and reconciliation from a finished run's fill log."""
-    pays = funding_payments(fills, data, ctx.size_precision)
+    """Trades, equity, metrics and reconciliation from a finished run's fill log (``pays`` /
+    ``ledger``: its funding payments and :func:`~vibe_quant.backtest.equity.replay`, when
+    already computed)."""
+    if pays is None:
+        pays = funding_payments(fills, data, ctx.size_precision)
     trades, open_trade = build_trades(fills, pays)
     if open_trade is not None:  # cannot happen unless the final close was denied
         denied = denied + [(int(data.close_ts[-1]), "position still open at end of data")]
     curve = equity_curve(data.close_ts, data.close, fills, pays, ctx.starting_balance,
-                         ctx.trade_start_ns)
+                         ctx.trade_start_ns, ledger=ledger)
     daily = curve.daily()
     fees = sum(f.commission for f in fills)
     funding = sum(p.amount for p in pays)
@@ -416,7 +447,7 @@ def assemble_result(
         funding_payments=pays, equity=curve, daily_equity=daily, metrics=metrics,
         engine_balance=engine_balance, ledger_balance=ledger_balance, denied=denied,
         bars=int((data.close_ts > ctx.trade_start_ns).sum()), elapsed_s=elapsed,
-        risk_events=list(risk_events or []), orders=list(orders or []),
+        risk_events=list(risk_events or []), orders=orders if orders is not None else [],
         risk_blocked_entries=int(risk_blocked_entries), warnings=warnings,
         execution_interval=execution_interval or data.interval,
     )

@@ -34,7 +34,7 @@ from vibe_quant.backtest.ledger import FundingPayment
 from vibe_quant.strategy.base import Fill
 
 
-@dataclass
+@dataclass(slots=True)
 class Trade:
     entry_ts: int
     exit_ts: int | None
@@ -99,17 +99,19 @@ def build_trades(
     fill is applied BEFORE it (the funding instant precedes any fill of the bar closing then;
     :mod:`vibe_quant.backtest.ledger`).
     """
-    events: list[tuple[int, int, object]] = [(f.ts, 1, f) for f in fills]
-    events += [(p.ts, 0, p) for p in funding]
-    events.sort(key=lambda e: (e[0], e[1]))
+    # (ts, kind, index) tuples sort without a Python key function, in time order, funding
+    # first at equal times, then input order (a stable sort on (ts, kind) gives the same)
+    events = [(f.ts, 1, i) for i, f in enumerate(fills)]
+    events += [(p.ts, 0, i) for i, p in enumerate(funding)]
+    events.sort()
     trades: list[Trade] = []
     cur: _Open | None = None
-    for ts, kind, ev in events:
+    for ts, kind, i in events:
         if kind == 0:
             if cur is not None:
-                cur.funding += ev.amount  # type: ignore[union-attr]
+                cur.funding += funding[i].amount
             continue
-        f: Fill = ev  # type: ignore[assignment]
+        f: Fill = fills[i]
         if cur is None:
             cur = _Open(ts, f.side, f.qty, f.price, f.commission)
             continue

@@ -70,6 +70,7 @@ def run_identity_sweep(data_dir: str, db: Path, workers: int = 2) -> dict[str, A
             progress=None,
             fresh=True,
             on_result=lambda r: raw.__setitem__(r["combo_idx"], r),
+            fills_digest=True,
         )
         rows = store.sweep_results(rep.sweep_id, with_returns=True)
     out = []

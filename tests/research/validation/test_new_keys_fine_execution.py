@@ -301,11 +301,17 @@ def _simulate_limits(a5, a1, first):
     return fills, expired, touches
 
 
-def test_limit_entry_trades_through_on_1m_and_expires(bars, raw):
-    r, feed_lo = _run(YAML_LIMIT, bars, LIM_START, LIM_END)
-    hi = to_ns(LIM_END, end=True)
+def _run_and_arrays(text, bars, raw, start, end, params=None):
+    """The run, the raw 5m and 1m bars of its fed window (numpy columns) and the index of the
+    first traded 5m bar."""
+    r, feed_lo = _run(text, bars, start, end, params=params)
+    hi = to_ns(end, end=True)
     a5, a1 = _a(raw[1], feed_lo, hi), _a(raw[0], feed_lo, hi)
-    first = int(np.searchsorted(a5["ts"], to_ns(LIM_START), side="right"))
+    return r, a5, a1, int(np.searchsorted(a5["ts"], to_ns(start), side="right"))
+
+
+def test_limit_entry_trades_through_on_1m_and_expires(bars, raw):
+    r, a5, a1, first = _run_and_arrays(YAML_LIMIT, bars, raw, LIM_START, LIM_END)
     want, expired, touches = _simulate_limits(a5, a1, first)
     assert len(want) > 100 and len(expired) > 30
     assert touches  # some 1m lows only touched a resting limit on this data
@@ -398,10 +404,7 @@ def _simulate_pyramid(a5, a1, first, max_entries):
 @pytest.mark.parametrize("max_entries", [3, 2])
 def test_pyramiding_never_exceeds_max_entries(bars, raw, max_entries):
     params = {} if max_entries == 3 else {"pyramiding.max_entries": max_entries}
-    r, feed_lo = _run(YAML_PYR, bars, PYR_START, PYR_END, params=params)
-    hi = to_ns(PYR_END, end=True)
-    a5, a1 = _a(raw[1], feed_lo, hi), _a(raw[0], feed_lo, hi)
-    first = int(np.searchsorted(a5["ts"], to_ns(PYR_START), side="right"))
+    r, a5, a1, first = _run_and_arrays(YAML_PYR, bars, raw, PYR_START, PYR_END, params=params)
     want, counts = _simulate_pyramid(a5, a1, first, max_entries)
     # entries per position, counted from the fills: never above max_entries, often reached
     per, cur = [], 0
@@ -486,10 +489,7 @@ def _simulate_trail(a5, a1, first):
 
 
 def test_trailing_stop_activation_on_1m(bars, raw):
-    r, feed_lo = _run(YAML_TRAIL, bars, TR_START, TR_END)
-    hi = to_ns(TR_END, end=True)
-    a5, a1 = _a(raw[1], feed_lo, hi), _a(raw[0], feed_lo, hi)
-    first = int(np.searchsorted(a5["ts"], to_ns(TR_START), side="right"))
+    r, a5, a1, first = _run_and_arrays(YAML_TRAIL, bars, raw, TR_START, TR_END)
     want, moves, inactive = _simulate_trail(a5, a1, first)
     assert len(moves) > 20 and inactive > 3  # both the trail and the plain stop are exercised
     got = [(f.side, f.ts, f.price, f.tag) for f in r.fills if f.tag != "end_of_data"]

@@ -55,6 +55,7 @@ from vibe_quant.backtest.venue import (
 from vibe_quant.core import errors
 from vibe_quant.core.intervals import interval_ms
 from vibe_quant.strategy.base import NextBarRange, RunContext, VQStrategy
+from vibe_quant.strategy.runtime.vector import BarArrays
 
 # With RUST_BACKTRACE=1 in the environment, Nautilus 1.231 captures a std backtrace for errors it
 # creates and drops on its order paths: ≈ 12 % of an order-heavy run (issue 15, measured). Library
@@ -210,6 +211,7 @@ class BacktestSession:
                           and self.preset.attach is None and self.risk is None
                           and execution is None)
         self._next_range: NextBarRange | None = None
+        self._bar_arrays: BarArrays | None = None
         self._engine: Any = None
         self._used = False
         self._spec: Any = None
@@ -271,16 +273,23 @@ class BacktestSession:
             liquidations=self.liquidations,
             next_range=self.next_range() if hold_back and self.hold_back else None,
             run_order_ids=True,
+            bar_arrays=self.bar_arrays() if self.execution is self.data else None,
         )
+
+    def bar_arrays(self) -> BarArrays:
+        """The strategy's bars as arrays (built once; compiled conditions are evaluated over
+        them before the run: :mod:`vibe_quant.strategy.runtime.vector`)."""
+        if self._bar_arrays is None:
+            self._bar_arrays = BarArrays.from_bars(self.data.bars)
+        return self._bar_arrays
 
     def next_range(self) -> NextBarRange:
         """The session's :class:`~vibe_quant.strategy.base.NextBarRange` (built once)."""
         if self._next_range is None:
             d = self.data
-            n = len(d.bars)
-            high = np.fromiter((b.high.as_double() for b in d.bars), dtype=np.float64, count=n)
-            low = np.fromiter((b.low.as_double() for b in d.bars), dtype=np.float64, count=n)
-            self._next_range = NextBarRange(d.close_ts, d.close, high, low,
+            ba = self.bar_arrays()
+            self._next_range = NextBarRange(d.close_ts, d.close, ba.fields["high"],
+                                            ba.fields["low"],
                                             self.instrument.price_increment.as_double())
         return self._next_range
 
@@ -324,9 +333,10 @@ class BacktestSession:
         if strat.strategy_error is not None:
             raise StrategyRunError(strat.strategy_error)
         if strat.hold_back_unsure:
-            # a held-back order was cancelled in the engine step it was decided in: not
-            # provably what sending it at once gives (VQStrategy.hold_back_unsure); again with
-            # every order sent at once
+            # a held-back order was cancelled in the engine step it was decided in while,
+            # sent at once, the engine might have denied it (no position open, or a market
+            # order of the strategy still in flight): not provably what sending it at once
+            # gives (VQStrategy.hold_back_unsure); again with every order sent at once
             self.hold_back_reruns += 1
             return self._rerun(strategy_spec, params, "hold_back", False)
         usdt = n3.Currency.from_str("USDT")

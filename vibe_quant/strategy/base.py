@@ -303,6 +303,10 @@ class RunContext:
             strategy's own bars walked, no circuit breakers, the engine's only strategy; see
             :meth:`vibe_quant.backtest.run.BacktestSession.context`); None = every order is
             sent at once.
+        bar_arrays: the strategy's base bars known before the run
+            (:class:`vibe_quant.strategy.runtime.vector.BarArrays`; backtests on the
+            strategy's own bars), or None: compiled conditions may then be evaluated
+            for all bars at once.
     """
 
     symbol: str
@@ -329,6 +333,7 @@ class RunContext:
     bar_subscription: Any = None
     next_range: Any = None
     run_order_ids: bool = False
+    bar_arrays: Any = None
 
 
 class VQStrategy(Strategy):
@@ -369,16 +374,19 @@ class VQStrategy(Strategy):
         #: above ``_arm_hi`` (USDT)
         self._deferred: list[DeferredOrder] = []
         self._seq = 0
-        #: held-back orders sent but not yet accepted (client id -> DeferredOrder), those of
-        #: them to cancel once accepted, and the orders sent in the current engine step
+        #: held-back orders sent but not yet accepted (client id -> DeferredOrder) and the
+        #: orders sent in the current engine step
         self._armed: dict[str, DeferredOrder] = {}
-        self._cancel_on_accept: set[str] = set()
         self._step_ts = -1
         self._step_orders: list[Any] = []
-        #: a held-back order met a cancel in the engine step of its decision, where an order
-        #: sent at once might not have been accepted yet (its cancel then does nothing,
-        #: measured on 1.231): the run cannot prove it equals sending at once, and
-        #: ``BacktestSession`` runs it again with every order sent at once
+        #: orders cancelled while in flight (sent, not accepted yet: Nautilus 1.231 holds them
+        #: INITIALIZED or SUBMITTED, and a cancel of them was never sent): cancelled in their
+        #: accept event, before any price reaches them (client ids)
+        self._cancel_on_accept: set[str] = set()
+        #: a held-back order met a cancel in the engine step of its decision where, sent at
+        #: once, it could have been denied instead of accepted (the position may be flat when
+        #: the engine checks it): the run cannot prove it equals sending at once, and
+        #: ``BacktestSession`` runs it again with every order sent at once (:meth:`_cancel`)
         self.hold_back_unsure = False
         #: orders this run sent to the engine (held-back orders once sent)
         self.engine_orders = 0
@@ -475,7 +483,6 @@ class VQStrategy(Strategy):
             self._risk_on_bar(ts, bar.close.as_double())  # breakers act before the strategy
         if self._armed:  # accepted in the step they were sent
             self._armed.clear()
-            self._cancel_on_accept.clear()
         if self._deferred:
             # before the strategy acts: an order sent now rests before its exit signal's market
             # order is processed, exactly as it would have rested from the start
@@ -603,33 +610,50 @@ class VQStrategy(Strategy):
         return self.round_qty(notional / price)
 
     def _cancel(self, cid: Any) -> None:
+        """Cancel order ``cid`` (None: nothing). A held-back order is dropped (it never reaches
+        the engine); an open one is cancelled now; one in flight (sent, not accepted yet: a
+        cancel of it would not be sent) is cancelled in its accept event
+        (:meth:`on_order_accepted`), which the engine handles before any price reaches the
+        order (no latency: in the same engine step) — so a replaced stop or target never keeps
+        resting with its old size (SPEC.md §3 "Where a run's time goes")."""
         if cid is None:
             return
         for i, d in enumerate(self._deferred):
             if d.cid is cid:  # held back: it never reaches the engine
-                if d.step == self.clock.timestamp_ns():
+                if d.step == self.clock.timestamp_ns() and not self._accept_sure():
                     self.hold_back_unsure = True
                 del self._deferred[i]
                 self._rethreshold()
                 return
         o = self.cache.order(cid)
-        if o is not None and o.is_open:
+        if o is None:
+            return
+        if o.is_open:
             self.cancel_order(cid)
-        elif self._armed:
+        elif not o.is_closed:
             k = str(cid)
             d = self._armed.get(k)
-            if d is not None:  # sent from holding back, not accepted yet
-                if d.step == self.clock.timestamp_ns():
-                    self.hold_back_unsure = True
-                else:  # sent at once it would rest since an earlier step: cancel it
-                    self._cancel_on_accept.add(k)
+            if d is not None and d.step == self.clock.timestamp_ns() and not self._accept_sure():
+                self.hold_back_unsure = True
+            self._cancel_on_accept.add(k)
+
+    def _accept_sure(self) -> bool:
+        """A reduce-only order sent now would be accepted (then cancelled in its accept event,
+        the same as never sending it): a position is open and no market order of this strategy
+        that could close it first is in flight. Otherwise the engine may deny it (a flat
+        position) and the denial is in ``denied``: held back, it would not be."""
+        return abs(self._pos) >= self.ctx.size_increment / 2 and not self._inflight
 
     def _cancel_all(self) -> None:
-        """Cancel every order of this strategy on the instrument, held-back ones included."""
+        """Cancel every order of this strategy on the instrument, held-back ones included; one
+        in flight (sent, not accepted yet) is cancelled in its accept event, as in
+        :meth:`_cancel` (Nautilus's cancel-all covers only the orders it holds open or in
+        flight)."""
         if self._deferred or self._armed:
             now = self.clock.timestamp_ns()
             if any(d.step == now for d in self._deferred) or any(
                     d.step == now for d in self._armed.values()):
+                # sent at once, a same-step order may be denied (the position closes here)
                 self.hold_back_unsure = True
             elif self._step_ts == now and self._step_orders:
                 # sent at once, the held-back orders would make Nautilus send CancelAllOrders,
@@ -640,6 +664,10 @@ class VQStrategy(Strategy):
                         and c.orders_inflight_count(instrument_id=iid, strategy_id=sid) == 0
                         and any(c.order(x) is None for x in self._step_orders)):
                     self.hold_back_unsure = True
+        for o in self.cache.orders(instrument_id=self.ctx.instrument_id,
+                                   strategy_id=self.strategy_id):
+            if not o.is_open and not o.is_closed:
+                self._cancel_on_accept.add(str(o.client_order_id))
         self.cancel_all_orders(self.ctx.instrument_id)
         self._drop_deferred()
 
@@ -979,24 +1007,34 @@ class VQStrategy(Strategy):
 
     def on_order_accepted(self, event: Any) -> None:
         if self._armed:
+            self._armed.pop(str(event.client_order_id), None)
+        if self._cancel_on_accept:
             k = str(event.client_order_id)
-            if self._armed.pop(k, None) is not None and k in self._cancel_on_accept:
+            if k in self._cancel_on_accept:  # cancelled while in flight (see _cancel)
                 self._cancel_on_accept.discard(k)
-                self.cancel_order(event.client_order_id)
+                o = self.cache.order(event.client_order_id)
+                if o is not None and o.is_open and not o.is_pending_cancel:
+                    self.cancel_order(event.client_order_id)
+
+    def _order_done(self, event: Any) -> None:
+        k = str(event.client_order_id)
+        self._inflight.pop(k, None)
+        if self._cancel_on_accept:
+            self._cancel_on_accept.discard(k)
 
     def on_order_canceled(self, event: Any) -> None:
-        self._inflight.pop(str(event.client_order_id), None)
+        self._order_done(event)
 
     def on_order_expired(self, event: Any) -> None:
-        self._inflight.pop(str(event.client_order_id), None)
+        self._order_done(event)
 
     def on_order_denied(self, event: Any) -> None:
-        self._inflight.pop(str(event.client_order_id), None)
+        self._order_done(event)
         self.denied.append((event.ts_event, str(event.reason)))
         self._risk_close_failed(event)
 
     def on_order_rejected(self, event: Any) -> None:
-        self._inflight.pop(str(event.client_order_id), None)
+        self._order_done(event)
         self.denied.append((event.ts_event, str(event.reason)))
         self._risk_close_failed(event)
 

@@ -289,6 +289,14 @@ class Runtime:
         ind_lb, self.price_lookback = C.lookbacks(list(rules.values()))
         self.need: list[tuple[Any, int]] = []
         feed_of: dict[str, Feed] = {}
+        #: the conditions as one boolean per bar (``vector``: the strategy's bars, or None =
+        #: evaluated bar by bar; :mod:`vibe_quant.strategy.runtime.vector`); ``i`` = the index
+        #: of the bar being decided, ``plan_ready`` = bars the precomputed indicators need
+        self.vector = _vector_bars(spec, ctx, rules)
+        self.i = -1
+        self.plan_ready = 0
+        risk_read = _risk_indicators(spec)
+        vec_inds: dict[str, Any] = {}
 
         def feed_for(inf: str | None, tf: str) -> Feed:
             feed = self.feeds.get((inf, tf))
@@ -303,6 +311,11 @@ class Runtime:
             tf = ind_spec.timeframe or (spec.informative[inf].timeframe if inf else None) \
                 or base_tf
             ind = build_indicator(ind_spec.type, spec.indicator_params(name), ind_spec.source)
+            if self.vector is not None and name in self.vector[1]:
+                vec_inds[name] = ind  # precomputed for the conditions
+                self.plan_ready = max(self.plan_ready, ind.warmup + ind_lb.get(name, 0))
+                if name not in risk_read:
+                    continue  # read by conditions only: not updated bar by bar
             self.indicators[name] = ind
             feed = feed_of[name] = feed_for(inf, tf)
             feed.items.append((name, ind))
@@ -341,15 +354,18 @@ class Runtime:
                          if node is not None for n in E.walk(node))
         #: trade state must be kept up to date at every decision
         self.track = bool(uses_state or self.roi or self.max_bars or self.only_in_profit)
-        self.rules = {k: (C.condition(r, self.env) if r is not None else None)
-                      for k, r in rules.items()}
+        if self.vector is not None:
+            self.rules = self._vector_rules(spec, rules, vec_inds)
+        else:
+            self.rules = {k: (C.condition(r, self.env) if r is not None else None)
+                          for k, r in rules.items()}
         self.crosses = list(self.env.crosses.values())
         # rings (created while compiling conditions) → their feeds
         for (name, out), ring in self.env.indicator_rings.items():
             feed_of[name].rings.append((self.indicators[name], out, ring))
         self.price_rings = list(self.env.price_rings.items())
-        price_fields = {r.field for node in rules.values() if node is not None
-                        for r in _price_refs(node)}
+        price_fields = ({r.field for node in rules.values() if node is not None
+                         for r in _price_refs(node)} if self.vector is None else set())
         self.derived = price_fields & {"hl2", "hlc3", "ohlc4"}
         self.base = self.feeds.pop((None, base_tf), None) or Feed(base_tf, 1)
         self.htf = sorted(self.feeds.values(), key=lambda f: f.tf_ns)
@@ -392,9 +408,69 @@ class Runtime:
                            and not self.base.rings and not self.htf)
 
     def ready(self, base_bars: int) -> bool:
-        if base_bars <= self.price_lookback:
+        if base_bars <= self.price_lookback or base_bars < self.plan_ready:
             return False
         return all(ind.count >= n for ind, n in self.need)
+
+    def _vector_rules(self, spec: StrategySpec, rules: dict[tuple[str, str], Any],
+                      inds: dict[str, Any]) -> dict[tuple[str, str], Any]:
+        """Each rule as a callable reading its precomputed truth at bar ``self.i``."""
+        from vibe_quant.strategy.runtime import vector as V
+
+        bars = self.vector[0]
+        arrays = {name: V.indicator_arrays(bars, spec.indicators[name].type,
+                                           spec.indicator_params(name),
+                                           spec.indicators[name].source)
+                  for name in inds}
+        # the first decided bar: every base indicator has ``count`` = bars seen, so ready()
+        # first holds at max(needs, lookback + 1) bars
+        first = max([1, self.price_lookback + 1, self.plan_ready]
+                    + [n for _, n in self.need]) - 1
+        env = V.VectorEnv(bars, arrays, {n: tuple(i.outputs) for n, i in inds.items()},
+                          self.params, first)
+        out: dict[tuple[str, str], Any] = {}
+        for k, node in rules.items():
+            out[k] = None if node is None else _at(V.condition(node, env).tolist(), self)
+        return out
+
+
+def _at(truth: list[bool], rt: Runtime) -> Any:
+    return lambda: truth[rt.i]
+
+
+def _risk_indicators(spec: StrategySpec) -> set[str]:
+    """Indicators read outside the conditions (ATR stops, targets, sizing, limit offsets)."""
+    out: set[str] = set()
+    for rule in (spec.stop_loss, spec.take_profit, spec.sizing, spec.entry_order,
+                 spec.exit_order):
+        name = getattr(rule, "indicator", None) if rule is not None else None
+        if name:
+            out.add(name)
+    return out
+
+
+def _vector_bars(spec: StrategySpec, ctx: RunContext, rules: dict[tuple[str, str], Any]
+                 ) -> tuple[Any, set[str]] | None:
+    """``(the run's BarArrays, indicator names the conditions read)`` when every condition
+    can be evaluated for all bars before the run (:mod:`vibe_quant.strategy.runtime.vector`):
+    the bars are known, and the conditions read only base-timeframe series of the traded
+    symbol and no trade state; else None."""
+    from vibe_quant.strategy.runtime import vector as V
+
+    bars = getattr(ctx, "bar_arrays", None)
+    if bars is None or os.environ.get("VIBE_QUANT_BAR_BY_BAR"):
+        return None
+    nodes = [n for n in rules.values() if n is not None]
+    if not nodes or not all(V.supported(n) for n in nodes):
+        return None
+    names: set[str] = set()
+    for node in nodes:
+        for ref in E.indicator_refs(node):
+            ind = spec.indicators.get(ref.name)
+            if ind is None or ind.informative or ind.timeframe not in (None, spec.timeframe):
+                return None  # a bar series (close@1h, btc.close) or another timeframe
+            names.add(ref.name)
+    return bars, names
 
 
 def _price_refs(node: Any) -> list[Any]:
@@ -561,6 +637,11 @@ class DSLStrategy(VQStrategy):
 
     def handle_bar(self, bar: Any) -> None:
         rt = self._rt
+        if rt.vector is not None:  # conditions precomputed: this bar's index into them
+            i = rt.i = self._base_bars
+            if i >= rt.vector[0].n or rt.vector[0].ts_list[i] != bar.ts_event:
+                raise RuntimeError(f"bar {bar.ts_event} is not bar #{i} of the run's bars: "
+                                   "the precomputed conditions do not apply")
         c = bar.close.as_double()
         if rt.close_only:  # fast path: only the close is read, no look-back rings, no HTF
             rt.price.close = c

@@ -42,6 +42,7 @@ import math
 import os
 from typing import Any
 
+import numpy as np
 from nautilus_trader.core import nautilus_pyo3 as n3
 
 from vibe_quant.core.errors import ConfigError
@@ -406,11 +407,29 @@ class Runtime:
         self.need_volume = "volume" in raw
         self.close_only = (raw <= {"close"} and not self.price_rings and not self.base_updates
                            and not self.base.rings and not self.htf)
+        #: with precomputed conditions: per bar, True where a decision provably does nothing
+        #: (flat: no entry condition; long / short: no exit condition), so the strategy skips
+        #: it; None where a decision has other work (trade state, ROI / time exits, pyramiding,
+        #: trailing stops, indicators updated bar by bar)
+        self.quiet_flat = self.quiet_long = self.quiet_short = None
+        if self.vector is not None and not self.track and not self.base_close \
+                and not self.base_updates:
+            self.quiet_flat = self._quiet(("entry", "long"), ("entry", "short"))
+            if (self.max_entries <= 1 and self.trail is None and self.pct_trail is None
+                    and self.exit_limit is None):
+                self.quiet_long = self._quiet(("exit", "long"))
+                self.quiet_short = self._quiet(("exit", "short"))
 
     def ready(self, base_bars: int) -> bool:
         if base_bars <= self.price_lookback or base_bars < self.plan_ready:
             return False
         return all(ind.count >= n for ind, n in self.need)
+
+    def _quiet(self, *keys: tuple[str, str]) -> bytes:
+        truth = [self._truth[k] for k in keys if self._truth.get(k) is not None]
+        if not truth:
+            return b"\x01" * self.vector[0].n
+        return (~np.logical_or.reduce(truth)).tobytes()
 
     def _vector_rules(self, spec: StrategySpec, rules: dict[tuple[str, str], Any],
                       inds: dict[str, Any]) -> dict[tuple[str, str], Any]:
@@ -429,12 +448,15 @@ class Runtime:
         env = V.VectorEnv(bars, arrays, {n: tuple(i.outputs) for n, i in inds.items()},
                           self.params, first)
         out: dict[tuple[str, str], Any] = {}
-        for k, node in rules.items():
-            out[k] = None if node is None else _at(V.condition(node, env).tolist(), self)
+        self._truth = {k: (V.condition(node, env) if node is not None else None)
+                       for k, node in rules.items()}
+        for k, truth in self._truth.items():
+            out[k] = None if truth is None else _at(truth.tobytes(), self)
         return out
 
 
-def _at(truth: list[bool], rt: Runtime) -> Any:
+def _at(truth: bytes, rt: Runtime) -> Any:
+    # one byte per bar (1 = true): indexing bytes is as cheap as a list, building it a copy
     return lambda: truth[rt.i]
 
 
@@ -581,7 +603,9 @@ class DSLStrategy(VQStrategy):
             self.subscribe_funding_rates(self.ctx.instrument_id)
 
     def on_strategy_reset(self) -> None:
-        self._build()
+        # the run's state is built at its start (on_strategy_start): the session sets the next
+        # run's params only after the engine's reset
+        self._rt = None
 
     @property
     def dropped_htf(self) -> int:
@@ -642,6 +666,15 @@ class DSLStrategy(VQStrategy):
             if i >= rt.vector[0].n or rt.vector[0].ts_list[i] != bar.ts_event:
                 raise RuntimeError(f"bar {bar.ts_event} is not bar #{i} of the run's bars: "
                                    "the precomputed conditions do not apply")
+            if self._ready and not self._lims:
+                pos = self._pos
+                if pos == 0:
+                    quiet = rt.quiet_flat if not self._in_trade else None
+                else:
+                    quiet = rt.quiet_long if pos > 0 else rt.quiet_short
+                if quiet is not None and quiet[i]:  # _decide would do nothing here
+                    self._base_bars = i + 1
+                    return
         c = bar.close.as_double()
         if rt.close_only:  # fast path: only the close is read, no look-back rings, no HTF
             rt.price.close = c

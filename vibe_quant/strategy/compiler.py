@@ -56,6 +56,7 @@ from vibe_quant.dsl.sweep import current_values, live_names
 from vibe_quant.dsl.warmup import warmup_bars as spec_warmup_bars
 from vibe_quant.strategy.base import EXIT_SIGNAL, EXIT_STOP, RunContext, VQStrategy
 from vibe_quant.strategy.runtime import conditions as C
+from vibe_quant.strategy.runtime import vector as V
 from vibe_quant.strategy.runtime.filters import TimeFilter
 from vibe_quant.strategy.runtime.indicators import NautilusClose
 from vibe_quant.strategy.runtime.indicators import build as build_indicator
@@ -298,6 +299,9 @@ class Runtime:
         self.plan_ready = 0
         risk_read = _risk_indicators(spec)
         vec_inds: dict[str, Any] = {}
+        #: base-timeframe indicators the risk rules read, with their precomputed outputs
+        #: (``(indicator, [(output, values per bar)])``; with precomputed conditions only)
+        self.replayed: list[tuple[Any, list[tuple[str, list[float]]]]] = []
 
         def feed_for(inf: str | None, tf: str) -> Feed:
             feed = self.feeds.get((inf, tf))
@@ -317,6 +321,14 @@ class Runtime:
                 self.plan_ready = max(self.plan_ready, ind.warmup + ind_lb.get(name, 0))
                 if name not in risk_read:
                     continue  # read by conditions only: not updated bar by bar
+            if self.vector is not None and inf is None and tf == base_tf:
+                # read by the risk rules: its precomputed outputs are set bar by bar
+                self.indicators[name] = ind
+                arrays = V.indicator_arrays(self.vector[0], ind_spec.type,
+                                            spec.indicator_params(name), ind_spec.source)
+                self.replayed.append((ind, [(o, arrays[o].tolist()) for o in ind.outputs]))
+                self.need.append((ind, ind.warmup + ind_lb.get(name, 0)))
+                continue
             self.indicators[name] = ind
             feed = feed_of[name] = feed_for(inf, tf)
             feed.items.append((name, ind))
@@ -434,7 +446,6 @@ class Runtime:
     def _vector_rules(self, spec: StrategySpec, rules: dict[tuple[str, str], Any],
                       inds: dict[str, Any]) -> dict[tuple[str, str], Any]:
         """Each rule as a callable reading its precomputed truth at bar ``self.i``."""
-        from vibe_quant.strategy.runtime import vector as V
 
         bars = self.vector[0]
         arrays = {name: V.indicator_arrays(bars, spec.indicators[name].type,
@@ -477,8 +488,6 @@ def _vector_bars(spec: StrategySpec, ctx: RunContext, rules: dict[tuple[str, str
     can be evaluated for all bars before the run (:mod:`vibe_quant.strategy.runtime.vector`):
     the bars are known, and the conditions read only base-timeframe series of the traded
     symbol and no trade state; else None."""
-    from vibe_quant.strategy.runtime import vector as V
-
     bars = getattr(ctx, "bar_arrays", None)
     if bars is None or os.environ.get("VIBE_QUANT_BAR_BY_BAR"):
         return None
@@ -666,6 +675,10 @@ class DSLStrategy(VQStrategy):
             if i >= rt.vector[0].n or rt.vector[0].ts_list[i] != bar.ts_event:
                 raise RuntimeError(f"bar {bar.ts_event} is not bar #{i} of the run's bars: "
                                    "the precomputed conditions do not apply")
+            for ind, cols in rt.replayed:  # risk-rule indicators: this bar's outputs
+                for out, col in cols:
+                    setattr(ind, out, col[i])
+                ind.count = i + 1
             if self._ready and not self._lims:
                 pos = self._pos
                 if pos == 0:

@@ -47,7 +47,7 @@ _PRICE_FIELDS = ("open", "high", "low", "close", "volume")
 class BarArrays:
     """The base bars a strategy will receive, in order, as float64 arrays (USDT; volume in base
     units) and ``ts`` (bar close, UTC epoch ns, int64); ``key`` identifies their content for
-    the indicator cache; ``lists`` holds the same values as Python floats for per-bar reads."""
+    the indicator cache; ``ts_list`` holds the close times as Python ints for per-bar checks."""
 
     def __init__(self, ts: np.ndarray, open_: np.ndarray, high: np.ndarray, low: np.ndarray,
                  close: np.ndarray, volume: np.ndarray) -> None:
@@ -69,7 +69,6 @@ class BarArrays:
         self.key = digest.hexdigest()
         self.n = len(self.ts)
         self.ts_list: list[int] = self.ts.tolist()
-        self.lists = {k: self.fields[k].tolist() for k in _PRICE_FIELDS}
 
     @classmethod
     def from_bars(cls, bars: list[Any]) -> BarArrays:
@@ -103,7 +102,7 @@ def indicator_arrays(bars: BarArrays, type_name: str, params: dict[str, Any],
     ind = build(type_name, params, source)
     outs = tuple(ind.outputs)
     cols: dict[str, list[float]] = {o: [] for o in outs}
-    lists = bars.lists
+    lists = {k: bars.fields[k].tolist() for k in _PRICE_FIELDS}  # Python floats, as fed live
     up = ind.update
     if len(outs) == 1:
         (out,) = outs

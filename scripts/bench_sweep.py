@@ -9,10 +9,14 @@ worker's RSS after its last combination over its RSS after its 10th, the no-op c
 ``VQStrategy`` doing nothing per bar, same bars and venue, in the parent) with the ratio of a
 combination's engine time to it, and the 1,000-combination time projected from the 2-worker
 rate. ``--workers 2`` runs only the 2-worker sweep (e.g. with ``--combos 1000``).
-``--rss-loop N`` instead re-runs the sweep's combinations N times on one ``BacktestSession`` in
-this process (a sweep worker's life, without the pool) and prints its RSS after 10, 100, 1,000
-… runs. Targets (issue 15): scaling ≥ 1.9×, overhead ≤ 25 ms, peak RSS ≤ 600 MB, RSS growth
-≤ 1.10 (after 1,000 runs against after 10), engine vs no-op ≥ 0.7.
+``--rss-loop N`` instead runs N combinations (the grid cycled) through a one-worker sweep and
+prints the worker's RSS after the 10th, 100th, 1,000th … combination (of the process that ran
+it), how many worker processes ran them and what a worker's start cost (``init_s``: compile and
+loading the bars; ``startup_s``: the wall time per start beyond the combinations' own time, i.e.
+spawn, imports, init and the parent's writes over all starts); ``--max-combos-per-worker K``
+sets when a worker is replaced (0: never, i.e. before issue 15's fix). Targets (issue 15):
+scaling ≥ 1.9×, overhead ≤ 25 ms, peak RSS ≤ 600 MB, RSS growth ≤ 1.10 (after 1,000 runs
+against after 10), engine vs no-op ≥ 0.7.
 """
 
 from __future__ import annotations
@@ -119,46 +123,34 @@ def _noop_ceiling(spec, data_dir: str, repeat: int = 3) -> dict:
     return {"engine_s": min(r.elapsed_s for r in runs), "bars": runs[0].bars}
 
 
-def _rss_loop(spec, data_dir: str, runs: int) -> dict:
-    """RSS (MB) of this process after 10, 100, 1,000 … re-runs of the sweep's combinations
-    (cycled) on one ``BacktestSession``, as in a sweep worker."""
-    import gc
+def _rss_loop(store_path: Path, spec, data_dir: str, runs: int, per_worker: int | None) -> dict:
+    """RSS (MB) after the 10th, 100th, 1,000th … of ``runs`` combinations of a one-worker sweep
+    (results arrive in order), worker processes used and the cost of starting one."""
+    from vibe_quant.research.screening.sweep import run_sweep
+    from vibe_quant.store.state import StateStore
 
-    from vibe_quant.backtest.run import BacktestSession
-    from vibe_quant.research.screening.sweep import _spec_combos, sweep_warmup
-    from vibe_quant.research.screening.worker import (
-        WorkerSetup,
-        _proc_stats,
-        build_strategy,
-        combo_leverage,
-    )
-
-    combos, _, lev = _spec_combos(spec)
-    warm = sweep_warmup(spec, combos)
-    setup = WorkerSetup(yaml_text=spec.yaml_text, symbol=spec.symbol, interval=spec.interval,
-                        start_ns=spec.start_ns, end_ns=spec.end_ns, data_dir=data_dir,
-                        leverage=lev, warmup_bars=warm)
-    strat, warm = build_strategy(setup)
-    md = _load(spec, data_dir, warm)
-    gc.collect()
-    gc.freeze()  # as the worker does after loading
-    sessions: dict[float, BacktestSession] = {}
-    rss: dict[str, float] = {}
-    t0 = time.perf_counter()
-    for i in range(runs):
-        params = combos[i % len(combos)]
-        lv = combo_leverage(strat, params, lev)
-        if lv not in sessions:
-            sessions[lv] = BacktestSession(md, trade_start_ns=spec.start_ns, leverage=lv)
-        sessions[lv].run(strat, params)
-        n = i + 1
-        if n in (1, 10, 100, 1000, 10000) or n == runs:
-            rss[str(n)] = round(_proc_stats()["rss_mb"], 1)
-    for s in sessions.values():
-        s.dispose()
-    return {"rss_loop_runs": runs, "rss_mb_after_runs": rss,
-            "rss_last_vs_10th": round(rss[str(runs)] / rss["10"], 3) if "10" in rss else None,
-            "rss_loop_s_per_run": round((time.perf_counter() - t0) / runs, 3)}
+    grid = [spec.grid[i % len(spec.grid)] for i in range(runs)]
+    results: list[dict] = []
+    with StateStore.open(store_path) as store:
+        t0 = time.perf_counter()
+        run_sweep(store, spec.replace(grid=grid), data_dir=data_dir, workers=1, progress=None,
+                  fresh=True, on_result=results.append, max_combos_per_worker=per_worker)
+        wall = time.perf_counter() - t0
+    failed = [r for r in results if r["status"] != "completed"]
+    results = [r for r in results if r["status"] == "completed"]
+    rss = {str(n): round(results[n - 1]["rss_mb"], 1) for n in (1, 10, 100, 1000, 10000, runs)
+           if n <= len(results)}
+    pids = len({r["pid"] for r in results})
+    inits = [r["init_s"] for r in results if r.get("init_s")]
+    return {"rss_loop_runs": runs, "max_combos_per_worker": per_worker,
+            "failed": [(r["combo_idx"], r.get("error", "")[:300]) for r in failed],
+            "worker_processes": pids, "rss_mb_after_runs": rss,
+            "rss_last_vs_10th": (round(rss[str(runs)] / rss["10"], 3)
+                                 if "10" in rss and str(runs) in rss else None),
+            "peak_rss_mb": round(max(r["peak_rss_mb"] for r in results), 1),
+            "rss_loop_s_per_run": round(wall / runs, 3),
+            "init_s_per_worker": round(statistics.fmean(inits), 3) if inits else None,
+            "startup_s_per_worker": round((wall - sum(r["total_s"] for r in results)) / pids, 3)}
 
 
 def _load(spec, data_dir: str, warm: int):
@@ -180,7 +172,9 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--workers", default="1,2", help="worker counts to run, e.g. 2")
     ap.add_argument("--rss-loop", type=int, default=0, metavar="N",
-                    help="only the in-process RSS loop of N runs")
+                    help="only the RSS loop: N combinations through a one-worker sweep")
+    ap.add_argument("--max-combos-per-worker", type=int, default=None, metavar="K",
+                    help="replace a worker after K combinations (0: never; default: the sweep's)")
     args = ap.parse_args()
 
     from vibe_quant.backtest.run import to_ns
@@ -203,7 +197,12 @@ def main() -> None:
         head = {"bench": "sweep", "strategy": Path(args.strategy).name,
                 "range": f"{args.start}..{args.end}"}
         if args.rss_loop:
-            print(json.dumps({**head, **_rss_loop(spec, dd, args.rss_loop)}))
+            from vibe_quant.research.screening.sweep import MAX_COMBOS_PER_WORKER
+
+            k = (MAX_COMBOS_PER_WORKER if args.max_combos_per_worker is None
+                 else args.max_combos_per_worker)
+            print(json.dumps({**head, **_rss_loop(Path(tmp) / "rss.db", spec, dd,
+                                                  args.rss_loop, k)}))
             return
         noops, runs = [], {}
         for w in counts:  # interleaved: ceiling, sweep, ceiling, sweep

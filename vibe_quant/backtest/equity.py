@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from vibe_quant.backtest.ledger import FundingPayment
+from vibe_quant.backtest.trades import Ledger, ledger_pass
 from vibe_quant.core.intervals import NS_PER_DAY
 from vibe_quant.strategy.base import Fill
 
@@ -52,13 +53,20 @@ class EquityCurve:
         The first point is the starting equity, labelled with the day BEFORE the run's start day
         (so a start at 11:00 keeps its partial first day as a full return period).
         """
-        # UTC day of each bar close (a bar closing at 00:00 belongs to the day before), then the
-        # last bar of each day; ts is ascending, so day changes mark the groups (numpy: this
-        # runs once per sweep combination).
-        day = (self.ts[1:] - 1) // NS_PER_DAY
-        last = np.flatnonzero(np.r_[day[1:] != day[:-1], True]) if len(day) else day
+        # the last bar of each UTC day (a bar closing at 00:00 belongs to the day before): for
+        # day d the last close ≤ (d + 1) days; a day without bars repeats the previous index
+        # (searched per day, not divided per bar: this runs once per sweep combination)
+        t = self.ts[1:]
         start_day = int(self.ts[0]) // NS_PER_DAY - 1
-        days = np.r_[start_day, day[last]].astype(np.int64) * NS_PER_DAY
+        if len(t):
+            day = np.arange((int(t[0]) - 1) // NS_PER_DAY, (int(t[-1]) - 1) // NS_PER_DAY + 1,
+                            dtype=np.int64)
+            last = np.searchsorted(t, (day + 1) * NS_PER_DAY, side="right") - 1
+            has = np.r_[True, last[1:] != last[:-1]]
+            last, day = last[has], day[has]
+        else:
+            last = day = np.zeros(0, dtype=np.int64)
+        days = np.r_[start_day, day].astype(np.int64) * NS_PER_DAY
         idx = pd.DatetimeIndex(days.astype("datetime64[ns]")).tz_localize("UTC")
         idx.name = "date"
         return pd.Series(np.r_[self.equity[0], self.equity[1:][last]], index=idx, name="equity")
@@ -66,45 +74,16 @@ class EquityCurve:
 
 def replay(
     fills: list[Fill], funding: list[FundingPayment], starting_balance: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Ledger state after each fill / funding event: ``(ts, balance, signed_qty, avg_price)``."""
-    # Order: time, then funding before fills at the same instant (the funding instant precedes
-    # the fills of the bar closing then), then input order. Plain tuples of ints sort without a
-    # Python key function (measured: the key cost ~10 ms). A liquidation's clearance fee /
-    # insurance absorption (Fill.liquidation_adjustment) is cash like a commission.
-    order = [(f.ts, 1, i) for i, f in enumerate(fills)]
-    order += [(p.ts, 0, i) for i, p in enumerate(funding)]
-    order.sort()
-    fv = [(f.side, f.qty, f.price, f.commission - f.liquidation_adjustment) for f in fills]
-    pv = [p.amount for p in funding]
-    # plain lists, one numpy conversion at the end (a numpy item store per event cost ~4 × more)
-    bal: list[float] = []
-    pos: list[float] = []
-    avg: list[float] = []
-    b, q, a = float(starting_balance), 0.0, 0.0
-    for _, kind, j in order:
-        if kind == 0:
-            b += pv[j]
-        else:
-            side, qty, price, fee = fv[j]
-            s = side * qty
-            b -= fee
-            if q == 0.0 or (q > 0) == (s > 0):
-                a = (abs(q) * a + qty * price) / (abs(q) + qty)
-                q = q + s
-            else:
-                close_q = min(qty, abs(q))
-                b += (price - a) * close_q * (1.0 if q > 0 else -1.0)
-                newq = q + s
-                if abs(newq) < 1e-12 or (newq > 0) != (q > 0):
-                    a = price if abs(newq) >= 1e-12 else 0.0
-                q = 0.0 if abs(newq) < 1e-12 else newq
-        bal.append(b)
-        pos.append(q)
-        avg.append(a)
-    ts = np.fromiter((t for t, _, _ in order), dtype=np.int64, count=len(order))
-    return (ts, np.array(bal, dtype=np.float64), np.array(pos, dtype=np.float64),
-            np.array(avg, dtype=np.float64))
+) -> Ledger:
+    """Ledger state after each fill / funding event: ``(ts, balance, signed_qty, avg_price)``
+    (a :class:`~vibe_quant.backtest.trades.Ledger`, which unpacks as that tuple and also holds
+    the run's trades: one pass, :func:`~vibe_quant.backtest.trades.ledger_pass`).
+
+    Order: time, then funding before fills at the same instant (the funding instant precedes
+    the fills of the bar closing then), then input order. A liquidation's clearance fee /
+    insurance absorption (``Fill.liquidation_adjustment``) is cash like a commission.
+    """
+    return ledger_pass(fills, funding, starting_balance)
 
 
 def equity_curve(
@@ -123,30 +102,25 @@ def equity_curve(
     first = int(np.searchsorted(close_ts, start_ns, side="right"))  # close_ts > start_ns
     cts, cpx = close_ts[first:], close[first:]
     n = len(cts)
-    # the ledger state at each close: the last event at or before it (k = events with ts ≤
-    # the close; 0 = the start state). Counted from the few events' first bars rather than
-    # searched for each bar (same k, ≈ 4 × cheaper: this runs once per sweep combination).
-    k = np.cumsum(np.bincount(np.searchsorted(cts, ev_ts, side="left"),
-                              minlength=n + 1)[:n])
-    st_b = np.empty(len(bal) + 1)
-    st_b[0] = starting_balance
-    st_b[1:] = bal
-    st_q = np.zeros(len(pos) + 1)
-    st_q[1:] = pos
-    st_a = np.zeros(len(avg) + 1)
-    st_a[1:] = avg
+    # the ledger state at each close is the last event at or before it (state k = after k
+    # events; 0 = the start): state k holds for the closes from the first one at or after
+    # event k's time to the one before event k+1's (events are time-ordered), so each state
+    # is repeated over its run of bars (the same values a per-bar gather gives, cheaper)
+    bounds = np.searchsorted(cts, ev_ts, side="left")
+    runs = np.diff(bounds, prepend=0, append=n)
+    runs[0] += 1  # the start point (index 0) is in state 0 too
+    b = np.repeat(np.r_[starting_balance, bal], runs)
+    q = np.repeat(np.r_[0.0, pos], runs)
+    x = np.repeat(np.r_[0.0, avg], runs)
     ts = np.empty(n + 1, dtype=np.int64)
     ts[0] = start_ns
     ts[1:] = cts
-    b = np.empty(n + 1)
-    b[0] = starting_balance
-    b[1:] = st_b[k]
-    q = np.empty(n + 1)
-    q[0] = 0.0
-    q[1:] = st_q[k]
-    eq = np.empty(n + 1)
+    # eq = b + q × (close − avg) at each close, the start point = starting_balance
+    eq = x
+    np.subtract(cpx, x[1:], out=eq[1:])
+    np.multiply(q[1:], eq[1:], out=eq[1:])
+    np.add(b[1:], eq[1:], out=eq[1:])
     eq[0] = starting_balance
-    eq[1:] = b[1:] + q[1:] * (cpx - st_a[k])
     bankrupt = bool(np.any(eq <= 0))
     if bankrupt:
         first_bad = int(np.argmax(eq <= 0))

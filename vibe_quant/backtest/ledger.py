@@ -19,7 +19,11 @@ update (:meth:`vibe_quant.backtest.marketdata.MarketData.engine_stream`).
 
 from __future__ import annotations
 
+from collections import UserList
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import starmap
+from typing import Any
 
 import numpy as np
 
@@ -39,25 +43,101 @@ class FundingPayment:
     amount: float
 
 
+class Records(UserList):
+    """A list of ``record`` objects (e.g. :class:`FundingPayment`) built on first read from
+    per-field columns: a sweep reads a few columns (its metrics), never the objects. A
+    ``UserList`` (compares, slices, concatenates like a list); its length and :meth:`column`
+    need no objects. Made from ``records`` (already built) or ``columns`` (field name ->
+    values in record order: numpy array or list). Subclasses set ``record`` and ``fields``
+    (its constructor's arguments, in order)."""
+
+    record: type
+    fields: tuple[str, ...]
+
+    def __init__(self, records: Iterable[Any] | None = None,
+                 columns: dict[str, Any] | None = None) -> None:
+        self._columns = columns
+        self._done = None if columns is not None else list(records or [])
+
+    @property
+    def data(self) -> list:  # type: ignore[override]
+        """The records (built from the columns on first read)."""
+        if self._done is None:
+            self._done = list(starmap(self.record,
+                                      zip(*[self._column(k) for k in self.fields])))
+            self._columns = None
+        return self._done
+
+    @data.setter
+    def data(self, value: list) -> None:
+        self._done, self._columns = value, None
+
+    def column(self, name: str) -> list:
+        """The values of field ``name`` in record order, as the records hold them."""
+        if self._done is not None:
+            return [getattr(r, name) for r in self._done]
+        return self._column(name)
+
+    def _column(self, name: str) -> list:
+        v = self._columns[name]
+        return v.tolist() if isinstance(v, np.ndarray) else list(v)
+
+    def __len__(self) -> int:
+        if self._done is not None:
+            return len(self._done)
+        return len(self._columns[self.fields[0]])
+
+
+class FundingList(Records):
+    """The :class:`FundingPayment` list of a run (:class:`Records`; columns ``ts`` ns,
+    ``qty``, ``price``, ``rate``, ``amount``)."""
+
+    record = FundingPayment
+    fields = ("ts", "qty", "price", "rate", "amount")
+
+
+def round8(x: np.ndarray) -> list[float]:
+    """``[round(v, 8) for v in x]`` (Python's correctly rounded ``round``, bit for bit), mostly
+    in numpy: shape ``(n,)`` -> list of n floats.
+
+    For ``y = |v| × 1e8`` (one rounding) away from a half-integer by more than its ulp, the
+    exact ``|v| × 10⁸`` rounds (half-even) to the same integer ``k = rint(y)``, and ``k / 1e8``
+    (k < 2⁵² exact, one correctly rounded division) is the double nearest to the decimal
+    ``k × 10⁻⁸``: Python's result. Other values (near a tie, huge, non-finite) use ``round``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.abs(x) * 1e8
+    with np.errstate(invalid="ignore"):
+        sure = (np.abs(y - np.floor(y) - 0.5) > np.spacing(y)) & (y < 2.0**52)
+        out = np.copysign(np.rint(y) / 1e8, x).tolist()
+    if not sure.all():
+        for i in np.flatnonzero(~sure).tolist():
+            out[i] = round(float(x[i]), 8)
+    return out
+
+
 def funding_payments(
     fills: list[Fill], md: MarketData, size_precision: int
-) -> list[FundingPayment]:
-    """Funding payments on the position implied by ``fills`` (see module docstring)."""
+) -> FundingList:
+    """Funding payments on the position implied by ``fills`` (see module docstring), in time
+    order; a :class:`FundingList` (FundingPayment objects built on first read)."""
     if len(md.close_ts) == 0:
-        return []
+        return FundingList([])
     f_ts = md.funding_ts
     f_rate = md.funding_rate
     keep = f_ts >= md.close_ts[0]
     f_ts, f_rate = f_ts[keep], f_rate[keep]
-    fill_ts = np.array([f.ts for f in fills], dtype=np.int64)
-    signed = np.array([f.side * f.qty for f in fills], dtype=np.float64)
-    pos_after = np.round(np.cumsum(signed), size_precision) if len(fills) else np.zeros(0)
+    n = len(fills)
+    fill_ts = np.fromiter([f.ts for f in fills], dtype=np.int64, count=n)
+    # side × qty as Python computes it (±1 × qty: exact)
+    signed = (np.fromiter([f.side for f in fills], dtype=np.int64, count=n)
+              * np.fromiter([f.qty for f in fills], dtype=np.float64, count=n))
+    pos_after = np.round(np.cumsum(signed), size_precision) if n else np.zeros(0)
     k = np.searchsorted(fill_ts, f_ts, side="left") - 1  # last fill strictly before t
     bi = np.searchsorted(md.close_ts, f_ts, side="right") - 1
     held = np.where(k >= 0, pos_after[np.maximum(k, 0)] if len(pos_after) else 0.0, 0.0)
-    out: list[FundingPayment] = []
     nz = np.flatnonzero(held != 0.0)  # only the funding times with a position held
-    for t, r, q, px in zip(f_ts[nz].tolist(), f_rate[nz].tolist(), held[nz].tolist(),
-                           md.close[bi[nz]].tolist()):
-        out.append(FundingPayment(t, q, px, r, round(-q * px * r, 8)))
-    return out
+    q, px, r = held[nz], md.close[bi[nz]], f_rate[nz]
+    # -q × px × r evaluated left to right as in Python, rounded as round(·, 8)
+    return FundingList(columns=dict(ts=f_ts[nz], qty=q, price=px, rate=r,
+                                    amount=round8(-q * px * r)))

@@ -40,6 +40,7 @@ Crypto trades every day, so **365 periods per year**. Risk-free rate 0.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -68,8 +69,12 @@ def drawdown_stats(ts: np.ndarray, equity: np.ndarray) -> dict[str, float]:
     if len(e) == 0:
         return dict(max_drawdown=0.0, max_drawdown_duration_days=0.0, longest_drawdown_days=0.0)
     peak = np.maximum.accumulate(e)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dd = np.where(peak > 0, 1.0 - e / peak, 0.0)
+    if e[0] > 0 and not np.isnan(peak[-1]):  # every peak > 0 (a NaN would run to the end)
+        dd = np.divide(e, peak)
+        np.subtract(1.0, dd, out=dd)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dd = np.where(peak > 0, 1.0 - e / peak, 0.0)
     i_max = int(np.argmax(dd))
     mdd = float(dd[i_max])
     # runs of consecutive underwater points [i, j) (below their running peak); the point before
@@ -147,13 +152,35 @@ def compute_metrics(
     out.update(return_stats(daily_returns(daily_equity)))
     out.update(drawdown_stats(ts, equity))
     out["calmar"] = cagr / out["max_drawdown"] if out["max_drawdown"] > 0 else float("nan")
-    out.update(trade_stats([t.net_pnl for t in trades], [t.notional for t in trades]))
+    net, notional, reason, liq_fee, absorbed = _trade_columns(trades)
+    out.update(trade_stats(net, notional))
     pos = np.asarray(positions[1:], dtype=float)
     out["exposure"] = float((pos != 0).mean()) if len(pos) else 0.0
     out["fees"] = float(fees)
     out["funding"] = float(funding)
-    out["liquidations"] = int(sum(1 for t in trades if t.exit_reason == "liquidation"))
-    out["liquidation_fees"] = float(sum(getattr(t, "liquidation_fee", 0.0) for t in trades))
-    out["insurance_fund_absorbed"] = float(
-        sum(getattr(t, "insurance_fund_absorbed", 0.0) for t in trades))
+    out["liquidations"] = reason.count("liquidation")
+    out["liquidation_fees"] = float(sum(liq_fee))
+    out["insurance_fund_absorbed"] = float(sum(absorbed))
     return out
+
+
+_TRADE_FIELDS_NAMES = ("net_pnl", "notional", "exit_reason", "liquidation_fee",
+                       "insurance_fund_absorbed")
+_TRADE_FIELDS = attrgetter(*_TRADE_FIELDS_NAMES)
+
+
+def _trade_columns(trades: Sequence[Any]) -> list[tuple]:
+    """``[net_pnl…], [notional…], [exit_reason…], [liquidation_fee…],
+    [insurance_fund_absorbed…]`` in trade order (the last two 0.0 when a trade has
+    no such attribute)."""
+    if not trades:
+        return [()] * 5
+    column = getattr(trades, "column", None)  # a TradeList: no Trade objects built
+    if column is not None:
+        return [column(k) for k in _TRADE_FIELDS_NAMES]
+    try:
+        return list(zip(*map(_TRADE_FIELDS, trades)))
+    except AttributeError:
+        return list(zip(*((t.net_pnl, t.notional, t.exit_reason,
+                           getattr(t, "liquidation_fee", 0.0),
+                           getattr(t, "insurance_fund_absorbed", 0.0)) for t in trades)))

@@ -420,27 +420,35 @@ def assemble_result(
 ) -> BacktestResult:
     """Trades, equity, metrics and reconciliation from a finished run's fill log (``pays`` /
     ``ledger``: its funding payments and :func:`~vibe_quant.backtest.equity.replay`, when
-    already computed)."""
+    already computed; the replay's :class:`~vibe_quant.backtest.trades.Ledger` holds the
+    trades too, so fills and funding are walked once)."""
     if pays is None:
         pays = funding_payments(fills, data, ctx.size_precision)
-    trades, open_trade = build_trades(fills, pays)
+    if ledger is None:
+        ledger = replay(fills, pays, ctx.starting_balance)
+    if isinstance(ledger, tuple):  # a plain (ts, balance, position, avg) tuple
+        trades, open_trade = build_trades(fills, pays)
+        fees, tags = sum(f.commission for f in fills), [f.tag for f in fills]
+    else:  # walked once: trades, Σ commission (fill order) and the fills' tags
+        trades, open_trade, fees, tags = (ledger.trades, ledger.open_trade, ledger.fees,
+                                          ledger.fill_tags)
     if open_trade is not None:  # cannot happen unless the final close was denied
         denied = denied + [(int(data.close_ts[-1]), "position still open at end of data")]
     curve = equity_curve(data.close_ts, data.close, fills, pays, ctx.starting_balance,
                          ctx.trade_start_ns, ledger=ledger)
     daily = curve.daily()
-    fees = sum(f.commission for f in fills)
-    funding = sum(p.amount for p in pays)
-    liq_fees = sum(t.liquidation_fee for t in trades)
-    absorbed = sum(t.insurance_fund_absorbed for t in trades)
-    ledger_balance = (ctx.starting_balance + sum(t.realized_pnl for t in trades) - fees + funding
+    column = getattr(pays, "column", None)  # a FundingList: no FundingPayment objects built
+    funding = sum(column("amount") if column is not None else (p.amount for p in pays))
+    liq_fees = sum(trades.column("liquidation_fee"))  # a TradeList: no Trade objects built
+    absorbed = sum(trades.column("insurance_fund_absorbed"))
+    ledger_balance = (ctx.starting_balance + sum(trades.column("realized_pnl")) - fees + funding
                       - liq_fees + absorbed)
     if open_trade is not None:
         # realized by partial exits; fees/funding above
         ledger_balance += (open_trade.gross - open_trade.liq_fee
                            + open_trade.insurance)
     warnings: list[str] = []
-    if ctx.liquidations is not None and any(
+    if ctx.liquidations is not None and "liquidation" in tags and any(
             f.tag == "liquidation" and f.order_id not in ctx.liquidations.fills for f in fills):
         # a preset's engine-native fill model could not be wrapped (venue.liquidation_fill_model)
         warnings.append("liquidation clearance fee not charged: the preset's fill model is "
@@ -456,7 +464,8 @@ def assemble_result(
         start_ns=ctx.trade_start_ns, end_ns=int(data.close_ts[-1]), fills=fills, trades=trades,
         funding_payments=pays, equity=curve, daily_equity=daily, metrics=metrics,
         engine_balance=engine_balance, ledger_balance=ledger_balance, denied=denied,
-        bars=int((data.close_ts > ctx.trade_start_ns).sum()), elapsed_s=elapsed,
+        bars=len(data.close_ts) - int(np.searchsorted(data.close_ts, ctx.trade_start_ns,
+                                                      side="right")), elapsed_s=elapsed,
         risk_events=list(risk_events or []), orders=orders if orders is not None else [],
         risk_blocked_entries=int(risk_blocked_entries), warnings=warnings,
         execution_interval=execution_interval or data.interval,

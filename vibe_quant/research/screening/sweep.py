@@ -14,12 +14,20 @@ the CPU count) whose workers end with their parent
 ``workers`` combinations are in flight, one per worker, so when a worker process dies
 (``BrokenProcessPool``) the combinations it may have been running are known: the pool is
 rebuilt and each is retried once; a combination that kills its worker twice is recorded as
-failed ("worker died"). Any other ``concurrent.futures.Executor``-like object may be passed as
-``executor`` (its ``submit`` returns ``concurrent.futures.Future`` objects; a
-``ThreadPoolExecutor`` works): each task carries the worker setup
-(:func:`~.worker.run_task`), the caller keeps ownership (it is never shut down here) and, as it
-cannot be rebuilt, a broken injected executor stops the sweep with
-:class:`SweepExecutorError` (the results stored so far stay; a re-run resumes). A combination
+failed ("worker died"). A worker process is also replaced after
+:data:`MAX_COMBOS_PER_WORKER` combinations (``max_combos_per_worker``), because Nautilus's native
+memory grows with every fill a process makes and ``engine.reset()`` / ``dispose()`` give none
+of it back (SPEC §3 "Where a run's time goes", Memory): a pool takes ``workers × K``
+combinations, then gets no more, its in-flight results are stored, it is shut down and a fresh
+pool takes the rest of the queue — no combination is lost or run twice, and resume is
+unchanged (every result is stored as it arrives). Python's own ``max_tasks_per_child`` is not
+used: on 3.12 a pool with it can stop replacing workers and hang (CPython gh-115634).
+
+Any other ``concurrent.futures.Executor``-like object may be passed as ``executor`` (its
+``submit`` returns ``concurrent.futures.Future`` objects; a ``ThreadPoolExecutor`` works): each
+task carries the worker setup (:func:`~.worker.run_task`), the caller keeps ownership (it is
+never shut down here) and, as it cannot be rebuilt, a broken injected executor stops the sweep
+with :class:`SweepExecutorError` (the results stored so far stay; a re-run resumes). A combination
 that raises is recorded as failed with its error and the sweep goes on.
 
 A worker that cannot start (strategy does not build, market data does not load) is not a worker
@@ -58,6 +66,14 @@ from vibe_quant.research.screening.worker import STARTUP_FAILED, WorkerSetup, in
 from vibe_quant.store.state import StateStore
 
 MAX_WORKER_DEATHS = 2
+MAX_COMBOS_PER_WORKER = 100
+"""Combinations a default-pool worker process runs before it is replaced (``K``). Measured
+(2026-11-30): Nautilus keeps ≈ 65–80 bytes of native memory per fill a process ever made, so a
+two-year ``ema_cross`` worker (≈ 5,000 fills per combination, ≈ 500 MB) grows ≈ 0.4 MB per
+combination (estimated); 100 keep it within ≈ 7 % of its RSS after its 10th combination, and
+over half-year bars the 1,000th stays within 8 % (measured), while a replacement (spawn,
+imports, compile, loading the bars: ≈ 1.1 s measured) costs ≈ 0.5–2.5 % of the 100
+combinations it amortises over (SPEC §12)."""
 
 
 class SweepStartupError(StrategyRunError, RuntimeError):
@@ -165,6 +181,7 @@ def run_sweep(
     on_result: Callable[[dict[str, Any]], None] | None = None,
     executor: Executor | None = None,
     fills_digest: bool = False,
+    max_combos_per_worker: int | None = MAX_COMBOS_PER_WORKER,
 ) -> SweepReport:
     """Create or resume a sweep and run what is missing. See the module docstring.
 
@@ -180,6 +197,9 @@ def run_sweep(
             ``concurrent.futures.Future``); default a spawn process pool, see above.
         fills_digest: each result dict handed to ``on_result`` also carries ``fills_sha256``
             (:func:`.worker.fills_digest`, ≈ 8 ms per two-year combination; the identity test).
+        max_combos_per_worker: the default pool's processes are replaced after about this many
+            combinations each (a pool takes ``workers × max_combos_per_worker``); ``None`` or
+            0: never. Ignored with ``executor`` (the caller's).
 
     Raises:
         MissingDataError: the catalog holds no bars for the window (nothing is created).
@@ -227,7 +247,8 @@ def run_sweep(
         if on_result and from_worker:
             on_result(res)
 
-    ran = _execute(sweep_id, setup, todo, workers, stored, executor)
+    ran = _execute(sweep_id, setup, todo, workers, stored, executor,
+                   max_combos_per_worker or 0)
     rows = store.sweep_results(sweep_id)
     completed = sum(1 for r in rows if r["status"] == "completed")
     failed = sum(1 for r in rows if r["status"] == "failed")
@@ -282,9 +303,10 @@ def rank_stored_sweep(store: StateStore, sweep_id: int, **thresholds: Any
 
 def _execute(sweep_id: int, setup: WorkerSetup, todo: list[tuple[int, dict[str, Any]]],
              workers: int, stored: Callable[[dict[str, Any], bool], None],
-             executor: Executor | None) -> int:
-    """Run ``todo`` on ``executor`` (default: spawn pools, rebuilt after a worker death),
-    passing each result to ``stored``; returns how many results were stored."""
+             executor: Executor | None, per_worker: int = 0) -> int:
+    """Run ``todo`` on ``executor`` (default: spawn pools, rebuilt after a worker death and
+    after ``per_worker`` combinations per worker, 0 = never), passing each result to
+    ``stored``; returns how many results were stored."""
     own = executor is None
     ctx = mp.get_context("spawn")
     queue = list(todo)
@@ -295,12 +317,15 @@ def _execute(sweep_id: int, setup: WorkerSetup, todo: list[tuple[int, dict[str, 
         pool = executor if executor is not None else ProcessPoolExecutor(
             max_workers=min(workers, len(queue)), mp_context=ctx, initializer=init_worker,
             initargs=(setup,))
+        # what this pool may still take: its processes are replaced after it (own pools only)
+        budget = workers * per_worker if own and per_worker > 0 else len(queue)
         inflight: dict[Future, tuple[int, dict[str, Any]]] = {}
         suspects: list[tuple[int, dict[str, Any]]] = []
         try:
-            while (queue or inflight) and not suspects:
-                while queue and len(inflight) < (1 if solo else workers):
+            while (queue and budget > 0 or inflight) and not suspects:
+                while queue and budget > 0 and len(inflight) < (1 if solo else workers):
                     item = queue.pop(0)
+                    budget -= 1
                     inflight[pool.submit(run_task, setup, *item)] = item
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 for fut in done:

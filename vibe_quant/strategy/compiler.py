@@ -672,7 +672,7 @@ class DSLStrategy(VQStrategy):
         rt = self._rt
         if rt.vector is not None:  # conditions precomputed: this bar's index into them
             i = rt.i = self._base_bars
-            if i >= rt.vector[0].n or rt.vector[0].ts_list[i] != bar.ts_event:
+            if i >= rt.vector[0].n or rt.vector[0].ts_seq[i] != bar.ts_event:
                 raise RuntimeError(f"bar {bar.ts_event} is not bar #{i} of the run's bars: "
                                    "the precomputed conditions do not apply")
             for ind, cols in rt.replayed:  # risk-rule indicators: this bar's outputs

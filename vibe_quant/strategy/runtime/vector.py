@@ -28,6 +28,7 @@ ways on real data).
 from __future__ import annotations
 
 import hashlib
+from array import array
 from collections import OrderedDict
 from typing import Any
 
@@ -46,8 +47,9 @@ _PRICE_FIELDS = ("open", "high", "low", "close", "volume")
 
 class BarArrays:
     """The base bars a strategy will receive, in order, as float64 arrays (USDT; volume in base
-    units) and ``ts`` (bar close, UTC epoch ns, int64); ``key`` identifies their content for
-    the indicator cache; ``ts_list`` holds the close times as Python ints for per-bar checks."""
+    units; :meth:`field` also gives ``hl2 hlc3 ohlc4``) and ``ts`` (bar close, UTC epoch ns,
+    int64); ``key`` identifies their content for the indicator cache; ``ts_seq`` holds the
+    close times compactly (``array('q')``) for the strategy's per-bar check."""
 
     def __init__(self, ts: np.ndarray, open_: np.ndarray, high: np.ndarray, low: np.ndarray,
                  close: np.ndarray, volume: np.ndarray) -> None:
@@ -57,18 +59,24 @@ class BarArrays:
                        "low": np.ascontiguousarray(low, dtype=np.float64),
                        "close": np.ascontiguousarray(close, dtype=np.float64),
                        "volume": np.ascontiguousarray(volume, dtype=np.float64)}
-        hi, lo, c, o = (self.fields[k] for k in ("high", "low", "close", "open"))
-        # the evaluator's PriceState: (h + l) / 2.0, (h + l + c) / 3.0, (o + h + l + c) / 4.0
-        self.fields["hl2"] = (hi + lo) / 2.0
-        self.fields["hlc3"] = (hi + lo + c) / 3.0
-        self.fields["ohlc4"] = (o + hi + lo + c) / 4.0
         digest = hashlib.blake2b(digest_size=16)
         digest.update(self.ts.tobytes())
         for k in _PRICE_FIELDS:
             digest.update(self.fields[k].tobytes())
         self.key = digest.hexdigest()
         self.n = len(self.ts)
-        self.ts_list: list[int] = self.ts.tolist()
+        self.ts_seq = array("q", self.ts.tobytes())
+
+    def field(self, name: str) -> np.ndarray:
+        """A price field per bar; ``hl2`` / ``hlc3`` / ``ohlc4`` as the evaluator's PriceState
+        computes them: ``(h + l) / 2.0``, ``(h + l + c) / 3.0``, ``(o + h + l + c) / 4.0``."""
+        f = self.fields.get(name)
+        if f is None:
+            o, hi, lo, c = (self.fields[k] for k in ("open", "high", "low", "close"))
+            f = self.fields[name] = {"hl2": lambda: (hi + lo) / 2.0,
+                                     "hlc3": lambda: (hi + lo + c) / 3.0,
+                                     "ohlc4": lambda: (o + hi + lo + c) / 4.0}[name]()
+        return f
 
     @classmethod
     def from_bars(cls, bars: list[Any]) -> BarArrays:
@@ -80,6 +88,10 @@ class BarArrays:
 
         ts = np.fromiter((b.ts_event for b in bars), np.int64, n)
         return cls(ts, col("open"), col("high"), col("low"), col("close"), col("volume"))
+
+
+#: bars fed per chunk while an indicator is precomputed (bounds the Python floats alive)
+_CHUNK = 8192
 
 
 _CACHE: OrderedDict[tuple, dict[str, np.ndarray]] = OrderedDict()
@@ -101,23 +113,27 @@ def indicator_arrays(bars: BarArrays, type_name: str, params: dict[str, Any],
         return hit
     ind = build(type_name, params, source)
     outs = tuple(ind.outputs)
-    cols: dict[str, list[float]] = {o: [] for o in outs}
-    lists = {k: bars.fields[k].tolist() for k in _PRICE_FIELDS}  # Python floats, as fed live
+    n = bars.n
+    arrays = {o: np.empty(n, dtype=np.float64) for o in outs}
     up = ind.update
-    if len(outs) == 1:
-        (out,) = outs
-        app = cols[out].append
-        for o, hi, lo, c, v, ts in zip(lists["open"], lists["high"], lists["low"],
-                                       lists["close"], lists["volume"], bars.ts_list):
-            up(o, hi, lo, c, v, ts)
-            app(getattr(ind, out))
-    else:
-        for o, hi, lo, c, v, ts in zip(lists["open"], lists["high"], lists["low"],
-                                       lists["close"], lists["volume"], bars.ts_list):
-            up(o, hi, lo, c, v, ts)
-            for out in outs:
-                cols[out].append(getattr(ind, out))
-    arrays = {o: np.asarray(vals, dtype=np.float64) for o, vals in cols.items()}
+    f = bars.fields
+    for a in range(0, n, _CHUNK):  # Python floats, as fed live, one chunk at a time
+        b = min(a + _CHUNK, n)
+        cols: list[list[float]] = [[] for _ in outs]
+        feed = zip(f["open"][a:b].tolist(), f["high"][a:b].tolist(), f["low"][a:b].tolist(),
+                   f["close"][a:b].tolist(), f["volume"][a:b].tolist(), bars.ts[a:b].tolist())
+        if len(outs) == 1:
+            out, app = outs[0], cols[0].append
+            for o, hi, lo, c, v, ts in feed:
+                up(o, hi, lo, c, v, ts)
+                app(getattr(ind, out))
+        else:
+            for o, hi, lo, c, v, ts in feed:
+                up(o, hi, lo, c, v, ts)
+                for out, col in zip(outs, cols):
+                    col.append(getattr(ind, out))
+        for out, col in zip(outs, cols):
+            arrays[out][a:b] = col
     size = sum(a.nbytes for a in arrays.values())
     if size <= INDICATOR_CACHE_BYTES:
         _CACHE[key] = arrays
@@ -174,7 +190,7 @@ def operand(node: Any, env: VectorEnv) -> np.ndarray | float:
     if c is not None:
         return float(c)
     if isinstance(node, E.PriceRef):
-        return _shift(env.bars.fields[node.field], node.offset)
+        return _shift(env.bars.field(node.field), node.offset)
     if isinstance(node, E.IndicatorRef):
         out = node.output or env.outputs[node.name][0]
         return _shift(env.indicators[node.name][out], node.offset)

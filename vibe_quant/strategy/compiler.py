@@ -292,9 +292,10 @@ class Runtime:
         self.need: list[tuple[Any, int]] = []
         feed_of: dict[str, Feed] = {}
         #: the conditions as one boolean per bar (``vector``: the strategy's bars, or None =
-        #: evaluated bar by bar; :mod:`vibe_quant.strategy.runtime.vector`); ``i`` = the index
-        #: of the bar being decided, ``plan_ready`` = bars the precomputed indicators need
-        self.vector = _vector_bars(spec, ctx, rules)
+        #: evaluated bar by bar; :mod:`vibe_quant.strategy.runtime.vector`; ``vector_names``:
+        #: the indicators they read); ``i`` = the index of the bar being decided,
+        #: ``plan_ready`` = bars the precomputed indicators need
+        self.vector, self.vector_names = _vector_bars(spec, ctx, rules)
         self.i = -1
         self.plan_ready = 0
         risk_read = _risk_indicators(spec)
@@ -316,7 +317,7 @@ class Runtime:
             tf = ind_spec.timeframe or (spec.informative[inf].timeframe if inf else None) \
                 or base_tf
             ind = build_indicator(ind_spec.type, spec.indicator_params(name), ind_spec.source)
-            if self.vector is not None and name in self.vector[1]:
+            if name in self.vector_names:
                 vec_inds[name] = ind  # precomputed for the conditions
                 self.plan_ready = max(self.plan_ready, ind.warmup + ind_lb.get(name, 0))
                 if name not in risk_read:
@@ -324,7 +325,7 @@ class Runtime:
             if self.vector is not None and inf is None and tf == base_tf:
                 # read by the risk rules: its precomputed outputs are set bar by bar
                 self.indicators[name] = ind
-                arrays = V.indicator_arrays(self.vector[0], ind_spec.type,
+                arrays = V.indicator_arrays(self.vector, ind_spec.type,
                                             spec.indicator_params(name), ind_spec.source)
                 self.replayed.append((ind, [(o, arrays[o].tolist()) for o in ind.outputs]))
                 self.need.append((ind, ind.warmup + ind_lb.get(name, 0)))
@@ -440,14 +441,14 @@ class Runtime:
     def _quiet(self, *keys: tuple[str, str]) -> bytes:
         truth = [self._truth[k] for k in keys if self._truth.get(k) is not None]
         if not truth:
-            return b"\x01" * self.vector[0].n
+            return b"\x01" * self.vector.n
         return (~np.logical_or.reduce(truth)).tobytes()
 
     def _vector_rules(self, spec: StrategySpec, rules: dict[tuple[str, str], Any],
                       inds: dict[str, Any]) -> dict[tuple[str, str], Any]:
         """Each rule as a callable reading its precomputed truth at bar ``self.i``."""
 
-        bars = self.vector[0]
+        bars = self.vector
         arrays = {name: V.indicator_arrays(bars, spec.indicators[name].type,
                                            spec.indicator_params(name),
                                            spec.indicators[name].source)
@@ -483,25 +484,26 @@ def _risk_indicators(spec: StrategySpec) -> set[str]:
 
 
 def _vector_bars(spec: StrategySpec, ctx: RunContext, rules: dict[tuple[str, str], Any]
-                 ) -> tuple[Any, set[str]] | None:
+                 ) -> tuple[Any, frozenset[str]]:
     """``(the run's BarArrays, indicator names the conditions read)`` when every condition
     can be evaluated for all bars before the run (:mod:`vibe_quant.strategy.runtime.vector`):
     the bars are known, and the conditions read only base-timeframe series of the traded
-    symbol and no trade state; else None."""
+    symbol and no trade state; else ``(None, frozenset())``."""
+    off: tuple[Any, frozenset[str]] = (None, frozenset())
     bars = getattr(ctx, "bar_arrays", None)
     if bars is None or os.environ.get("VIBE_QUANT_BAR_BY_BAR"):
-        return None
+        return off
     nodes = [n for n in rules.values() if n is not None]
     if not nodes or not all(V.supported(n) for n in nodes):
-        return None
+        return off
     names: set[str] = set()
     for node in nodes:
         for ref in E.indicator_refs(node):
             ind = spec.indicators.get(ref.name)
             if ind is None or ind.informative or ind.timeframe not in (None, spec.timeframe):
-                return None  # a bar series (close@1h, btc.close) or another timeframe
+                return off  # a bar series (close@1h, btc.close) or another timeframe
             names.add(ref.name)
-    return bars, names
+    return bars, frozenset(names)
 
 
 def _price_refs(node: Any) -> list[Any]:
@@ -670,9 +672,10 @@ class DSLStrategy(VQStrategy):
 
     def handle_bar(self, bar: Any) -> None:
         rt = self._rt
-        if rt.vector is not None:  # conditions precomputed: this bar's index into them
+        bars = rt.vector
+        if bars is not None:  # conditions precomputed: this bar's index into them
             i = rt.i = self._base_bars
-            if i >= rt.vector[0].n or rt.vector[0].ts_seq[i] != bar.ts_event:
+            if i >= bars.n or bars.ts_seq[i] != bar.ts_event:
                 raise RuntimeError(f"bar {bar.ts_event} is not bar #{i} of the run's bars: "
                                    "the precomputed conditions do not apply")
             for ind, cols in rt.replayed:  # risk-rule indicators: this bar's outputs

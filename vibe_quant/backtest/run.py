@@ -44,6 +44,7 @@ from vibe_quant.backtest.models.presets import resolve_preset
 from vibe_quant.backtest.result import BacktestResult
 from vibe_quant.backtest.trades import build_trades
 from vibe_quant.backtest.venue import (
+    LIQUIDATION_TAG,
     VENUE_NAME,
     BacktestConfigError,
     FidelityPreset,
@@ -202,6 +203,16 @@ class BacktestSession:
                              and self.risk is None and execution is None)
         self.backstop_reruns = 0
         self.hold_back_reruns = 0
+        #: the venue's Python fill model (:class:`~vibe_quant.backtest.venue.LiquidationFillModel`)
+        #: prices nothing but liquidation orders (the isolated-LP guard, the backstop's
+        #: ``LIQUIDATION-…``): every other order it hands back to the engine, which is what
+        #: the engine does with no fill model. Without a preset fill model to wrap, a run
+        #: starts with the engine's own model (the engine calls a Python model for every fill:
+        #: ≈ 5–10 % of an order-heavy screening run, SPEC §3) and, if any liquidation order
+        #: filled, is run again with the clearance model (:attr:`clearance_reruns`), so the
+        #: fills are always those of a clearance-model run.
+        self.clearance = self.preset.fill_model is not None
+        self.clearance_reruns = 0
         #: protective orders are held back until a price can reach them
         #: (:class:`~vibe_quant.strategy.base.NextBarRange`) where the exchange moves only on
         #: the bars in ``data``, deterministically: no latency, the preset's own fill model and
@@ -225,7 +236,8 @@ class BacktestSession:
                                     component_levels={"nautilus_system::kernel": "OFF"}),
         )
         eng = BacktestEngine(cfg)
-        add_venue(eng, self.settings, self.preset, self.seed, self.liquidations,
+        add_venue(eng, self.settings, self.preset, self.seed,
+                  self.liquidations if self.clearance else None,
                   backstop=self.backstop)
         eng.add_instrument(self.instrument)
         if self.execution is not self.data:
@@ -339,6 +351,10 @@ class BacktestSession:
             # gives (VQStrategy.hold_back_unsure); again with every order sent at once
             self.hold_back_reruns += 1
             return self._rerun(strategy_spec, params, "hold_back", False)
+        if not self.clearance and any(f.tag == LIQUIDATION_TAG for f in strat.fills):
+            # a liquidation filled at the engine's price: again with the clearance model
+            self.clearance_reruns += 1
+            return self._rerun(strategy_spec, params, "clearance", True)
         usdt = n3.Currency.from_str("USDT")
         account = eng.cache.account_for_venue(n3.Venue(VENUE_NAME))
         engine_balance = account.balance_total(usdt).as_double()

@@ -13,8 +13,13 @@ rate. ``--workers 2`` runs only the 2-worker sweep (e.g. with ``--combos 1000``)
 prints the worker's RSS after the 10th, 100th, 1,000th … combination (of the process that ran
 it), how many worker processes ran them and what a worker's start cost (``init_s``: compile and
 loading the bars; ``startup_s``: the wall time per start beyond the combinations' own time, i.e.
-spawn, imports, init and the parent's writes over all starts); ``--max-combos-per-worker K``
-sets when a worker is replaced (0: never, i.e. before issue 15's fix). Targets (issue 15):
+spawn, imports, init and the parent's writes over all starts; ``first_combo_overhead_s``: a
+fresh process's first combination beyond engine time, over the others' median);
+``--max-combos-per-worker K`` / ``--max-fills-per-worker F`` set when a worker is replaced (0:
+never; both 0 = before issue 15's fix). ``rss_last_vs_10th`` is, in the sweeps, the highest of
+each worker process's RSS after its last combination over after its 10th; in the RSS loop, the
+RSS after the N-th combination over after the 10th (whichever processes ran them; the
+per-process figure is ``rss_last_vs_10th_per_process``). Targets (issue 15):
 scaling ≥ 1.9×, overhead ≤ 25 ms, peak RSS ≤ 600 MB, RSS growth ≤ 1.10 (after 1,000 runs
 against after 10), engine vs no-op ≥ 0.7.
 """
@@ -57,7 +62,8 @@ def _data_dir(arg: str | None, tmp: str) -> str:
     return str(dd.root)
 
 
-def _run(store_path: Path, spec, data_dir: str, workers: int) -> dict:
+def _run(store_path: Path, spec, data_dir: str, workers: int, per_worker: int,
+         fills: int) -> dict:
     from vibe_quant.research.screening.sweep import run_sweep
     from vibe_quant.store.state import StateStore
 
@@ -72,19 +78,14 @@ def _run(store_path: Path, spec, data_dir: str, workers: int) -> dict:
             progress=None,
             fresh=True,
             on_result=results.append,
+            max_combos_per_worker=per_worker,
+            max_fills_per_worker=fills,
         )
         wall = time.perf_counter() - t0
     ok = [r for r in results if r["status"] == "completed"]
     bars = sum(r["bars"] for r in ok)
     engine = statistics.fmean(r["engine_s"] for r in ok)
     in_worker = statistics.fmean(r["total_s"] - r["engine_s"] for r in ok)
-    rss: dict[int, float] = {}
-    cur: dict[int, list[float]] = {}  # each worker's RSS after each of its combinations
-    for r in ok:
-        rss[r["pid"]] = max(rss.get(r["pid"], 0.0), r["peak_rss_mb"])
-        if r.get("rss_mb") is not None:
-            cur.setdefault(r["pid"], []).append(r["rss_mb"])
-    growth = [v[-1] / v[9] for v in cur.values() if len(v) > 10]
     return {
         "workers": workers,
         "combos": rep.combos,
@@ -96,10 +97,25 @@ def _run(store_path: Path, spec, data_dir: str, workers: int) -> dict:
         "engine_s_per_combo": round(engine, 4),
         "overhead_ms_per_combo_in_worker": round(in_worker * 1000, 1),
         "overhead_ms_per_combo_end_to_end": round((wall * workers / rep.combos - engine) * 1000, 1),
-        "peak_rss_mb_per_worker": round(max(rss.values()), 1) if rss else None,
-        # RSS after a worker's last combination / after its 10th (target ≤ 1.10)
-        "rss_last_vs_10th": round(max(growth), 3) if growth else None,
+        **_per_process(ok),
     }
+
+
+def _per_process(ok: list[dict]) -> dict:
+    """Worker processes of a sweep's completed results (in arrival order): how many, the
+    highest peak RSS (MB), the highest RSS after a process's last combination over after its
+    10th (processes with more than 10; target ≤ 1.10) and the combinations and fills each
+    process ran."""
+    procs: dict[int, list[dict]] = {}
+    for r in ok:
+        procs.setdefault(r["pid"], []).append(r)
+    growth = [v[-1]["rss_mb"] / v[9]["rss_mb"] for v in procs.values()
+              if len(v) > 10 and v[-1].get("rss_mb") and v[9].get("rss_mb")]
+    return {"worker_processes": len(procs),
+            "combos_fills_per_process": [(len(v), sum(r["fills"] for r in v))
+                                         for v in procs.values()],
+            "peak_rss_mb_per_worker": round(max(r["peak_rss_mb"] for r in ok), 1) if ok else None,
+            "rss_last_vs_10th": round(max(growth), 3) if growth else None}
 
 
 def _noop_ceiling(spec, data_dir: str, repeat: int = 3) -> dict:
@@ -123,7 +139,8 @@ def _noop_ceiling(spec, data_dir: str, repeat: int = 3) -> dict:
     return {"engine_s": min(r.elapsed_s for r in runs), "bars": runs[0].bars}
 
 
-def _rss_loop(store_path: Path, spec, data_dir: str, runs: int, per_worker: int | None) -> dict:
+def _rss_loop(store_path: Path, spec, data_dir: str, runs: int, per_worker: int | None,
+              fills: int | None) -> dict:
     """RSS (MB) after the 10th, 100th, 1,000th … of ``runs`` combinations of a one-worker sweep
     (results arrive in order), worker processes used and the cost of starting one."""
     from vibe_quant.research.screening.sweep import run_sweep
@@ -134,23 +151,34 @@ def _rss_loop(store_path: Path, spec, data_dir: str, runs: int, per_worker: int 
     with StateStore.open(store_path) as store:
         t0 = time.perf_counter()
         run_sweep(store, spec.replace(grid=grid), data_dir=data_dir, workers=1, progress=None,
-                  fresh=True, on_result=results.append, max_combos_per_worker=per_worker)
+                  fresh=True, on_result=results.append, max_combos_per_worker=per_worker,
+                  max_fills_per_worker=fills)
         wall = time.perf_counter() - t0
     failed = [r for r in results if r["status"] != "completed"]
     results = [r for r in results if r["status"] == "completed"]
     rss = {str(n): round(results[n - 1]["rss_mb"], 1) for n in (1, 10, 100, 1000, 10000, runs)
            if n <= len(results)}
-    pids = len({r["pid"] for r in results})
+    procs = _per_process(results)
+    pids = procs["worker_processes"]
     inits = [r["init_s"] for r in results if r.get("init_s")]
-    return {"rss_loop_runs": runs, "max_combos_per_worker": per_worker,
+    # a fresh process's first combination (session, bar arrays) beyond the others' median
+    over = [r["total_s"] - r["engine_s"] for r in results]
+    first = [o for r, o in zip(results, over) if r.get("init_s")]
+    rest = [o for r, o in zip(results, over) if not r.get("init_s")]
+    return {"rss_loop_runs": runs,
             "failed": [(r["combo_idx"], r.get("error", "")[:300]) for r in failed],
-            "worker_processes": pids, "rss_mb_after_runs": rss,
+            "rss_mb_after_runs": rss,
             "rss_last_vs_10th": (round(rss[str(runs)] / rss["10"], 3)
                                  if "10" in rss and str(runs) in rss else None),
-            "peak_rss_mb": round(max(r["peak_rss_mb"] for r in results), 1),
+            "rss_last_vs_10th_per_process": procs["rss_last_vs_10th"],
+            "worker_processes": pids,
+            "combos_fills_per_process": procs["combos_fills_per_process"],
+            "peak_rss_mb": procs["peak_rss_mb_per_worker"],
             "rss_loop_s_per_run": round(wall / runs, 3),
             "init_s_per_worker": round(statistics.fmean(inits), 3) if inits else None,
-            "startup_s_per_worker": round((wall - sum(r["total_s"] for r in results)) / pids, 3)}
+            "startup_s_per_worker": round((wall - sum(r["total_s"] for r in results)) / pids, 3),
+            "first_combo_overhead_s": (round(statistics.fmean(first) - statistics.median(rest),
+                                             3) if first and rest else None)}
 
 
 def _load(spec, data_dir: str, warm: int):
@@ -175,6 +203,9 @@ def main() -> None:
                     help="only the RSS loop: N combinations through a one-worker sweep")
     ap.add_argument("--max-combos-per-worker", type=int, default=None, metavar="K",
                     help="replace a worker after K combinations (0: never; default: the sweep's)")
+    ap.add_argument("--max-fills-per-worker", type=int, default=None, metavar="F",
+                    help="replace a worker once its results carry F fills (0: never; default: "
+                         "the sweep's)")
     args = ap.parse_args()
 
     from vibe_quant.backtest.run import to_ns
@@ -194,20 +225,23 @@ def main() -> None:
             end_ns=to_ns(args.end, end=True),
             grid=grid,
         )
-        head = {"bench": "sweep", "strategy": Path(args.strategy).name,
-                "range": f"{args.start}..{args.end}"}
-        if args.rss_loop:
-            from vibe_quant.research.screening.sweep import MAX_COMBOS_PER_WORKER
+        from vibe_quant.research.screening.sweep import MAX_COMBOS_PER_WORKER, MAX_FILLS_PER_WORKER
 
-            k = (MAX_COMBOS_PER_WORKER if args.max_combos_per_worker is None
-                 else args.max_combos_per_worker)
+        k = (MAX_COMBOS_PER_WORKER if args.max_combos_per_worker is None
+             else args.max_combos_per_worker)
+        f = (MAX_FILLS_PER_WORKER if args.max_fills_per_worker is None
+             else args.max_fills_per_worker)
+        head = {"bench": "sweep", "strategy": Path(args.strategy).name,
+                "range": f"{args.start}..{args.end}", "max_combos_per_worker": k,
+                "max_fills_per_worker": f}
+        if args.rss_loop:
             print(json.dumps({**head, **_rss_loop(Path(tmp) / "rss.db", spec, dd,
-                                                  args.rss_loop, k)}))
+                                                  args.rss_loop, k, f)}))
             return
         noops, runs = [], {}
         for w in counts:  # interleaved: ceiling, sweep, ceiling, sweep
             noops.append(_noop_ceiling(spec, dd))
-            runs[w] = _run(Path(tmp) / f"s{w}.db", spec, dd, w)
+            runs[w] = _run(Path(tmp) / f"s{w}.db", spec, dd, w, k, f)
     noop_s = min(n["engine_s"] for n in noops)
     out = {**head, **{f"{'one' if w == 1 else 'two' if w == 2 else w}_worker"
                       f"{'' if w == 1 else 's'}": r for w, r in runs.items()}}

@@ -15,11 +15,13 @@ the CPU count) whose workers end with their parent
 (``BrokenProcessPool``) the combinations it may have been running are known: the pool is
 rebuilt and each is retried once; a combination that kills its worker twice is recorded as
 failed ("worker died"). A worker process is also replaced after
-:data:`MAX_COMBOS_PER_WORKER` combinations (``max_combos_per_worker``), because Nautilus's native
+:data:`MAX_COMBOS_PER_WORKER` combinations (``max_combos_per_worker``) or once its results carry
+:data:`MAX_FILLS_PER_WORKER` fills (``max_fills_per_worker``), because Nautilus's native
 memory grows with every fill a process makes and ``engine.reset()`` / ``dispose()`` give none
 of it back (SPEC §3 "Where a run's time goes", Memory): a pool takes ``workers × K``
-combinations, then gets no more, its in-flight results are stored, it is shut down and a fresh
-pool takes the rest of the queue — no combination is lost or run twice, and resume is
+combinations, or fewer once the results it returned carry ``workers × F`` fills, then gets no
+more, its in-flight results are stored, it is shut down and a fresh pool takes the rest of the
+queue — no combination is lost or run twice, and resume is
 unchanged (every result is stored as it arrives). Python's own ``max_tasks_per_child`` is not
 used: on 3.12 a pool with it can stop replacing workers and hang (CPython gh-115634).
 
@@ -74,6 +76,23 @@ combination (estimated); 100 keep it within ≈ 7 % of its RSS after its 10th co
 over half-year bars the 1,000th stays within 8 % (measured), while a replacement (spawn,
 imports, compile, loading the bars: ≈ 1.1 s measured) costs ≈ 0.5–2.5 % of the 100
 combinations it amortises over (SPEC §12)."""
+MAX_FILLS_PER_WORKER = 150_000
+"""Fills a default-pool worker's results carry before it is replaced (``F``; a pool takes no
+more combinations once its results carry ``workers × F``). Measured (2026-11-30, one worker,
+100 two-year ``ema_cross`` combinations in grid order, 3,900 fills each on average,
+10,200 → 2,000):
+Nautilus's per-fill native memory (≈ 69 B per fill here, 22 MB over 321k fills with the
+indicator cache off) arrives in steps, at ≈ 120k (+5 MB) and ≈ 200k (+12 MB) fills a process
+made; with the indicator cache (≤ 64 MB by design, 37 MB for this grid's 23 EMA arrays of
+1.7 MB, 19 MB of it filled after the 10th combination) RSS after the 10th combination is 531 MB,
+554 at 151k fills (1.043), 566 at 200k (1.067), 572 at 394k (1.078). F = 150k stops before the
+second step; ``bench_sweep.py --rss-loop 100`` then runs 25, 43 and 32 combinations in 3
+processes, RSS after a process's last / its 10th combination ≤ 1.05 (on half-year bars, ≈ ¼ of
+the fills, :data:`MAX_COMBOS_PER_WORKER` binds first). A replacement costs ≈ 1.8 s of wall
+time (spawn, imports, loading two years of bars, the parent's writes), 0.5 s more on the fresh
+process's first combination (session, bar arrays) and ≈ 83 ms per indicator array its cache
+computes again (here ≈ 13 arrays more than one long-lived process computes): ≈ 3.4 s, 3–5 %
+of the 62–108 s its 25–43 two-year combinations take (F = 300k: ≈ 2–3 %, RSS ratio ≈ 1.08)."""
 
 
 class SweepStartupError(StrategyRunError, RuntimeError):
@@ -182,6 +201,7 @@ def run_sweep(
     executor: Executor | None = None,
     fills_digest: bool = False,
     max_combos_per_worker: int | None = MAX_COMBOS_PER_WORKER,
+    max_fills_per_worker: int | None = MAX_FILLS_PER_WORKER,
 ) -> SweepReport:
     """Create or resume a sweep and run what is missing. See the module docstring.
 
@@ -200,6 +220,10 @@ def run_sweep(
         max_combos_per_worker: the default pool's processes are replaced after about this many
             combinations each (a pool takes ``workers × max_combos_per_worker``); ``None`` or
             0: never. Ignored with ``executor`` (the caller's).
+        max_fills_per_worker: a default pool also takes no more combinations once the results
+            it returned carry ``workers × max_fills_per_worker`` fills (their ``"fills"``), and
+            is replaced like after ``max_combos_per_worker``; ``None`` or 0: no fill budget.
+            Ignored with ``executor``.
 
     Raises:
         MissingDataError: the catalog holds no bars for the window (nothing is created).
@@ -248,7 +272,7 @@ def run_sweep(
             on_result(res)
 
     ran = _execute(sweep_id, setup, todo, workers, stored, executor,
-                   max_combos_per_worker or 0)
+                   max_combos_per_worker or 0, max_fills_per_worker or 0)
     rows = store.sweep_results(sweep_id)
     completed = sum(1 for r in rows if r["status"] == "completed")
     failed = sum(1 for r in rows if r["status"] == "failed")
@@ -303,10 +327,11 @@ def rank_stored_sweep(store: StateStore, sweep_id: int, **thresholds: Any
 
 def _execute(sweep_id: int, setup: WorkerSetup, todo: list[tuple[int, dict[str, Any]]],
              workers: int, stored: Callable[[dict[str, Any], bool], None],
-             executor: Executor | None, per_worker: int = 0) -> int:
-    """Run ``todo`` on ``executor`` (default: spawn pools, rebuilt after a worker death and
-    after ``per_worker`` combinations per worker, 0 = never), passing each result to
-    ``stored``; returns how many results were stored."""
+             executor: Executor | None, per_worker: int = 0, fills_per_worker: int = 0) -> int:
+    """Run ``todo`` on ``executor`` (default: spawn pools, rebuilt after a worker death, after
+    ``per_worker`` combinations per worker and once its results carry ``fills_per_worker``
+    fills per worker; 0 = never), passing each result to ``stored``; returns how many results
+    were stored."""
     own = executor is None
     ctx = mp.get_context("spawn")
     queue = list(todo)
@@ -319,6 +344,8 @@ def _execute(sweep_id: int, setup: WorkerSetup, todo: list[tuple[int, dict[str, 
             initargs=(setup,))
         # what this pool may still take: its processes are replaced after it (own pools only)
         budget = workers * per_worker if own and per_worker > 0 else len(queue)
+        # fills its results may still carry before it takes no more (None: no fill budget)
+        fill_budget = workers * fills_per_worker if own and fills_per_worker > 0 else None
         inflight: dict[Future, tuple[int, dict[str, Any]]] = {}
         suspects: list[tuple[int, dict[str, Any]]] = []
         try:
@@ -349,6 +376,10 @@ def _execute(sweep_id: int, setup: WorkerSetup, todo: list[tuple[int, dict[str, 
                             f"{res['error']}", sweep_id=sweep_id)
                     stored(res, True)
                     ran += 1
+                    if fill_budget is not None:
+                        fill_budget -= res.get("fills") or 0
+                        if fill_budget <= 0:
+                            budget = 0  # the in-flight results are still stored
         finally:
             if own:
                 pool.shutdown(wait=not suspects, cancel_futures=True)

@@ -76,23 +76,21 @@ combination (estimated); 100 keep it within ≈ 7 % of its RSS after its 10th co
 over half-year bars the 1,000th stays within 8 % (measured), while a replacement (spawn,
 imports, compile, loading the bars: ≈ 1.1 s measured) costs ≈ 0.5–2.5 % of the 100
 combinations it amortises over (SPEC §12)."""
-MAX_FILLS_PER_WORKER = 150_000
+MAX_FILLS_PER_WORKER = 1_000_000
 """Fills a default-pool worker's results carry before it is replaced (``F``; a pool takes no
-more combinations once its results carry ``workers × F``). Measured (2026-11-30, one worker,
-100 two-year ``ema_cross`` combinations in grid order, 3,900 fills each on average,
-10,200 → 2,000):
-Nautilus's per-fill native memory (≈ 69 B per fill here, 22 MB over 321k fills with the
-indicator cache off) arrives in steps, at ≈ 120k (+5 MB) and ≈ 200k (+12 MB) fills a process
-made; with the indicator cache (≤ 64 MB by design, 37 MB for this grid's 23 EMA arrays of
-1.7 MB, 19 MB of it filled after the 10th combination) RSS after the 10th combination is 531 MB,
-554 at 151k fills (1.043), 566 at 200k (1.067), 572 at 394k (1.078). F = 150k stops before the
-second step; ``bench_sweep.py --rss-loop 100`` then runs 25, 43 and 32 combinations in 3
-processes, RSS after a process's last / its 10th combination ≤ 1.05 (on half-year bars, ≈ ¼ of
-the fills, :data:`MAX_COMBOS_PER_WORKER` binds first). A replacement costs ≈ 1.8 s of wall
-time (spawn, imports, loading two years of bars, the parent's writes), 0.5 s more on the fresh
-process's first combination (session, bar arrays) and ≈ 83 ms per indicator array its cache
-computes again (here ≈ 13 arrays more than one long-lived process computes): ≈ 3.4 s, 3–5 %
-of the 62–108 s its 25–43 two-year combinations take (F = 300k: ≈ 2–3 %, RSS ratio ≈ 1.08)."""
+more combinations once its results carry ``workers × F``): a bound on Nautilus's per-fill native
+memory (≈ 69 B per fill, measured 2026-11-30 with the indicator cache off: 22 MB over 321k fills,
+arriving in steps at ≈ 120k and ≈ 200k fills a process made) for fill-heavy strategies, which
+:data:`MAX_COMBOS_PER_WORKER` alone lets grow ≈ 70 MB per million fills. It does not bind for
+two-year ``ema_cross`` combinations (≈ 4,000 fills each; 100 of them ≈ 400k). A tighter budget
+was measured and not kept: with F = 150k a worker is replaced after 25–43 two-year combinations;
+RSS after the 100th / 10th of a one-worker loop went 1.078 → 1.023, but each replacement costs
+≈ 3.4 s (spawn, imports, loading two years of bars ≈ 1.8 s; the fresh process's first
+combination + 0.5 s; ≈ 13 indicator arrays computed again ≈ 1.1 s), the worker overhead per
+combination of ``bench_sweep.py --combos 100`` was 44.5 ms and 2-worker scaling 1.87×, and the
+1,000-combination sweep took 19.7 min with the highest per-process RSS ratio still 1.109 — each
+fresh process's indicator cache (≤ 64 MB by design, :mod:`vibe_quant.strategy.runtime.vector`)
+fills again after its 10th combination (SPEC §3 Memory, §12)."""
 
 
 class SweepStartupError(StrategyRunError, RuntimeError):

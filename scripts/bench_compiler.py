@@ -9,7 +9,10 @@ run / the engine's ``run()`` wall time (best of ``--repeat`` runs each, interlea
 ``ratio`` = compiled / hand-written (target ≥ 0.9). ``*_vs_noop_ratio``: against the no-op
 ceiling (a ``VQStrategy`` doing nothing per bar: the engine's own limit on the same bars and
 venue; target ≥ 0.7 for ``ema_cross.yaml`` and for the most order-heavy shipped strategy,
-``bollinger_breakout.yaml``; ``--no-heavy`` skips the latter).
+``bollinger_breakout.yaml``; ``--no-heavy`` skips the latter). ``*_orders_floor_vs_noop_ratio``:
+the same for :func:`orders_floor` of the strategy's run — its fills' market orders sent at their
+bars with no other work, what the engine alone spends on those bars and fills; no strategy with
+these fills can beat it on this engine.
 
     .venv/bin/python scripts/bench_compiler.py [--data-dir DIR] [--repeat 3]
 

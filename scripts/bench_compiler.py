@@ -61,9 +61,8 @@ def compiler_section(md, repeat: int = 3, heavy: bool = True) -> dict:
     specs = [("noop", NoopCeiling, kw), ("hand", HandEmaCross, kw), ("compiled", cs, kw)]
     if heavy:
         hs = compile_strategy(ROOT / "strategies" / f"{HEAVY}.yaml")
-        specs.append(
-            ("heavy", hs, dict(data=md, leverage=hs.leverage(), warmup_bars=hs.warmup_bars))
-        )
+        heavy_kw = dict(data=md, leverage=hs.leverage(), warmup_bars=hs.warmup_bars)
+        specs.append(("heavy", hs, heavy_kw))
     best = {k: None for k, _, _ in specs}
     runs = {}
     for _ in range(max(1, repeat)):
@@ -76,7 +75,7 @@ def compiler_section(md, repeat: int = 3, heavy: bool = True) -> dict:
     # the orders floor: the same fills' orders, known in advance, sent with no per-event work
     floors = [("floor", orders_floor(runs["compiled"]), kw)]
     if heavy:
-        floors.append(("heavy_floor", orders_floor(runs["heavy"]), specs[-1][2]))
+        floors.append(("heavy_floor", orders_floor(runs["heavy"]), heavy_kw))
     for _ in range(max(1, repeat)):
         for key, spec, kws in [specs[0], *floors]:
             r = run_backtest(spec, "BTCUSDT", START, END, **kws)
